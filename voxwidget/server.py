@@ -1,0 +1,325 @@
+"""The kernel's side of the wire protocol: validates every incoming message and answers it.
+
+``Endpoint.handle(content, buffers)`` is the one entry point (the widget forwards its custom
+messages here); ``send(content, buffers)`` is the one exit. Tile requests are served by a small
+thread pool so the notebook stays responsive while a view streams; cancelled requests stop early.
+Edits are applied on the calling thread, in arrival order, and acknowledged only once the label
+map's journal made them durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from . import protocol
+from .grid import AXES, check_key, chunk_box, plane_region
+from .labelmap import BatchRejected, ChunkEdit, LabelMap
+from .sources import ImageSource
+from .tiles import Tile, encode_tile, pack_replies
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict, list], None]
+
+CHANGE_FLUSH_SECONDS = 0.02
+"""Python-side edits are announced at most this often, so a loop of small edits cannot push the
+server past its 1000 messages/s limit."""
+
+
+class Endpoint:
+    """Answers one widget's messages.
+
+    Parameters
+    ----------
+    send
+        ``send(content, buffers)``: delivers a message to every view of the widget.
+    image
+        The image source.
+    labels
+        The authoritative label map (same shape as ``image``).
+    fingerprint
+        The dataset fingerprint announced in ``welcome``.
+    workers
+        Threads serving tile requests.
+    """
+
+    def __init__(
+        self, send: Send, image: ImageSource, labels: LabelMap, fingerprint: str, workers: int = 2
+    ) -> None:
+        if tuple(image.shape) != tuple(labels.shape):
+            raise ValueError(f"labels shape {labels.shape} differs from the image shape {image.shape}")
+        self._send = send
+        self.image = image
+        self.labels = labels
+        self.fingerprint = fingerprint
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voxwidget-tiles")
+        self._live: set[str] = set()  # tile requests not yet finished or cancelled
+        self._lock = threading.Lock()
+        self._changes: dict[tuple[int, int, int], tuple[int, str | None]] = {}
+        self._flush_timer: threading.Timer | None = None
+        self._unsubscribe = labels.subscribe(self._on_change)
+        self._handlers: dict[str, Callable[[dict, Sequence[Any]], None]] = {
+            "hello": self._hello,
+            "chunks.get": self._chunks_get,
+            "chunks.cancel": self._chunks_cancel,
+            "edits.apply": self._edits_apply,
+            "command": self._command,
+        }
+        assert set(self._handlers) == {k for k, v in protocol.SCHEMA.items() if v["from"] == "browser"}
+
+    # -- entry point -------------------------------------------------------------------------
+    def handle(self, content: Any, buffers: Sequence[Any] = ()) -> None:
+        """Validate one message from a view and act on it; a bad one gets an error reply."""
+        reply_to = content.get("id") if isinstance(content, dict) else None
+        try:
+            msg = protocol.validate(content, buffers, sender="browser")
+            self._handlers[msg["kind"]](msg, buffers)
+        except protocol.ProtocolError as exc:
+            self.send("error", error=str(exc), reply_to=reply_to if isinstance(reply_to, str) else None)
+        except Exception as exc:  # a bug must not kill the comm; report it to the view and the log
+            log.exception("voxwidget: failed to handle %r", content.get("kind"))
+            self.send("error", error=f"{type(exc).__name__}: {exc}", reply_to=reply_to)
+
+    def send(self, kind: str, buffers: Sequence[bytes] = (), **fields: Any) -> None:
+        msg = protocol.make(kind, **fields)
+        size = sum(len(b) for b in buffers)
+        if size > protocol.MAX_MESSAGE_BYTES:  # pragma: no cover - pack_replies prevents it
+            raise AssertionError(f"{kind} message of {size} bytes exceeds {protocol.MAX_MESSAGE_BYTES}")
+        self._send(msg, list(buffers))
+
+    def close(self) -> None:
+        """Stop serving: cancel pending tile work and stop listening to the label map."""
+        self._unsubscribe()
+        with self._lock:
+            self._live.clear()
+            if self._flush_timer is not None:
+                self._flush_timer.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- handlers ----------------------------------------------------------------------------
+    def _hello(self, msg: dict, buffers: Sequence[Any]) -> None:
+        if msg["protocol"] != protocol.PROTOCOL_VERSION:
+            raise protocol.ProtocolError(
+                f"the view speaks protocol {msg['protocol']}, the kernel {protocol.PROTOCOL_VERSION}; "
+                "reinstall voxwidget and reload the page"
+            )
+        self.send(
+            "welcome",
+            reply_to=msg["id"],
+            protocol=protocol.PROTOCOL_VERSION,
+            labelmap_id=self.labels.id,
+            fingerprint=self.fingerprint,
+        )
+
+    def _chunks_get(self, msg: dict, buffers: Sequence[Any]) -> None:
+        if msg["layer"] not in protocol.LAYERS:
+            raise protocol.ProtocolError(f"chunks.get.layer {msg['layer']!r} is not one of {protocol.LAYERS}")
+        if msg["level"] != 0:
+            raise protocol.ProtocolError(f"chunks.get.level {msg['level']} does not exist; levels: [0]")
+        if len(msg["known"]) != len(msg["keys"]):
+            raise protocol.ProtocolError(
+                f"chunks.get.known has {len(msg['known'])} entries for {len(msg['keys'])} keys"
+            )
+        grid = self.labels.grid_shape
+        keys = [check_key(k, grid) for k in msg["keys"]]
+        plane = None
+        if msg.get("axis") is not None or msg.get("index") is not None:
+            axis, index = msg.get("axis"), msg.get("index")
+            if axis not in (0, 1, 2) or index is None or not 0 <= index < self.labels.shape[axis]:
+                raise protocol.ProtocolError(
+                    f"chunks.get plane axis={axis} index={index} is outside the volume "
+                    f"{list(self.labels.shape)}"
+                )
+            plane = (axis, index)
+            for k in keys:
+                plane_region(k, self.labels.shape, self.labels.chunk_shape, axis, index)
+        with self._lock:
+            self._live.add(msg["id"])
+        self._pool.submit(self._serve_or_report, msg, keys, plane).add_done_callback(_log_failure)
+
+    def _chunks_cancel(self, msg: dict, buffers: Sequence[Any]) -> None:
+        with self._lock:
+            self._live.difference_update(msg["ids"])
+
+    def _edits_apply(self, msg: dict, buffers: Sequence[Any]) -> None:
+        batch_id = msg["id"]
+        try:
+            edits = self._decode_edits(msg, buffers)
+            result = self.labels.apply_batch(batch_id, edits, stroke=msg["stroke"])
+        except (BatchRejected, ValueError) as exc:
+            self.send("edits.reject", reply_to=batch_id, error=str(exc))
+            return
+        keys = sorted(result.versions)
+
+        def ack(done: Future) -> None:
+            if done.exception() is not None:
+                self.send("edits.reject", reply_to=batch_id, error=f"not saved: {done.exception()}")
+                return
+            self.send(
+                "edits.ack",
+                reply_to=batch_id,
+                keys=[list(k) for k in keys],
+                versions=[result.versions[k] for k in keys],
+                duplicate=result.duplicate,
+            )
+
+        result.durable.add_done_callback(ack)
+
+    def _decode_edits(self, msg: dict, buffers: Sequence[Any]) -> list[ChunkEdit]:
+        dtype = np.dtype(self.labels.dtype)
+        if msg["dtype"] != dtype.name:
+            raise ValueError(
+                f"edits.apply dtype {msg['dtype']!r} does not match the label map's {dtype.name!r}"
+            )
+        grid = self.labels.grid_shape
+        edits = []
+        for i, e in enumerate(msg["edits"]):
+            key = check_key(e["key"], grid)
+            offsets = _as_array(buffers[e["offsets"]], np.dtype("<u4"), e["count"], f"edits[{i}].offsets")
+            values = _as_array(
+                buffers[e["values"]], dtype.newbyteorder("<"), e["count"], f"edits[{i}].values"
+            )
+            edits.append(ChunkEdit(key, offsets, values))
+        return edits
+
+    def _command(self, msg: dict, buffers: Sequence[Any]) -> None:
+        name = msg["name"]
+        if name not in protocol.COMMANDS:
+            self.send(
+                "command.result",
+                reply_to=msg["id"],
+                ok=False,
+                error=f"unknown command {name!r}; known: {list(protocol.COMMANDS)}",
+            )
+            return
+        changed = self.labels.undo() if name == "undo" else self.labels.redo()
+        self.send("command.result", reply_to=msg["id"], ok=True, changed=int(bool(changed)))
+
+    # -- tile serving (worker threads) -------------------------------------------------------
+    def _serve_or_report(
+        self, msg: dict, keys: list[tuple[int, int, int]], plane: tuple[int, int] | None
+    ) -> None:
+        try:
+            self._serve(msg, keys, plane)
+        except Exception as exc:
+            with self._lock:
+                self._live.discard(msg["id"])
+            self.send("error", error=f"reading tiles failed: {type(exc).__name__}: {exc}", reply_to=msg["id"])
+            raise
+
+    def _serve(self, msg: dict, keys: list[tuple[int, int, int]], plane: tuple[int, int] | None) -> None:
+        rid, layer = msg["id"], msg["layer"]
+        extra = {"axis": plane[0], "index": plane[1]} if plane else {}
+        tiles = (
+            self._tile(layer, k, known, plane)
+            for k, known in zip(keys, msg["known"], strict=True)
+            if self._is_live(rid)  # a cancelled request stops reading chunks at once
+        )
+        sent_last = False
+        pending = pack_replies(tiles)
+        batch = next(pending, None)
+        while batch is not None and self._is_live(rid):
+            following = next(pending, None)
+            records, bufs = batch
+            sent_last = following is None
+            self.send(
+                "chunks.data",
+                bufs,
+                reply_to=rid,
+                layer=layer,
+                level=0,
+                tiles=records,
+                done=sent_last,
+                **extra,
+            )
+            batch = following
+        if not sent_last and self._is_live(rid):  # nothing to send at all
+            self.send("chunks.data", reply_to=rid, layer=layer, level=0, tiles=[], done=True, **extra)
+        with self._lock:
+            self._live.discard(rid)
+
+    def _is_live(self, rid: str) -> bool:
+        with self._lock:
+            return rid in self._live
+
+    def _tile(self, layer: str, key: tuple[int, int, int], known: int, plane: tuple[int, int] | None) -> Tile:
+        shape, chunks = self.labels.shape, self.labels.chunk_shape
+        region = plane_region(key, shape, chunks, *plane) if plane else chunk_box(key, shape, chunks)
+        if layer == "image":
+            data = self.image.read(region)
+            version, dtype = 0, self.image.dtype
+        else:
+            version, chunk = self.labels.snapshot_chunk(key)
+            dtype = self.labels.dtype
+            data = None
+            if chunk is not None:
+                base = chunk_box(key, shape, chunks)
+                local = tuple(
+                    slice(r.start - b.start, r.stop - b.start) for r, b in zip(region, base, strict=True)
+                )
+                data = chunk[local]
+        tile_shape = tuple(r.stop - r.start for i, r in enumerate(region) if not plane or i != plane[0])
+        if data is not None:
+            data = data.reshape(tile_shape)
+        return encode_tile(key, version, data, tile_shape, dtype, known)
+
+    # -- change notices ----------------------------------------------------------------------
+    def _on_change(self, change: Any) -> None:
+        with self._lock:
+            for key, version in zip(change.keys, change.versions, strict=True):
+                self._changes[tuple(key)] = (version, change.origin)
+            if self._flush_timer is None:
+                self._flush_timer = threading.Timer(CHANGE_FLUSH_SECONDS, self._flush_changes)
+                self._flush_timer.daemon = True
+                self._flush_timer.start()
+
+    def _flush_changes(self) -> None:
+        with self._lock:
+            changes, self._changes, self._flush_timer = self._changes, {}, None
+        by_origin: dict[str | None, list[tuple[tuple[int, int, int], int]]] = {}
+        for key, (version, origin) in sorted(changes.items()):
+            by_origin.setdefault(origin, []).append((key, version))
+        for origin, items in by_origin.items():
+            for start in range(0, len(items), 4096):
+                part = items[start : start + 4096]
+                self.send(
+                    "chunks.changed",
+                    layer="labels",
+                    level=0,
+                    keys=[list(k) for k, _ in part],
+                    versions=[v for _, v in part],
+                    origin=origin,
+                )
+
+    def flush(self) -> None:
+        """Send pending change notices now (tests and shutdown)."""
+        with self._lock:
+            timer = self._flush_timer
+        if timer is not None:
+            timer.cancel()
+            self._flush_changes()
+
+
+def _as_array(buf: Any, dtype: np.dtype, count: int, where: str) -> np.ndarray:
+    raw = memoryview(buf).cast("B")
+    if raw.nbytes != count * dtype.itemsize:
+        raise ValueError(
+            f"{where} has {raw.nbytes} bytes; count {count} of {dtype.name} needs {count * dtype.itemsize}"
+        )
+    return np.frombuffer(raw, dtype=dtype)
+
+
+def _log_failure(fut: Future) -> None:
+    exc = fut.exception()
+    if exc is not None:
+        log.error("voxwidget: tile request failed:\n%s", "".join(traceback.format_exception(exc)))
+
+
+__all__ = ["AXES", "Endpoint"]

@@ -1,0 +1,227 @@
+"""``VoxWidget``: the notebook widget. Traits for view state, messages (``server.py``) for voxels."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+from .grid import AXES
+from .labelmap import LabelMap
+from .server import Endpoint
+from .sources import ImageSource
+
+_STATIC = pathlib.Path(__file__).parent / "static"
+TOOLS = ("pan", "brush", "erase")
+
+
+def _label_to_json(value: int, widget: Any) -> str:
+    return str(int(value))  # a string: JSON numbers lose uint64 ids above 2**53 in the browser
+
+
+def _label_from_json(value: Any, widget: Any) -> int:
+    return int(value)
+
+
+class VoxWidget(anywidget.AnyWidget):
+    """Annotate label masks on a 3D volume, in the notebook.
+
+    Parameters
+    ----------
+    image
+        A 3D array (z, y, x): numpy, zarr or dask; uint8, uint16, int16, uint32, int32, float32/64.
+    labels
+        ``None`` (empty labels, in memory, ``label_dtype``), an existing label array of the same
+        shape, a :class:`LabelMap`, or a path to a zarr label store (created when missing).
+    chunks
+        Chunk shape of a new label map (z, y, x).
+    label_dtype
+        dtype of new labels: uint8, uint16, uint32 or uint64.
+    **kwargs
+        Initial trait values (``tool``, ``label``, ``brush_radius``, ``axis``, ``position``, ...).
+
+    Examples
+    --------
+    >>> w = VoxWidget(image)          # doctest: +SKIP
+    >>> w.labels[10:20, 5, :] = 7     # shows up in the browser at once
+    >>> w.to_numpy()                  # the labels as a numpy array (a copy)
+    """
+
+    _esm = _STATIC / "widget.js"
+
+    tool = t.Enum(TOOLS, default_value="brush").tag(sync=True)
+    """str: active tool, one of ``"pan"``, ``"brush"``, ``"erase"``. Default ``"brush"``."""
+
+    label = t.Int(1).tag(sync=True, to_json=_label_to_json, from_json=_label_from_json)
+    """int: label id the brush paints (within the label dtype's range). Default ``1``."""
+
+    brush_radius = t.Int(5).tag(sync=True)
+    """int: brush radius in voxels, 0 … 256 (0 paints single voxels). Default ``5``."""
+
+    axis = t.Enum(AXES, default_value="z").tag(sync=True)
+    """str: the axis the 2D view looks along, ``"z"``, ``"y"`` or ``"x"``. Default ``"z"``."""
+
+    position = t.List(t.Int(), minlen=3, maxlen=3).tag(sync=True)
+    """list[int]: the voxel ``[z, y, x]`` the view is centred on; the slice is ``position[axis]``.
+    Default: the volume's centre."""
+
+    zoom = t.Float(0.0).tag(sync=True)
+    """float: screen pixels per voxel; ``0`` fits the slice into the view. Default ``0``."""
+
+    opacity = t.Float(0.5).tag(sync=True)
+    """float: label overlay opacity, 0 … 1. Default ``0.5``."""
+
+    contrast_limits = t.List(t.Float(), minlen=2, maxlen=2).tag(sync=True)
+    """list[float]: image values shown as black and white. Default: the 0.5 and 99.5 percentiles."""
+
+    height = t.Int(480).tag(sync=True)
+    """int: height of the view in CSS pixels. Default ``480``."""
+
+    shape = t.List(t.Int(), read_only=True).tag(sync=True)
+    """list[int]: volume shape ``[z, y, x]`` (read-only)."""
+
+    chunk_shape = t.List(t.Int(), read_only=True).tag(sync=True)
+    """list[int]: label chunk shape ``[z, y, x]`` (read-only)."""
+
+    image_dtype = t.Unicode(read_only=True).tag(sync=True)
+    """str: the image's dtype (read-only)."""
+
+    label_dtype = t.Unicode(read_only=True).tag(sync=True)
+    """str: the labels' dtype (read-only)."""
+
+    fingerprint = t.Unicode(read_only=True).tag(sync=True)
+    """str: dataset fingerprint keying the browser's cache (read-only)."""
+
+    labelmap_id = t.Unicode(read_only=True).tag(sync=True)
+    """str: the label store's stable id (read-only)."""
+
+    def __init__(
+        self,
+        image: Any,
+        labels: Any = None,
+        *,
+        chunks: tuple[int, int, int] = (64, 64, 64),
+        label_dtype: str = "uint32",
+        **kwargs: Any,
+    ) -> None:
+        unknown = set(kwargs) - set(self.class_trait_names(sync=True)) - {"layout"}
+        if unknown:
+            raise TypeError(f"VoxWidget got unexpected keyword argument(s) {sorted(unknown)}")
+        source = ImageSource(image)
+        labelmap = _as_labelmap(labels, source.shape, chunks, label_dtype)
+        fingerprint = source.fingerprint()
+        kwargs.setdefault("position", [s // 2 for s in source.shape])
+        kwargs.setdefault("contrast_limits", list(source.robust_limits()))
+        super().__init__(**kwargs)
+        self.set_trait("shape", list(source.shape))
+        self.set_trait("chunk_shape", list(labelmap.chunk_shape))
+        self.set_trait("image_dtype", source.dtype.name)
+        self.set_trait("label_dtype", np.dtype(labelmap.dtype).name)
+        self.set_trait("fingerprint", fingerprint)
+        self.set_trait("labelmap_id", labelmap.id)
+        self._source = source
+        self._labels = labelmap
+        self._endpoint = Endpoint(lambda msg, bufs: self.send(msg, bufs), source, labelmap, fingerprint)
+        self.on_msg(lambda _widget, content, buffers: self._endpoint.handle(content, buffers))
+
+    # -- validation --------------------------------------------------------------------------
+    @t.validate("label")
+    def _valid_label(self, proposal: dict) -> int:
+        value = int(proposal["value"])
+        info = np.iinfo(self._labels.dtype) if hasattr(self, "_labels") else np.iinfo(np.uint64)
+        if not 0 <= value <= info.max:
+            raise t.TraitError(f"label {value} is outside the label dtype's range 0 … {info.max}")
+        return value
+
+    @t.validate("brush_radius")
+    def _valid_radius(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if not 0 <= value <= 256:
+            raise t.TraitError(f"brush_radius {value} is outside 0 … 256")
+        return value
+
+    @t.validate("position")
+    def _valid_position(self, proposal: dict) -> list[int]:
+        value = list(proposal["value"])
+        shape = self.shape or value
+        if self.shape and any(not 0 <= p < s for p, s in zip(value, shape, strict=True)):
+            raise t.TraitError(f"position {value} is outside the volume {list(shape)}")
+        return value
+
+    @t.validate("opacity")
+    def _valid_opacity(self, proposal: dict) -> float:
+        value = proposal["value"]
+        if not 0.0 <= value <= 1.0:
+            raise t.TraitError(f"opacity {value} is outside 0 … 1")
+        return value
+
+    @t.validate("zoom")
+    def _valid_zoom(self, proposal: dict) -> float:
+        value = proposal["value"]
+        if not (value == 0 or 1 / 64 <= value <= 256):
+            raise t.TraitError(f"zoom {value} is outside 1/64 … 256 (or 0 to fit)")
+        return value
+
+    @t.validate("contrast_limits")
+    def _valid_contrast(self, proposal: dict) -> list[float]:
+        lo, hi = proposal["value"]
+        if not hi > lo:
+            raise t.TraitError(f"contrast_limits {[lo, hi]} must have high > low")
+        return [lo, hi]
+
+    # -- data API ----------------------------------------------------------------------------
+    @property
+    def labels(self) -> LabelMap:
+        """The authoritative label map: ``w.labels[...]`` reads and writes voxels (numpy style)."""
+        return self._labels
+
+    @property
+    def image(self) -> Any:
+        """The image array as given."""
+        return self._source.data
+
+    def to_numpy(self, region: Any = None) -> np.ndarray:
+        """The labels (or a region of them, as a tuple of slices) as a new numpy array."""
+        return self._labels.to_numpy(region)
+
+    def mask(self, labels: int | list[int]) -> np.ndarray:
+        """Boolean mask of the voxels holding ``labels`` (one id or a list of ids)."""
+        return self._labels.mask(labels)
+
+    def undo(self) -> bool:
+        """Undo the last stroke or edit; False when there is nothing to undo."""
+        return self._labels.undo()
+
+    def redo(self) -> bool:
+        """Redo the last undone stroke or edit; False when there is nothing to redo."""
+        return self._labels.redo()
+
+    def save(self, path: str | os.PathLike | None = None) -> None:
+        """Persist the labels as a zarr store (at ``path``, or where they were opened from)."""
+        self._labels.save(path)
+
+    def close(self) -> None:
+        """Close the view(s) and stop serving; the label map stays usable."""
+        self._endpoint.close()
+        super().close()
+
+
+def _as_labelmap(
+    labels: Any, shape: tuple[int, int, int], chunks: tuple[int, int, int], dtype: str
+) -> LabelMap:
+    if labels is None:
+        return LabelMap(shape, dtype=dtype, chunks=chunks)
+    if isinstance(labels, LabelMap):
+        lm = labels
+    elif isinstance(labels, str | os.PathLike):
+        exists = pathlib.Path(labels).exists()
+        lm = LabelMap.open(labels) if exists else LabelMap(shape, dtype=dtype, chunks=chunks, path=labels)
+    else:
+        lm = LabelMap.from_array(labels, chunks=chunks)
+    if tuple(lm.shape) != tuple(shape):
+        raise ValueError(f"labels shape {tuple(lm.shape)} differs from the image shape {tuple(shape)}")
+    return lm
