@@ -1,0 +1,19 @@
+"""The quickstart notebook runs top to bottom in a real kernel (the browser test drives it too)."""
+
+import pathlib
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOK = pathlib.Path(__file__).parents[1] / "notebooks" / "quickstart.ipynb"
+
+
+def test_quickstart_runs_top_to_bottom(tmp_path):
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    widget_views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widget_views) == 1
+    counts = nb.cells[6].outputs[0]["data"]["text/plain"]
+    assert "2: 800" in counts  # the Python edit of 20×40 voxels of label 2

@@ -1,0 +1,287 @@
+"""The kernel endpoint driven with synthetic messages and buffers, as a view would send them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from voxwidget.labelmap import LabelMap
+
+from voxwidget import protocol
+from voxwidget.server import Endpoint
+from voxwidget.sources import ImageSource
+from voxwidget.tiles import decode_tile
+
+SHAPE = (20, 40, 36)
+CHUNKS = (8, 16, 16)
+
+
+class Wire:
+    """Collects what the endpoint sends, validated against the schema."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[dict, list]] = []
+        self.cond = threading.Condition()
+
+    def __call__(self, msg: dict, buffers: list) -> None:
+        protocol.validate(msg, buffers, sender="kernel")
+        assert sum(len(b) for b in buffers) <= protocol.MAX_MESSAGE_BYTES
+        with self.cond:
+            self.messages.append((msg, buffers))
+            self.cond.notify_all()
+
+    def wait(self, pred, timeout: float = 5.0) -> list[tuple[dict, list]]:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not (found := [m for m in self.messages if pred(m[0])]):
+                left = deadline - time.monotonic()
+                assert left > 0, f"no matching message; got {[m[0]['kind'] for m in self.messages]}"
+                self.cond.wait(left)
+            return found
+
+    def reply(self, kind: str, reply_to: str) -> dict:
+        return self.wait(lambda m: m["kind"] == kind and m.get("reply_to") == reply_to)[0][0]
+
+    def tiles(self, rid: str) -> list[tuple[dict, list]]:
+        msgs = self.wait(lambda m: m["kind"] == "chunks.data" and m["reply_to"] == rid and m["done"])
+        del msgs
+        return [(m, b) for m, b in self.messages if m["kind"] == "chunks.data" and m["reply_to"] == rid]
+
+
+@pytest.fixture
+def image():
+    return (np.arange(np.prod(SHAPE), dtype=np.uint32).reshape(SHAPE) % 1000).astype(np.uint16)
+
+
+@pytest.fixture
+def setup(image, tmp_path):
+    wire = Wire()
+    labels = LabelMap(SHAPE, dtype="uint8", chunks=CHUNKS, path=tmp_path / "labels.zarr")
+    ep = Endpoint(wire, ImageSource(image), labels, "fp")
+    yield ep, wire, labels
+    ep.close()
+    labels.close()
+
+
+def edits_msg(batch: str, entries: list[tuple[list[int], list[int], list[int]]], dtype="uint8", stroke="s1"):
+    """An edits.apply message with one (offsets, values) buffer pair per chunk."""
+    edits, buffers = [], []
+    for key, offsets, values in entries:
+        edits.append(
+            {
+                "key": key,
+                "base": 0,
+                "count": len(offsets),
+                "offsets": len(buffers),
+                "values": len(buffers) + 1,
+            }
+        )
+        buffers += [np.asarray(offsets, "<u4").tobytes(), np.asarray(values, dtype).tobytes()]
+    return {"kind": "edits.apply", "id": batch, "stroke": stroke, "dtype": dtype, "edits": edits}, buffers
+
+
+def test_hello_gets_welcome_with_store_id(setup):
+    ep, wire, labels = setup
+    ep.handle({"kind": "hello", "id": "h", "protocol": protocol.PROTOCOL_VERSION})
+    welcome = wire.reply("welcome", "h")
+    assert welcome["labelmap_id"] == labels.id and welcome["fingerprint"] == "fp"
+    ep.handle({"kind": "hello", "id": "h2", "protocol": 99})
+    assert "protocol 99" in wire.reply("error", "h2")["error"]
+
+
+@pytest.mark.parametrize(("axis", "index"), [(0, 13), (1, 39), (2, 0)])
+def test_plane_tiles_reassemble_the_slice(setup, image, axis, index):
+    ep, wire, _ = setup
+    grid = [-(-s // c) for s, c in zip(SHAPE, CHUNKS, strict=True)]
+    keys = [
+        [i, j, k]
+        for i in range(grid[0])
+        for j in range(grid[1])
+        for k in range(grid[2])
+        if [i, j, k][axis] == index // CHUNKS[axis]
+    ]
+    ep.handle(
+        {
+            "kind": "chunks.get",
+            "id": "r",
+            "layer": "image",
+            "level": 0,
+            "keys": keys,
+            "known": [-1] * len(keys),
+            "axis": axis,
+            "index": index,
+        }
+    )
+    plane = np.take(image, index, axis=axis)
+    got = np.full(plane.shape, -1, np.int64)
+    other = [a for a in range(3) if a != axis]
+    for msg, buffers in wire.tiles("r"):
+        assert (msg["axis"], msg["index"]) == (axis, index)
+        for t in msg["tiles"]:
+            data = decode_tile(
+                t["codec"], buffers[t["buffer"]] if t["buffer"] >= 0 else None, t["shape"], t["dtype"]
+            )
+            o = [t["key"][a] * CHUNKS[a] for a in other]
+            got[o[0] : o[0] + data.shape[0], o[1] : o[1] + data.shape[1]] = data
+    np.testing.assert_array_equal(got, plane)
+
+
+def test_label_tiles_zero_then_data_then_unchanged(setup):
+    ep, wire, labels = setup
+    get = {"kind": "chunks.get", "layer": "labels", "level": 0, "keys": [[1, 0, 0]], "axis": 0, "index": 9}
+    ep.handle({**get, "id": "a", "known": [-1]})
+    (t,) = wire.tiles("a")[0][0]["tiles"]
+    assert (t["codec"], t["buffer"], t["shape"]) == ("zero", -1, [16, 16])
+    labels[9, 2:5, 3] = 4
+    ep.handle({**get, "id": "b", "known": [t["version"]]})
+    msg, buffers = wire.tiles("b")[0]
+    (t2,) = msg["tiles"]
+    assert t2["version"] > t["version"]
+    data = decode_tile(t2["codec"], buffers[t2["buffer"]], t2["shape"], t2["dtype"])
+    assert data[2:5, 3].tolist() == [4, 4, 4] and data.sum() == 12
+    ep.handle({**get, "id": "c", "known": [t2["version"]]})
+    assert wire.tiles("c")[0][0]["tiles"][0]["codec"] == "unchanged"
+
+
+def test_big_requests_are_split_under_the_budget(tmp_path):
+    shape, chunks = (64, 256, 256), (64, 64, 64)
+    noise = np.random.default_rng(0).integers(0, 2**16, shape, dtype=np.uint16)  # incompressible
+    wire = Wire()
+    ep = Endpoint(wire, ImageSource(noise), LabelMap(shape, chunks=chunks), "fp")
+    keys = [[0, j, k] for j in range(4) for k in range(4)]  # 16 whole chunks of 512 KiB
+    ep.handle(
+        {"kind": "chunks.get", "id": "r", "layer": "image", "level": 0, "keys": keys, "known": [-1] * 16}
+    )
+    msgs = wire.tiles("r")
+    assert len(msgs) == 2  # 8 chunks of 512 KiB fill each 4 MiB reply
+    assert [m["done"] for m, _ in msgs] == [False, True]
+    assert all(sum(len(b) for b in bufs) <= protocol.REPLY_BYTES for _, bufs in msgs)
+    ep.close()
+
+
+def test_cancel_stops_a_request(tmp_path):
+    gate = threading.Event()
+    reads = []
+
+    class Slow:
+        shape, dtype = (8, 64, 64), np.dtype("uint8")
+
+        def __getitem__(self, region):
+            reads.append(region)
+            gate.wait(5)
+            return np.ones([r.stop - r.start for r in region], np.uint8)
+
+    wire = Wire()
+    src = ImageSource(Slow())
+    ep = Endpoint(wire, src, LabelMap(Slow.shape, chunks=(8, 8, 8)), "fp", workers=1)
+    keys = [[0, j, k] for j in range(8) for k in range(8)]
+    ep.handle(
+        {"kind": "chunks.get", "id": "r", "layer": "image", "level": 0, "keys": keys, "known": [-1] * 64}
+    )
+    time.sleep(0.2)
+    ep.handle({"kind": "chunks.cancel", "ids": ["r"]})
+    gate.set()
+    ep.handle({"kind": "hello", "id": "after", "protocol": protocol.PROTOCOL_VERSION})
+    wire.reply("welcome", "after")
+    time.sleep(0.3)
+    assert len(reads) <= 2, "the worker went on reading chunks for a cancelled request"
+    assert not [m for m, _ in wire.messages if m["kind"] == "chunks.data" and m["done"]]
+    ep.close()
+
+
+def test_edit_batch_applies_and_is_acked_with_versions(setup):
+    ep, wire, labels = setup
+    # chunk (0,0,0): voxel (1,2,3) -> offset 1*256 + 2*16 + 3; chunk (1,1,0): voxel (8+0,16+1,0)
+    msg, bufs = edits_msg("b1", [([0, 0, 0], [1 * 256 + 2 * 16 + 3], [5]), ([1, 1, 0], [16], [6])])
+    ep.handle(msg, bufs)
+    ack = wire.reply("edits.ack", "b1")
+    assert ack["keys"] == [[0, 0, 0], [1, 1, 0]] and not ack["duplicate"]
+    assert labels[1, 2, 3] == 5 and labels[8, 17, 0] == 6 and labels.to_numpy().sum() == 11
+    assert ack["versions"] == [labels.version((0, 0, 0)), labels.version((1, 1, 0))]
+    ep.handle(msg, bufs)  # replayed: a no-op
+    assert [m for m, _ in wire.messages if m.get("reply_to") == "b1" and m["kind"] == "edits.ack"][-1][
+        "duplicate"
+    ]
+    assert labels.to_numpy().sum() == 11
+
+
+BAD_EDITS = [
+    ("key [9, 0, 0]", edits_msg("x", [([9, 0, 0], [0], [1])])),
+    ("4096", edits_msg("x", [([0, 0, 0], [4096], [1])])),  # past the 8*16*16 chunk
+    ("'uint16'", edits_msg("x", [([0, 0, 0], [0], [300])], dtype="uint16")),
+    (
+        "has 8 bytes",
+        (lambda m, b: (m, [np.zeros(2, "<u4").tobytes(), b[1]]))(*edits_msg("x", [([0, 0, 0], [0], [1])])),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_EDITS, ids=[b[0] for b in BAD_EDITS])
+def test_bad_batches_are_rejected_whole(setup, text, message):
+    ep, wire, labels = setup
+    msg, bufs = message
+    # a good chunk first: a batch applies whole or not at all
+    good = {"key": [0, 1, 1], "base": 0, "count": 1, "offsets": len(bufs), "values": len(bufs) + 1}
+    msg = {**msg, "edits": [good, *msg["edits"]]}
+    bufs = [*bufs, np.asarray([0], "<u4").tobytes(), np.asarray([1], msg["dtype"]).tobytes()]
+    ep.handle(msg, bufs)
+    reject = wire.reply("edits.reject", "x")
+    assert text in reject["error"]
+    assert labels.to_numpy().sum() == 0
+
+
+def test_edge_chunk_offset_outside_the_array_is_rejected(setup):
+    ep, wire, labels = setup
+    # chunk (2,2,2) spans z 16..19 (of 24 nominal): local z=5 is voxel z=21, outside the 20-deep volume
+    msg, bufs = edits_msg("edge", [([2, 2, 2], [5 * 256], [1])])
+    ep.handle(msg, bufs)
+    assert "edits.reject" == wire.wait(lambda m: m.get("reply_to") == "edge")[0][0]["kind"]
+    assert labels.to_numpy().sum() == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["garbage", {"kind": "edits.apply", "id": "m"}, {"kind": "chunks.get", "id": "m", "layer": "image"}],
+)
+def test_malformed_messages_get_an_error_and_change_nothing(setup, content):
+    ep, wire, labels = setup
+    ep.handle(content, [])
+    err = wire.wait(lambda m: m["kind"] == "error")[0][0]
+    assert err["error"]
+    assert labels.to_numpy().sum() == 0
+
+
+def test_python_edits_push_one_coalesced_change_notice(setup):
+    _ep, wire, labels = setup
+    for y in range(40):
+        labels[3, y, 0] = 2  # 40 edits across chunks (0,0,0),(0,1,0),(0,2,0)
+    notices = wire.wait(lambda m: m["kind"] == "chunks.changed")
+    time.sleep(0.1)
+    notices = [m for m, _ in wire.messages if m["kind"] == "chunks.changed"]
+    assert len(notices) <= 2
+    keys = {tuple(k) for n in notices for k in n["keys"]}
+    assert keys == {(0, 0, 0), (0, 1, 0), (0, 2, 0)}
+    last = {tuple(k): v for n in notices for k, v in zip(n["keys"], n["versions"], strict=True)}
+    assert last[(0, 2, 0)] == labels.version((0, 2, 0))
+
+
+def test_undo_and_redo_commands(setup):
+    ep, wire, labels = setup
+    msg, bufs = edits_msg("b", [([0, 0, 0], [0, 1, 2], [3, 3, 3])])
+    ep.handle(msg, bufs)
+    wire.reply("edits.ack", "b")
+    ep.handle({"kind": "command", "id": "u", "name": "undo"})
+    assert wire.reply("command.result", "u") == {
+        "kind": "command.result",
+        "reply_to": "u",
+        "ok": True,
+        "changed": 1,
+    }
+    assert labels.to_numpy().sum() == 0
+    ep.handle({"kind": "command", "id": "r", "name": "redo"})
+    wire.reply("command.result", "r")
+    assert labels.to_numpy().sum() == 9
+    ep.handle({"kind": "command", "id": "z", "name": "explode"})
+    assert "unknown command 'explode'" in wire.reply("command.result", "z")["error"]
