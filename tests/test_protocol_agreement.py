@@ -1,0 +1,124 @@
+"""Both protocol mirrors agree: same schema, and each side accepts what the other encodes.
+
+Python builds every kernel→browser message (with real LZ4 tile payloads) and the label colours;
+``js/scripts/protocol-check.mjs`` validates and decodes them with the browser's own modules and
+answers with its schema and with browser→kernel messages built by the real JS encoders, which the
+Python side validates and applies to a real label map.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from voxwidget import protocol
+from voxwidget.colors import label_rgb
+from voxwidget.labelmap import LabelMap
+from voxwidget.server import Endpoint
+from voxwidget.sources import ImageSource
+from voxwidget.tiles import encode_tile
+
+ROOT = pathlib.Path(__file__).parents[1]
+SCRIPT = ROOT / "js" / "scripts" / "protocol-check.mjs"
+LABELS = [1, 2, 3, 255, 256, 65535, 2**32 - 1, 2**32, 2**53 + 1, 2**63, 2**64 - 1]
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def python_side() -> dict:
+    rng = np.random.default_rng(3)
+    tiles, tile_records, tile_buffers = [], [], []
+    for dtype in ["uint8", "uint16", "int16", "float32", "uint32", "uint64"]:
+        for data in [
+            (rng.integers(0, 4, (16, 24)) * 7).astype(dtype),  # compressible: lz4
+            rng.integers(0, 100, (3, 5)).astype(dtype),  # tiny: raw
+            np.zeros((4, 4), dtype),  # zero
+        ]:
+            t = encode_tile((0, 0, 0), 1, data, data.shape, data.dtype)
+            tiles.append(
+                {
+                    "codec": t.codec,
+                    "payload": b64(t.payload) if t.payload is not None else None,
+                    "shape": list(data.shape),
+                    "dtype": dtype,
+                    "expected": b64(data.astype(np.dtype(dtype).newbyteorder("<")).tobytes()),
+                }
+            )
+            tile_records.append(t.record(len(tile_buffers) if t.payload else -1))
+            if t.payload:
+                tile_buffers.append(t.payload)
+    codecs = {t["codec"] for t in tiles}
+    assert codecs == {"lz4", "raw", "zero"}
+    msgs = [
+        (protocol.make("welcome", reply_to="h", protocol=1, labelmap_id="lm", fingerprint="fp"), []),
+        (
+            protocol.make(
+                "chunks.data", reply_to="r", layer="image", level=0, tiles=tile_records, done=True, axis=0, index=3
+            ),
+            tile_buffers,
+        ),
+        (protocol.make("edits.ack", reply_to="b", keys=[[0, 1, 2]], versions=[4], duplicate=False), []),
+        (protocol.make("edits.reject", reply_to="b", error="label 300 is outside 0 … 255"), []),
+        (protocol.make("chunks.changed", layer="labels", level=0, keys=[[1, 1, 1]], versions=[9], origin="b"), []),
+        (protocol.make("chunks.changed", layer="labels", level=0, keys=[], versions=[]), []),
+        (protocol.make("command.result", reply_to="c", ok=True, changed=1), []),
+        (protocol.make("error", error="bad"), []),
+    ]
+    kinds = {m["kind"] for m, _ in msgs}
+    assert kinds == {k for k, v in protocol.SCHEMA.items() if v["from"] == "kernel"}
+    return {
+        "schema": protocol.schema_document(),
+        "messages": [{"msg": m, "buffers": [b64(b) for b in bufs]} for m, bufs in msgs],
+        "tiles": tiles,
+        "colors": [{"label": str(v), "rgb": list(label_rgb(v))} for v in LABELS],
+    }
+
+
+@pytest.fixture(scope="module")
+def js_answer() -> dict:
+    node = shutil.which("node")
+    assert node, "node is required (the front end is built with it)"
+    done = subprocess.run(
+        [node, str(SCRIPT)], input=json.dumps(python_side()), capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_same_schema(js_answer):
+    assert js_answer["schema"] == json.loads(json.dumps(protocol.schema_document()))
+
+
+def test_js_accepts_and_decodes_python_messages_tiles_and_colours(js_answer):
+    assert js_answer["errors"] == []
+
+
+def test_python_accepts_and_applies_js_messages(js_answer, tmp_path):
+    sent = {m["msg"]["kind"] for m in js_answer["messages"]}
+    assert sent == {k for k, v in protocol.SCHEMA.items() if v["from"] == "browser"}
+    by_dtype: dict[str, list] = {}
+    for m in js_answer["messages"]:
+        buffers = [base64.b64decode(b) for b in m["buffers"]]
+        msg = protocol.validate(m["msg"], buffers, sender="browser")
+        if msg["kind"] == "edits.apply":
+            by_dtype.setdefault(msg["dtype"], []).append((msg, buffers))
+    assert {"uint8", "uint32", "uint64"} <= set(by_dtype)
+    for dtype, batches in by_dtype.items():
+        replies = []
+        shape = (128, 128, 128)
+        labels = LabelMap(shape, dtype=dtype, chunks=(64, 64, 64))
+        ep = Endpoint(lambda msg, bufs: replies.append(msg), ImageSource(np.zeros(shape, np.uint8)), labels, "fp")
+        for msg, buffers in batches:
+            ep.handle(msg, buffers)
+            count = sum(e["count"] for e in msg["edits"])
+            assert replies[-1]["kind"] == "edits.ack", replies[-1]
+            assert np.count_nonzero(labels.to_numpy()) >= min(count, 1)
+        ep.close()
