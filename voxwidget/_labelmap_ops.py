@@ -1,0 +1,367 @@
+"""Edit operations of :class:`voxwidget.labelmap.LabelMap` (batches, brush, setitem, undo/redo).
+
+Every operation validates first, then under the map's lock applies vectorized changes chunk by
+chunk, records only the changed voxels as history atoms, appends one journal record and bumps
+the versions of the changed chunks; subscribers are called afterwards, outside the lock.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._labelmap_types import (
+    BatchRejected,
+    BatchResult,
+    ChunkEdit,
+    OutOfBoundsError,
+    check_labels,
+    done_future,
+    normalize_index,
+)
+from .brush import brush_box, brush_template
+from .history import Atom
+from .journal import Record, encode_record
+
+if TYPE_CHECKING:
+    from .labelmap import LabelMap
+
+Key = tuple[int, int, int]
+Entry = tuple[Key, np.ndarray, np.ndarray]  # (key, offsets, values) to set, in order
+
+
+class OpsMixin:
+    """Mixed into LabelMap; relies on its private state (``_lock``, ``_get``, ``_touch`` …)."""
+
+    # -- commit: versions, history, idempotency, journal --------------------------------------
+    def _commit(
+        self: LabelMap,
+        entries: list[Entry],
+        atoms: list[Atom] | None,
+        batch_id: str | None,
+        stroke: str | None,
+    ) -> tuple[dict[Key, int], Future[None]]:
+        versions: dict[Key, int] = {}
+        for key, _, _ in entries:
+            if key not in versions:
+                versions[key] = self._touch(key)
+        if atoms is not None:
+            self._history.record(atoms, stroke)
+        if batch_id is not None:
+            self._ids[batch_id] = None
+            while len(self._ids) > self.max_batch_ids:
+                self._ids.popitem(last=False)
+        if self._journal is None or (not entries and batch_id is None):
+            return versions, done_future()
+        self._seq += 1
+        itemsize = self.dtype.itemsize
+        full = {k for k, offs, _ in entries if offs.size * (4 + itemsize) >= self._chunk_nbytes}
+        head: list[list[int]] = []
+        arrays: list[np.ndarray] = []
+        for key in full:
+            head.append([*key, versions[key], 1])
+            arrays.append(self._chunks[key].data.reshape(-1))
+        for key, offs, vals in entries:
+            if key not in full:
+                head.append([*key, versions[key], 0])
+                arrays += [offs.astype(np.uint32, copy=False), vals]
+        rec = encode_record(self._seq, {"b": batch_id, "e": head}, arrays)
+        return versions, self._journal.append(rec)
+
+    def _replay(self: LabelMap, rec: Record) -> None:
+        """Re-apply one journal record (idempotent "set" entries) while opening a store."""
+        arrays = iter(rec.arrays)
+        for z, y, x, ver, mode in rec.header["e"]:
+            key = (z, y, x)
+            data = self._get(key, create=True)
+            if mode == 1:
+                data.reshape(-1)[:] = next(arrays)
+            else:
+                offs = next(arrays)
+                data.reshape(-1)[offs] = next(arrays)
+            e = self._chunks[key]
+            e.dirty, e.mods = True, e.mods + 1
+            self._versions[key] = max(self._versions.get(key, 0), ver)
+        if rec.header.get("b") is not None:
+            self._ids[rec.header["b"]] = None
+        self._seq = max(self._seq, rec.seq)
+
+    def _finish(
+        self: LabelMap, versions: dict[Key, int], fut: Future[None], origin: str | None
+    ) -> BatchResult:
+        self._notify(versions, origin)
+        return BatchResult(versions, False, fut)
+
+    # -- edit batches ----------------------------------------------------------------------------
+    def _prepare_edit(self: LabelMap, i: int, edit: ChunkEdit) -> tuple[Key, np.ndarray, np.ndarray]:
+        key = self._check_key(edit.key)
+        offs, vals = np.asarray(edit.offsets), np.asarray(edit.values)
+        where = f"edit {i} (chunk {key})"
+        if offs.ndim != 1 or vals.ndim != 1:
+            raise BatchRejected(
+                f"{where}: offsets and values must be 1-D, got shapes {offs.shape} and {vals.shape}"
+            )
+        if offs.shape != vals.shape:
+            raise BatchRejected(f"{where}: {offs.size} offsets but {vals.size} values; they must be equal")
+        if offs.size and offs.dtype.kind not in "ui":
+            raise BatchRejected(f"{where}: offsets dtype {offs.dtype} is not an integer type (use uint32)")
+        n = self._lin.size
+        if offs.size:
+            mn, mx = int(offs.min()), int(offs.max())
+            if mn < 0 or mx >= n:
+                raise BatchRejected(
+                    f"{where}: offset {mn if mn < 0 else mx} is out of range; allowed: 0..{n - 1}"
+                )
+            edge = [s.stop - s.start for s in self._chunk_slices(key)]
+            if edge != list(self.chunk_shape):
+                coords = np.unravel_index(offs, self.chunk_shape)
+                for d in range(3):
+                    bad = coords[d] >= edge[d]
+                    if bad.any():
+                        o = int(offs[bad][0])
+                        raise BatchRejected(
+                            f"{where}: offset {o} addresses a voxel outside the array "
+                            f"(axis {d} local index {int(coords[d][bad][0])}, allowed 0..{edge[d] - 1})"
+                        )
+        vals = check_labels(vals, self.dtype, f"{where}: value", BatchRejected)
+        offs = offs.astype(np.intp, copy=False)
+        if offs.size > 1:
+            rev = offs[::-1]
+            u, idx = np.unique(rev, return_index=True)
+            if u.size < offs.size:  # duplicate offsets: the last one wins, as in numpy assignment
+                offs, vals = u, vals[::-1][idx]
+        return key, offs, vals
+
+    def apply_batch(self: LabelMap, batch_id: str, edits: Any, *, stroke: str | None = None) -> BatchResult:
+        """Apply an edit batch from the browser: validated whole, applied whole, idempotent.
+
+        Parameters
+        ----------
+        batch_id : str
+            Unique id; a batch id already applied (also before a reopen) is a no-op.
+        edits : sequence of ChunkEdit
+            Per-chunk offsets (uint32, C order in the nominal chunk shape) and values.
+        stroke : str, optional
+            Contiguous batches with the same stroke id form one undo step.
+
+        Raises
+        ------
+        BatchRejected
+            Naming the offending key, offset or value and the allowed range; nothing changed.
+        """
+        if not isinstance(batch_id, str) or not batch_id:
+            raise BatchRejected(f"batch id {batch_id!r} must be a non-empty string")
+        prepared = [self._prepare_edit(i, e) for i, e in enumerate(edits)]
+        with self._lock:
+            self._check_open()
+            if batch_id in self._ids:
+                cur = {k: self._versions.get(k, 0) for k, _, _ in prepared}
+                return BatchResult(cur, True, done_future())
+            entries: list[Entry] = []
+            atoms: list[Atom] = []
+            for key, offs, vals in prepared:
+                data = self._get(key, create=bool(vals.any()))
+                if data is None:
+                    continue
+                flat = data.reshape(-1)
+                old = flat[offs]
+                ch = old != vals
+                if not ch.all():
+                    offs, old, vals = offs[ch], old[ch], vals[ch]
+                if offs.size == 0:
+                    continue
+                flat[offs] = vals
+                offs32 = offs.astype(np.uint32)
+                entries.append((key, offs32, vals))
+                atoms.append(Atom(key, offs32, old, vals))
+            versions, fut = self._commit(entries, atoms, batch_id, stroke)
+            current = {k: self._versions.get(k, 0) for k, _, _ in prepared}
+            self._evict()
+        self._notify(versions, batch_id)
+        return BatchResult(current, False, fut)
+
+    # -- regions and brushes ---------------------------------------------------------------------
+    def _set_region(
+        self: LabelMap, lo: tuple[int, ...], hi: tuple[int, ...], value: Any, mask: Any
+    ) -> list[Atom]:
+        """Set ``value`` (a dtype scalar, or an array of the box shape) where ``mask`` (or everywhere
+        when None) inside the box ``lo:hi``; returns the atoms of the changed voxels."""
+        c = self.chunk_shape
+        scalar = np.ndim(value) == 0
+        atoms: list[Atom] = []
+        k0 = [lo[d] // c[d] for d in range(3)]
+        k1 = [(hi[d] - 1) // c[d] for d in range(3)]
+        for kz in range(k0[0], k1[0] + 1):
+            for ky in range(k0[1], k1[1] + 1):
+                for kx in range(k0[2], k1[2] + 1):
+                    key = (kz, ky, kx)
+                    clo = (kz * c[0], ky * c[1], kx * c[2])
+                    a = [max(lo[d], clo[d]) for d in range(3)]
+                    b = [min(hi[d], clo[d] + c[d]) for d in range(3)]
+                    box = tuple(slice(a[d] - lo[d], b[d] - lo[d]) for d in range(3))
+                    new = value if scalar else value[box]
+                    nonzero = bool(value) if scalar else bool(new.any())
+                    data = self._get(key, create=nonzero)
+                    if data is None:
+                        continue
+                    sl = tuple(slice(a[d] - clo[d], b[d] - clo[d]) for d in range(3))
+                    sub = data[sl]
+                    ch = sub != new
+                    if mask is not None:
+                        ch &= mask[box]
+                    if not ch.any():
+                        continue
+                    old = sub[ch]
+                    offs = self._lin[sl][ch]
+                    if scalar:
+                        np.copyto(sub, value, where=ch)
+                        newv = np.full(1, value, self.dtype)
+                    else:
+                        newv = new[ch]
+                        sub[ch] = newv
+                    atoms.append(Atom(key, offs, old, newv))
+        return atoms
+
+    def _edit_region(
+        self: LabelMap, lo: Any, hi: Any, value: Any, mask: Any, stroke: str | None
+    ) -> BatchResult:
+        with self._lock:
+            self._check_open()
+            atoms = self._set_region(lo, hi, value, mask)
+            entries = [(a.key, a.offsets, a.new) for a in atoms]
+            versions, fut = self._commit(entries, atoms, None, stroke)
+            self._evict()
+        return self._finish(versions, fut, None)
+
+    def paint(
+        self: LabelMap,
+        center: Any,
+        radius: int,
+        label: int,
+        dims: int = 2,
+        axis: int = 0,
+        *,
+        stroke: str | None = None,
+    ) -> BatchResult:
+        """Paint a disk (``dims=2``, in the plane orthogonal to ``axis``) or a ball (``dims=3``).
+
+        Parameters
+        ----------
+        center : 3 ints
+            Brush centre (z, y, x) inside the array (negative values are not wrapped).
+        radius : int
+            Voxels with squared distance ``<= radius**2`` are painted; clipped to the array.
+        label : int
+            Label value within the dtype's range.
+        stroke : str, optional
+            Contiguous calls with the same stroke id form one undo step (default: one step each).
+        """
+        lab = check_labels(label, self.dtype, "label")
+        if lab.ndim != 0:
+            raise ValueError(f"label must be a scalar, got shape {lab.shape}")
+        if dims not in (2, 3):
+            raise ValueError(f"dims must be 2 or 3, got {dims!r}")
+        if axis not in (0, 1, 2):
+            raise ValueError(f"axis must be 0, 1 or 2, got {axis!r}")
+        c = self._check_point(center)
+        box = brush_box(c, radius, dims, axis, self.shape)
+        mask = brush_template(int(radius), dims, axis)
+        lo, hi, tsl = box  # type: ignore[misc]  # the centre is inside, so the box is not empty
+        return self._edit_region(lo, hi, lab[()], mask[tsl], stroke)
+
+    def erase(
+        self: LabelMap, center: Any, radius: int, dims: int = 2, axis: int = 0, **kw: Any
+    ) -> BatchResult:
+        """Set a disk or ball to 0 (see :meth:`paint`)."""
+        return self.paint(center, radius, 0, dims, axis, **kw)
+
+    def _check_point(self: LabelMap, center: Any) -> tuple[int, int, int]:
+        try:
+            c = tuple(int(v) for v in center)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"center {center!r} must be 3 integers (z, y, x)") from e
+        if len(c) != 3 or any(int(v) != v for v in center):
+            raise ValueError(f"center {center!r} must be 3 integers (z, y, x)")
+        for d in range(3):
+            if not 0 <= c[d] < self.shape[d]:
+                raise OutOfBoundsError(
+                    f"center {c} is outside the array: axis {d} coordinate {c[d]}, allowed 0..{self.shape[d] - 1}"
+                )
+        return c  # type: ignore[return-value]
+
+    def __setitem__(self: LabelMap, index: Any, value: Any) -> None:
+        self.set(index, value)
+
+    def set(self: LabelMap, index: Any, value: Any, *, stroke: str | None = None) -> BatchResult:
+        """``lm[index] = value`` returning the :class:`BatchResult` (one undo step)."""
+        ranges, squeeze = normalize_index(index, self.shape)
+        for d, r in enumerate(ranges):
+            if r.step != 1 and len(r) > 1:
+                raise NotImplementedError(
+                    f"writes with step {r.step} on axis {d} are not supported (use step 1)"
+                )
+        vals = check_labels(value, self.dtype, "value")
+        target = tuple(len(r) for r, sq in zip(ranges, squeeze, strict=True) if not sq)
+        try:
+            vals = np.broadcast_to(vals, target)
+        except ValueError as e:
+            raise ValueError(
+                f"value of shape {vals.shape} cannot be broadcast to the selection {target}"
+            ) from e
+        if 0 in target:
+            return BatchResult({}, False, done_future())
+        lo = tuple(min(r) for r in ranges)
+        hi = tuple(max(r) + 1 for r in ranges)
+        vals = vals.reshape(tuple(b - a for a, b in zip(lo, hi, strict=True)))
+        return self._edit_region(lo, hi, vals, None, stroke)
+
+    # -- reads -------------------------------------------------------------------------------------
+    def __getitem__(self: LabelMap, index: Any) -> np.ndarray:
+        ranges, squeeze = normalize_index(index, self.shape)
+        lo = [min(r) if len(r) else 0 for r in ranges]
+        hi = [max(r) + 1 if len(r) else 0 for r in ranges]
+        out = self._read_box(lo, hi)
+        for d, r in enumerate(ranges):
+            if len(r) and r.step != 1:
+                out = np.take(out, np.asarray(r) - lo[d], axis=d)
+        sq = tuple(d for d in range(3) if squeeze[d])
+        return out.squeeze(axis=sq) if sq else out
+
+    def to_numpy(self: LabelMap, region: Any = None) -> np.ndarray:
+        """The labels as a numpy array: everything, or ``region`` (any index ``lm[...]`` accepts)."""
+        return self[...] if region is None else self[region]
+
+    def mask(self: LabelMap, labels: Any, region: Any = None) -> np.ndarray:
+        """Boolean mask of the voxels holding ``labels`` (one label or a sequence of labels)."""
+        return np.isin(self.to_numpy(region), np.atleast_1d(np.asarray(labels)))
+
+    # -- undo / redo ---------------------------------------------------------------------------------
+    def _replay_step(self: LabelMap, undo: bool) -> bool:
+        with self._lock:
+            self._check_open()
+            step = self._history.pop_undo() if undo else self._history.pop_redo()
+            if step is None:
+                return False
+            entries: list[Entry] = []
+            for a in reversed(step.atoms) if undo else step.atoms:
+                vals = a.old if undo else a.new
+                self._get(a.key, create=True).reshape(-1)[a.offsets] = vals
+                entries.append((a.key, a.offsets, vals))
+            versions, _ = self._commit(entries, None, None, None)
+            self._evict()
+        self._notify(versions, None)
+        return True
+
+    def undo(self: LabelMap) -> bool:
+        """Undo the newest step; False when there is nothing to undo."""
+        return self._replay_step(True)
+
+    def redo(self: LabelMap) -> bool:
+        """Redo the newest undone step; False when there is nothing to redo."""
+        return self._replay_step(False)
+
+    def _check_open(self: LabelMap) -> None:
+        if self._closed:
+            raise ValueError(f"label map {self.path} is closed")

@@ -1,0 +1,259 @@
+"""Write-ahead journal: length + CRC framed records, group-committed by a writer thread.
+
+Layout: a directory of segment files ``seg-<n>.log``; each starts with the 8-byte magic
+``VXJRNL01`` followed by records ``[u32 length][u32 crc32c(payload)][payload]`` (little endian).
+A payload is ``[u64 seq][u32 header length][JSON header][array bytes...]``.
+
+The writer thread takes every record queued since its last fsync, writes them with one ``write``
+and one ``fsync`` (group commit) and then resolves their futures, so a caller may acknowledge a
+record as durable once its future is done. ``rotate()`` starts a new segment; once the label map
+has checkpointed everything up to the rotation, the old segments are deleted (``discard``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import struct
+import threading
+import warnings
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import google_crc32c
+import numpy as np
+
+from .chunkstore import fsync_dir
+
+__all__ = ["Journal", "JournalCorruptionWarning", "Record", "decode_record", "encode_record", "read_journal"]
+
+MAGIC = b"VXJRNL01"
+_FRAME = struct.Struct("<II")
+_PAY = struct.Struct("<QI")
+MAX_RECORD = 1 << 31
+
+
+class JournalCorruptionWarning(UserWarning):
+    """A journal record was torn or corrupt; the intact prefix was kept."""
+
+
+@dataclass
+class Record:
+    """One decoded journal record."""
+
+    seq: int
+    header: dict[str, Any]
+    arrays: list[np.ndarray]
+
+
+def encode_record(seq: int, header: dict[str, Any], arrays: list[np.ndarray] = ()) -> bytes:  # type: ignore[assignment]
+    """Frame one record (length, crc32c, payload) ready to append."""
+    descr = []
+    blobs = []
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        descr.append([a.dtype.str, list(a.shape)])
+        blobs.append(a.tobytes())
+    h = json.dumps({**header, "_a": descr}, separators=(",", ":")).encode()
+    payload = b"".join([_PAY.pack(seq, len(h)), h, *blobs])
+    return _FRAME.pack(len(payload), google_crc32c.value(payload)) + payload
+
+
+def decode_record(payload: bytes) -> Record:
+    """Parse a payload (without its frame) into a :class:`Record`."""
+    seq, hlen = _PAY.unpack_from(payload, 0)
+    pos = _PAY.size
+    header = json.loads(payload[pos : pos + hlen])
+    pos += hlen
+    arrays = []
+    for dt, shape in header.pop("_a"):
+        dtype = np.dtype(dt)
+        n = int(np.prod(shape)) * dtype.itemsize
+        if pos + n > len(payload):
+            raise ValueError("array data runs past the record end")
+        arrays.append(
+            np.frombuffer(payload, dtype=dtype, count=n // dtype.itemsize, offset=pos).reshape(shape)
+        )
+        pos += n
+    if pos != len(payload):
+        raise ValueError(f"{len(payload) - pos} trailing bytes in record")
+    return Record(seq, header, arrays)
+
+
+def _segments(directory: Path) -> list[Path]:
+    return sorted(directory.glob("seg-*.log"))
+
+
+def read_journal(directory: str | os.PathLike) -> tuple[list[Record], list[Path]]:
+    """Read every intact record of the journal in ``directory``, oldest first.
+
+    A torn or corrupt record (bad length, CRC mismatch, undecodable payload, bad magic) stops the
+    scan: a :class:`JournalCorruptionWarning` names the file and byte offset, the records before
+    it are returned, and the damaged segment and all later ones are listed as ``bad``.
+
+    Returns
+    -------
+    (records, bad)
+    """
+    directory = Path(directory)
+    records: list[Record] = []
+    segs = _segments(directory) if directory.is_dir() else []
+    for i, seg in enumerate(segs):
+        data = seg.read_bytes()
+        err, off = None, 0
+        if data[: len(MAGIC)] != MAGIC:
+            err = "bad segment magic" if len(data) >= len(MAGIC) else "torn segment header"
+        else:
+            off = len(MAGIC)
+            while off < len(data):
+                if off + _FRAME.size > len(data):
+                    err = "torn record frame"
+                    break
+                n, crc = _FRAME.unpack_from(data, off)
+                end = off + _FRAME.size + n
+                if end > len(data):
+                    err = f"torn record (length {n} runs past end of file, {len(data)} bytes)"
+                    break
+                payload = data[off + _FRAME.size : end]
+                if google_crc32c.value(payload) != crc:
+                    err = "CRC mismatch"
+                    break
+                try:
+                    records.append(decode_record(payload))
+                except Exception as e:  # a CRC-valid but unparsable record is still corruption
+                    err = f"undecodable record ({e})"
+                    break
+                off = end
+        if err is not None:
+            warnings.warn(
+                JournalCorruptionWarning(
+                    f"journal file {seg} is damaged at byte offset {off}: {err}; "
+                    f"kept the {len(records)} intact records before it, ignored the rest"
+                ),
+                stacklevel=2,
+            )
+            return records, segs[i:]
+    return records, []
+
+
+class Journal:
+    """Appender with a group-commit writer thread.
+
+    Parameters
+    ----------
+    directory : path-like
+        The journal directory (created if missing).
+    """
+
+    def __init__(self, directory: str | os.PathLike):
+        self.dir = Path(directory)
+        if not self.dir.is_dir():
+            self.dir.mkdir(parents=True)
+            fsync_dir(self.dir.parent)
+        segs = _segments(self.dir)
+        self._next = int(segs[-1].stem.split("-")[1]) + 1 if segs else 1
+        self._fd: int | None = None
+        self._cur: Path | None = None
+        self._q: queue.SimpleQueue[tuple[str, bytes | None, Future[Any]]] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="voxwidget-journal", daemon=True)
+        self._closed = False
+        self.fsyncs = 0
+        self._thread.start()
+
+    def append(self, record: bytes) -> Future[None]:
+        """Queue a framed record; the future resolves once it is fsync'd."""
+        fut: Future[None] = Future()
+        if self._closed:
+            fut.set_exception(RuntimeError(f"journal {self.dir} is closed"))
+            return fut
+        self._q.put(("rec", record, fut))
+        return fut
+
+    def rotate(self) -> Future[list[Path]]:
+        """Close the current segment; the future yields the segments written before this call."""
+        fut: Future[list[Path]] = Future()
+        self._q.put(("rotate", None, fut))
+        return fut
+
+    def discard(self, segments: list[Path]) -> None:
+        """Delete fully checkpointed segments (and fsync the directory)."""
+        for s in segments:
+            try:
+                s.unlink()
+            except FileNotFoundError:
+                pass
+        if segments:
+            fsync_dir(self.dir)
+
+    def close(self) -> None:
+        """Flush pending records and stop the writer thread."""
+        if self._closed:
+            return
+        self._closed = True
+        fut: Future[None] = Future()
+        self._q.put(("stop", None, fut))
+        fut.result()
+        self._thread.join()
+
+    # -- writer thread ----------------------------------------------------------------------
+    def _open_segment(self) -> None:
+        self._cur = self.dir / f"seg-{self._next:08d}.log"
+        self._next += 1
+        self._fd = os.open(self._cur, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.write(self._fd, MAGIC)
+        os.fsync(self._fd)
+        fsync_dir(self.dir)
+
+    def _flush(self, bufs: list[bytes], futs: list[Future[Any]]) -> None:
+        if not bufs:
+            return
+        try:
+            if self._fd is None:
+                self._open_segment()
+            data = memoryview(b"".join(bufs))
+            while data:
+                data = data[os.write(self._fd, data) :]  # type: ignore[arg-type]
+            os.fsync(self._fd)  # type: ignore[arg-type]
+            self.fsyncs += 1
+        except BaseException as e:
+            for f in futs:
+                f.set_exception(e)
+        else:
+            for f in futs:
+                f.set_result(None)
+        bufs.clear()
+        futs.clear()
+
+    def _close_segment(self) -> list[Path]:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        return _segments(self.dir)
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            items = [self._q.get()]
+            while True:
+                try:
+                    items.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            bufs: list[bytes] = []
+            futs: list[Future[Any]] = []
+            for kind, data, fut in items:
+                if kind == "rec":
+                    bufs.append(data)  # type: ignore[arg-type]
+                    futs.append(fut)
+                    continue
+                self._flush(bufs, futs)
+                if kind == "rotate":
+                    fut.set_result(self._close_segment())
+                else:
+                    self._close_segment()
+                    fut.set_result(None)
+                    stop = True
+            self._flush(bufs, futs)
