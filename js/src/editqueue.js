@@ -1,0 +1,359 @@
+/**
+ * The optimistic overlay and the edit pipeline.
+ *
+ * A stroke (pointer down → up) has a stroke id. Painted voxels are written at once into the cached
+ * label tiles (the canvas shows them immediately) and accumulated per chunk; every `flushMs` during
+ * the stroke and at its end the accumulated voxels go out as `edits.apply` batches (pipelined: never
+ * waiting for acks), split so no message carries more than `maxBytes` of buffers.
+ *
+ * Unacknowledged batches live in a {@link MemoryPendingStore} (the interface a later IndexedDB store
+ * implements: a batch is `put` before it is sent and deleted on ack or reject). On `edits.ack` the
+ * painted tiles move to the new versions; on `edits.reject` the touched chunks are refetched whole,
+ * which reverts the optimistic paint. Tiles arriving while batches for their chunk are pending get
+ * those voxels re-applied on top, so a stale reply never hides a stroke.
+ * @module editqueue
+ */
+
+import { keyString, offsetToLocal, tileIndex } from "./grid.js";
+import { LABEL_DTYPES, make } from "./protocol.js";
+import { TYPED } from "./tiles.js";
+
+/** Buffer bytes per `edits.apply` message (well under the server's 10 MiB websocket limit). */
+export const MAX_BATCH_BYTES = 4 * 2 ** 20;
+
+/**
+ * Pending batches, in memory. The contract (kept by any persistent replacement):
+ * - `put(batch)` stores it; may return a Promise, the batch is sent once it resolves;
+ * - `delete(id)` forgets it; `get(id)`; `all()` lists batches in `put` order; `size`.
+ * A batch is `{id, stroke, dtype, edits: [{key, ks, base, offsets: Uint32Array, values}], sent}`.
+ */
+export class MemoryPendingStore {
+  constructor() {
+    /** @type {Map<string, object>} */
+    this.map = new Map();
+  }
+  put(batch) {
+    this.map.set(batch.id, batch);
+  }
+  get(id) {
+    return this.map.get(id);
+  }
+  delete(id) {
+    this.map.delete(id);
+  }
+  all() {
+    return [...this.map.values()];
+  }
+  get size() {
+    return this.map.size;
+  }
+}
+
+/**
+ * Parse a label id (decimal string, number or BigInt) for `dtype`.
+ * @param {string|number|bigint} label
+ * @param {string} dtype a label dtype
+ * @returns {number|bigint} a Number for uint8/16/32, a BigInt for uint64
+ * @throws {RangeError} naming the value and the allowed range
+ */
+export function parseLabel(label, dtype) {
+  if (!LABEL_DTYPES.includes(dtype)) throw new RangeError(`'${dtype}' is not a label dtype`);
+  const text = String(label).trim();
+  if (!/^\d+$/.test(text)) throw new RangeError(`label '${text}' is not a non-negative integer`);
+  const bits = BigInt(8 * TYPED[dtype].BYTES_PER_ELEMENT);
+  const max = (1n << bits) - 1n;
+  const v = BigInt(text);
+  if (v > max) throw new RangeError(`label ${text} is outside the ${dtype} range 0 … ${max}`);
+  return dtype === "uint64" ? v : Number(v);
+}
+
+/** Exact-size ArrayBuffer of a typed array (what goes over the comm). */
+function bufferOf(a) {
+  if (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) return a.buffer;
+  return a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength);
+}
+
+/**
+ * Build the `edits.apply` messages for a list of per-chunk entries, splitting so each message's
+ * buffers stay within `maxBytes` (a chunk's voxels may span several messages).
+ * @param {object} p
+ * @param {string} p.stroke
+ * @param {string} p.dtype label dtype
+ * @param {{key: number[], base: number, offsets: Uint32Array, values: ArrayBufferView}[]} p.entries
+ * @param {() => string} p.makeId
+ * @param {number} [p.maxBytes]
+ * @returns {{msg: object, buffers: ArrayBuffer[], batch: object}[]}
+ */
+export function encodeBatches({ stroke, dtype, entries, makeId, maxBytes = MAX_BATCH_BYTES }) {
+  const per = 4 + TYPED[dtype].BYTES_PER_ELEMENT;
+  const cap = Math.max(1, Math.floor(maxBytes / per));
+  const out = [];
+  let edits = [];
+  let used = 0;
+  const close = () => {
+    if (!edits.length) return;
+    const id = makeId();
+    const buffers = [];
+    const records = edits.map((e) => {
+      buffers.push(bufferOf(e.offsets), bufferOf(e.values));
+      return {
+        key: e.key,
+        base: e.base,
+        count: e.offsets.length,
+        offsets: buffers.length - 2,
+        values: buffers.length - 1,
+      };
+    });
+    const msg = make("edits.apply", { id, stroke, dtype, edits: records });
+    out.push({ msg, buffers, batch: { id, stroke, dtype, edits, sent: false } });
+    edits = [];
+    used = 0;
+  };
+  for (const e of entries) {
+    let start = 0;
+    const n = e.offsets.length;
+    while (start < n) {
+      if (used >= cap) close();
+      const take = Math.min(n - start, cap - used);
+      edits.push({
+        key: e.key,
+        ks: keyString(e.key),
+        base: e.base,
+        offsets: e.offsets.slice(start, start + take),
+        values: e.values.slice(start, start + take),
+      });
+      used += take;
+      start += take;
+    }
+  }
+  close();
+  return out;
+}
+
+/**
+ * Write voxels (chunk-local offsets, values) into one cached tile of their chunk.
+ * @param {object} tile cache entry
+ * @param {number[]} chunks nominal chunk shape
+ * @param {ArrayLike<number>} offsets
+ * @param {ArrayLike<number|bigint>|number|bigint} values one per offset, or a single value
+ * @returns {number} voxels written
+ */
+export function writeVoxels(tile, chunks, offsets, values) {
+  const local = [0, 0, 0];
+  const one = typeof values === "number" || typeof values === "bigint";
+  const data = tile.data;
+  const big = data instanceof BigUint64Array || data instanceof BigInt64Array;
+  let n = 0;
+  for (let i = 0; i < offsets.length; i++) {
+    offsetToLocal(offsets[i], chunks, local);
+    const j = tileIndex(local, tile.key, chunks, tile.shape, tile.axis, tile.index);
+    if (j < 0) continue;
+    const v = one ? values : values[i];
+    data[j] = big ? BigInt(v) : Number(v);
+    n++;
+  }
+  if (n) tile.rev++;
+  return n;
+}
+
+export class EditQueue {
+  /**
+   * @param {object} p
+   * @param {(msg: object, buffers: ArrayBuffer[]) => void} p.send
+   * @param {import("./client.js").ChunkClient} p.client tile cache and version bookkeeping
+   * @param {string} p.dtype label dtype
+   * @param {number[]} p.chunks nominal chunk shape
+   * @param {object} [p.store] pending store (see {@link MemoryPendingStore})
+   * @param {number} [p.flushMs] flush period during a stroke
+   * @param {number} [p.maxBytes] buffer bytes per message
+   * @param {() => string} [p.makeId]
+   * @param {(fn: () => void, ms: number) => any} [p.setTimer]
+   * @param {(t: any) => void} [p.clearTimer]
+   * @param {(event: {kind: string, error?: string}) => void} [p.onEvent] ack/reject/paint notices
+   */
+  constructor({
+    send,
+    client,
+    dtype,
+    chunks,
+    store = new MemoryPendingStore(),
+    flushMs = 40,
+    maxBytes = MAX_BATCH_BYTES,
+    makeId = () => globalThis.crypto.randomUUID(),
+    setTimer = (fn, ms) => setTimeout(fn, ms),
+    clearTimer = (t) => clearTimeout(t),
+    onEvent = () => {},
+  }) {
+    if (!LABEL_DTYPES.includes(dtype)) throw new RangeError(`'${dtype}' is not a label dtype`);
+    Object.assign(this, { send, client, dtype, chunks, store, flushMs, maxBytes, makeId });
+    Object.assign(this, { setTimer, clearTimer, onEvent });
+    this.stroke = null; // current stroke id
+    /** @type {Map<string, {key: number[], base: number, voxels: Map<number, number|bigint>}>} */
+    this.acc = new Map();
+    this.timer = null;
+    this.recent = new Set(); // ids of batches this queue sent (bounded), for chunks.changed origins
+    this.lastError = null;
+    client.overlay = { reapply: (tile) => this.reapply(tile), isOwn: (id) => this.isOwn(id) };
+  }
+
+  /** @returns {number} batches sent and not yet acknowledged or rejected */
+  get pendingCount() {
+    return this.store.size;
+  }
+
+  /** @returns {boolean} no stroke open, nothing accumulated, nothing pending */
+  get idle() {
+    return this.stroke === null && this.acc.size === 0 && this.store.size === 0;
+  }
+
+  /** @returns {boolean} whether `batchId` was sent by this queue */
+  isOwn(batchId) {
+    return this.store.get(batchId) !== undefined || this.recent.has(batchId);
+  }
+
+  /**
+   * Open a stroke (pointer down). A stroke already open is ended first.
+   * @returns {string} the stroke id
+   */
+  beginStroke() {
+    if (this.stroke) this.endStroke();
+    this.stroke = this.makeId();
+    return this.stroke;
+  }
+
+  /**
+   * Paint voxels: shown at once in the cached tiles, sent with the next flush.
+   * @param {Map<string, {key: number[], offsets: Uint32Array}>} groups voxels per chunk (brush.js)
+   * @param {number|bigint} value label value (BigInt for uint64)
+   * @returns {number} voxels painted
+   */
+  paint(groups, value) {
+    if (!this.stroke) this.beginStroke();
+    const v = this.dtype === "uint64" ? BigInt(value) : Number(value);
+    let n = 0;
+    for (const [ks, g] of groups) {
+      let a = this.acc.get(ks);
+      if (!a) {
+        a = { key: g.key, base: this.client.chunkVersion("labels", ks), voxels: new Map() };
+        this.acc.set(ks, a);
+      }
+      for (let i = 0; i < g.offsets.length; i++) a.voxels.set(g.offsets[i], v);
+      for (const tile of this.client.cache.ofChunk("labels", this.client.level, ks)) {
+        writeVoxels(tile, this.chunks, g.offsets, v);
+      }
+      n += g.offsets.length;
+    }
+    if (n && this.timer === null) {
+      this.timer = this.setTimer(() => {
+        this.timer = null;
+        this.flush();
+      }, this.flushMs);
+    }
+    if (n) this.onEvent({ kind: "paint" });
+    return n;
+  }
+
+  /** Close the stroke (pointer up) and send what it painted. */
+  endStroke() {
+    this.flush();
+    this.stroke = null;
+  }
+
+  /** Send the accumulated voxels now as one or more `edits.apply` batches. */
+  flush() {
+    if (this.timer !== null) {
+      this.clearTimer(this.timer);
+      this.timer = null;
+    }
+    if (!this.acc.size) return;
+    const T = TYPED[this.dtype];
+    const entries = [];
+    for (const a of this.acc.values()) {
+      const offsets = new Uint32Array(a.voxels.size);
+      const values = new T(a.voxels.size);
+      let i = 0;
+      for (const [o, v] of a.voxels) {
+        offsets[i] = o;
+        values[i++] = v;
+      }
+      entries.push({ key: a.key, base: a.base, offsets, values });
+    }
+    this.acc.clear();
+    const stroke = this.stroke ?? this.makeId();
+    for (const { msg, buffers, batch } of encodeBatches({
+      stroke,
+      dtype: this.dtype,
+      entries,
+      makeId: this.makeId,
+      maxBytes: this.maxBytes,
+    })) {
+      this.remember(batch.id);
+      const stored = this.store.put(batch);
+      const go = () => {
+        batch.sent = true;
+        this.send(msg, buffers);
+      };
+      if (stored && typeof stored.then === "function") stored.then(go);
+      else go();
+    }
+  }
+
+  remember(id) {
+    this.recent.add(id);
+    if (this.recent.size > 4096) this.recent.delete(this.recent.values().next().value);
+  }
+
+  /**
+   * Handle `edits.ack` / `edits.reject` for this queue's batches.
+   * @param {object} msg validated message
+   * @returns {boolean} whether it was one of ours
+   */
+  handle(msg) {
+    if (msg.kind !== "edits.ack" && msg.kind !== "edits.reject") return false;
+    const batch = this.store.get(msg.reply_to);
+    if (!batch) return this.recent.has(msg.reply_to); // a duplicate answer, or another view's
+    this.store.delete(batch.id);
+    const level = this.client.level;
+    if (msg.kind === "edits.ack") {
+      for (let i = 0; i < msg.keys.length; i++) {
+        const ks = keyString(msg.keys[i]);
+        const v = msg.versions[i];
+        for (const t of this.client.cache.ofChunk("labels", level, ks)) {
+          // re-applied on data that already held this batch and maybe later changes: refetch
+          if (t.overlaid?.has(batch.id)) {
+            t.overlaid.delete(batch.id);
+            if (t.version > v) t.dirty = true;
+          }
+        }
+        this.client.noteVersion("labels", ks, v, true);
+      }
+      this.onEvent({ kind: "ack" });
+    } else {
+      this.lastError = msg.error;
+      for (const e of batch.edits) this.client.markDirty("labels", e.ks);
+      this.onEvent({ kind: "reject", error: msg.error });
+    }
+    this.client.refresh();
+    return true;
+  }
+
+  /**
+   * Re-apply pending and accumulated voxels of the tile's chunk onto a tile that just arrived.
+   * @param {object} tile
+   */
+  reapply(tile) {
+    for (const batch of this.store.all()) {
+      for (const e of batch.edits) {
+        if (e.ks !== tile.ks) continue;
+        if (writeVoxels(tile, this.chunks, e.offsets, e.values)) {
+          if (!tile.overlaid) tile.overlaid = new Set();
+          tile.overlaid.add(batch.id);
+        }
+      }
+    }
+    const a = this.acc.get(tile.ks);
+    if (a) {
+      for (const [o, v] of a.voxels) writeVoxels(tile, this.chunks, [o], v);
+    }
+  }
+}

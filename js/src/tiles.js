@@ -1,0 +1,189 @@
+/**
+ * Tile payload decoding (mirror of `voxwidget/tiles.py`) and the memory LRU tile cache.
+ *
+ * A tile is one chunk cut by a plane (`axis`, `index`) or a whole chunk (`axis = -1`), holding
+ * `data` (a typed array of its dtype, little-endian, C order) at `version`. Cache entries are
+ * plain objects:
+ * `{id, layer, level, axis, index, key, ks, version, shape, dtype, data, bytes, rev, stale, dirty, overlaid}`
+ * - `rev` counts in-place writes (optimistic paint), so renderers know to recompose;
+ * - `stale`: the kernel has a newer version; refetch with `known = version`;
+ * - `dirty`: the data holds voxels that never reached the kernel (a rejected batch); refetch whole.
+ * @module tiles
+ */
+
+import { keyString } from "./grid.js";
+import { lz4DecodeBlock } from "./lz4.js";
+
+/** Typed array constructor per dtype name. */
+export const TYPED = Object.freeze({
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+});
+
+/**
+ * Bytes of one element of `dtype`.
+ * @param {string} dtype
+ * @returns {number}
+ */
+export function itemSize(dtype) {
+  const T = TYPED[dtype];
+  if (!T) throw new TypeError(`unsupported dtype '${dtype}'`);
+  return T.BYTES_PER_ELEMENT;
+}
+
+/**
+ * A Uint8Array over a message buffer (DataView, ArrayBuffer or typed array).
+ * @param {DataView|ArrayBuffer|ArrayBufferView} buf
+ * @returns {Uint8Array}
+ */
+export function asBytes(buf) {
+  if (buf instanceof Uint8Array) return buf;
+  if (buf instanceof ArrayBuffer) return new Uint8Array(buf);
+  if (ArrayBuffer.isView(buf)) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  throw new TypeError(`a message buffer must be an ArrayBuffer or a view, got ${typeof buf}`);
+}
+
+/**
+ * Decode one tile record's payload into a new typed array of its dtype.
+ * @param {string} codec "lz4" | "raw" | "zero" ("unchanged" has no data and is refused)
+ * @param {Uint8Array|null} payload
+ * @param {number[]} shape
+ * @param {string} dtype
+ * @returns {ArrayBufferView} typed array of `dtype`, product(shape) elements
+ * @throws {Error} on an unknown codec, a wrong payload size or corrupt LZ4 data
+ */
+export function decodeTile(codec, payload, shape, dtype) {
+  const T = TYPED[dtype];
+  if (!T) throw new TypeError(`tile dtype '${dtype}' is not one of ${Object.keys(TYPED).join(", ")}`);
+  let count = 1;
+  for (const s of shape) {
+    if (!Number.isInteger(s) || s < 0) throw new RangeError(`tile shape [${shape}] is invalid`);
+    count *= s;
+  }
+  const nbytes = count * T.BYTES_PER_ELEMENT;
+  if (codec === "zero") return new T(count);
+  const out = new Uint8Array(nbytes);
+  if (codec === "raw") {
+    if (!payload || payload.length !== nbytes) {
+      throw new RangeError(`raw tile payload has ${payload ? payload.length : 0} bytes, expected ${nbytes}`);
+    }
+    out.set(payload);
+  } else if (codec === "lz4") {
+    if (!payload) throw new RangeError("lz4 tile without a payload");
+    lz4DecodeBlock(payload, out);
+  } else {
+    throw new TypeError(`cannot decode a tile with codec '${codec}'; decodable: lz4, raw, zero`);
+  }
+  return new T(out.buffer, 0, count);
+}
+
+/**
+ * The cache id of a tile.
+ * @param {string} layer
+ * @param {number} level
+ * @param {number} axis plane axis or -1 for a whole chunk
+ * @param {number} index plane index or -1
+ * @param {string} ks chunk key string
+ * @returns {string}
+ */
+export function tileId(layer, level, axis, index, ks) {
+  return `${layer}/${level}/${axis}/${index}/${ks}`;
+}
+
+/** Memory LRU of decoded tiles with a per-chunk index. */
+export class TileCache {
+  /** @param {number} [budget] bytes of tile data to keep */
+  constructor(budget = 256 * 2 ** 20) {
+    this.budget = budget;
+    this.bytes = 0;
+    /** @type {Map<string, object>} insertion order = LRU order */
+    this.tiles = new Map();
+    /** @type {Map<string, Set<string>>} "layer/level/ks" -> tile ids */
+    this.byChunk = new Map();
+  }
+
+  /** @returns {object|undefined} the tile (without touching its LRU position) */
+  peek(id) {
+    return this.tiles.get(id);
+  }
+
+  /** @returns {object|undefined} the tile, marked most recently used */
+  get(id) {
+    const t = this.tiles.get(id);
+    if (t) {
+      this.tiles.delete(id);
+      this.tiles.set(id, t);
+    }
+    return t;
+  }
+
+  /**
+   * Insert or replace a tile (it becomes most recently used).
+   * @param {object} tile with at least id, layer, level, ks, data
+   */
+  set(tile) {
+    const old = this.tiles.get(tile.id);
+    if (old) this.delete(tile.id);
+    tile.bytes = tile.data ? tile.data.byteLength : 0;
+    this.tiles.set(tile.id, tile);
+    this.bytes += tile.bytes;
+    const ck = `${tile.layer}/${tile.level}/${tile.ks}`;
+    let s = this.byChunk.get(ck);
+    if (!s) {
+      s = new Set();
+      this.byChunk.set(ck, s);
+    }
+    s.add(tile.id);
+  }
+
+  /** Remove a tile. */
+  delete(id) {
+    const t = this.tiles.get(id);
+    if (!t) return;
+    this.tiles.delete(id);
+    this.bytes -= t.bytes;
+    const ck = `${t.layer}/${t.level}/${t.ks}`;
+    const s = this.byChunk.get(ck);
+    if (s) {
+      s.delete(id);
+      if (!s.size) this.byChunk.delete(ck);
+    }
+  }
+
+  /**
+   * The cached tiles of one chunk (any plane).
+   * @param {string} layer
+   * @param {number} level
+   * @param {string} ks
+   * @returns {object[]}
+   */
+  ofChunk(layer, level, ks) {
+    const s = this.byChunk.get(`${layer}/${level}/${ks}`);
+    if (!s) return [];
+    const out = [];
+    for (const id of s) out.push(this.tiles.get(id));
+    return out;
+  }
+
+  /**
+   * Drop least recently used tiles until within budget, sparing the ids in `keep`.
+   * @param {Set<string>} [keep]
+   */
+  evict(keep = new Set()) {
+    if (this.bytes <= this.budget) return;
+    for (const id of [...this.tiles.keys()]) {
+      if (this.bytes <= this.budget) break;
+      if (!keep.has(id)) this.delete(id);
+    }
+  }
+}
+
+export { keyString };
