@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ChunkClient } from "../src/client.js";
+import { decodeTile, TileCache } from "../src/tiles.js";
+
+function setup() {
+  const sent = [];
+  let n = 0;
+  let updates = 0;
+  const client = new ChunkClient({
+    send: (msg) => sent.push(msg),
+    makeId: () => `r${n++}`,
+    onUpdate: () => updates++,
+  });
+  return { sent, client, updates: () => updates };
+}
+
+test("view requests both layers with the plane, known -1 for missing tiles", () => {
+  const { sent, client } = setup();
+  client.view(0, 5, [[0, 0, 0], [0, 1, 0]]);
+  assert.equal(sent.length, 2);
+  assert.deepEqual(sent.map((m) => m.layer).sort(), ["image", "labels"]);
+  for (const m of sent) {
+    assert.equal(m.kind, "chunks.get");
+    assert.equal(m.axis, 0);
+    assert.equal(m.index, 5);
+    assert.deepEqual(m.known, [-1, -1]);
+  }
+  client.view(0, 5, [[0, 0, 0], [0, 1, 0]]);
+  assert.equal(sent.length, 2, "in-flight tiles are not requested twice");
+  assert.deepEqual(client.progress(), { loading: 4, total: 4 });
+});
+
+test("moving to another slice cancels the old requests; their late replies are ignored", () => {
+  const { sent, client } = setup();
+  client.view(0, 5, [[0, 0, 0]]);
+  client.view(0, 6, [[0, 0, 0]]);
+  const cancel = sent.find((m) => m.kind === "chunks.cancel");
+  assert.deepEqual(cancel.ids.sort(), ["r0", "r1"]);
+  assert.equal(client.requests.size, 2);
+  const late = {
+    kind: "chunks.data",
+    reply_to: "r0",
+    layer: "image",
+    level: 0,
+    axis: 0,
+    index: 5,
+    done: true,
+    tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "zero", buffer: -1 }],
+  };
+  assert.equal(client.handle(late, []), false);
+  assert.equal(client.stats.tiles, 0);
+});
+
+test("tiles decode (raw from a DataView, zero, unchanged) and count stats", () => {
+  const { sent, client, updates } = setup();
+  client.view(0, 1, [[0, 0, 0]]);
+  const img = sent.find((m) => m.layer === "image");
+  const raw = new Uint8Array([9, 9, 1, 2, 3, 4, 9]);
+  client.handle(
+    {
+      kind: "chunks.data",
+      reply_to: img.id,
+      layer: "image",
+      level: 0,
+      axis: 0,
+      index: 1,
+      done: true,
+      tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "raw", buffer: 0 }],
+    },
+    [new DataView(raw.buffer, 2, 4)],
+  );
+  const t = client.tile("image", 0, 1, [0, 0, 0]);
+  assert.deepEqual([...t.data], [1, 2, 3, 4]);
+  assert.deepEqual(client.stats, { messages: 1, tiles: 1, bytes: 4 });
+  assert.ok(updates() >= 1);
+  // the same view again asks nothing; after a slice change and back, known = cached version
+  client.view(0, 2, [[0, 0, 0]]);
+  client.cache.get(t.id).stale = true;
+  client.view(0, 1, [[0, 0, 0]]);
+  const again = sent.filter((m) => m.kind === "chunks.get" && m.layer === "image").at(-1);
+  assert.deepEqual(again.known, [0]);
+  client.handle(
+    {
+      kind: "chunks.data",
+      reply_to: again.id,
+      layer: "image",
+      level: 0,
+      axis: 0,
+      index: 1,
+      done: true,
+      tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "unchanged", buffer: -1 }],
+    },
+    [],
+  );
+  assert.equal(client.tile("image", 0, 1, [0, 0, 0]), t, "unchanged keeps the cached data");
+  assert.equal(t.stale, false);
+});
+
+test("decodeTile refuses bad sizes and codecs", () => {
+  assert.deepEqual([...decodeTile("zero", null, [2, 3], "uint16")], [0, 0, 0, 0, 0, 0]);
+  assert.throws(() => decodeTile("raw", new Uint8Array(3), [2, 2], "uint8"), /3 bytes, expected 4/);
+  assert.throws(() => decodeTile("unchanged", null, [2, 2], "uint8"), /codec 'unchanged'/);
+  assert.throws(() => decodeTile("raw", new Uint8Array(4), [2, 2], "complex64"), /dtype/);
+  const f = decodeTile("raw", new Uint8Array(new Float32Array([1.5, -2]).buffer), [2], "float32");
+  assert.deepEqual([...f], [1.5, -2]);
+});
+
+test("the LRU evicts least recently used tiles, sparing visible ones", () => {
+  const cache = new TileCache(100);
+  const put = (id) => cache.set({ id, layer: "image", level: 0, ks: id, data: new Uint8Array(40) });
+  put("a");
+  put("b");
+  put("c");
+  cache.get("a");
+  cache.evict(new Set(["b"]));
+  assert.deepEqual([...cache.tiles.keys()].sort(), ["a", "b"]);
+  assert.equal(cache.bytes, 80);
+  assert.deepEqual(cache.ofChunk("image", 0, "c"), []);
+});
