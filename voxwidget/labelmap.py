@@ -476,6 +476,18 @@ class LabelMap(OpsMixin):
                 self._journal.close()
             self._store.close()
 
+    def _abandon(self) -> None:
+        """Drop the map without checkpointing, as a crash would (for tests); the journal is flushed."""
+        self._closed = True
+        _OPEN.discard(self)
+        self._stop.set()
+        self._kick.set()
+        if self._journal is not None:
+            self._journal.close()
+        if self._store is not None:
+            with self._ckpt_lock:
+                self._store.close()
+
     def __enter__(self) -> LabelMap:
         return self
 
