@@ -1,0 +1,417 @@
+/**
+ * Canvas rendering of one slice: the image in greyscale through `contrast` limits, the labels in
+ * their hashed colours at `opacity` (label 0 transparent), nearest-neighbour, with a pan/zoom
+ * transform and the brush outline at the cursor.
+ *
+ * Per tile, an image bitmap and a label bitmap are composed once and cached (keyed by the tile
+ * object, its `rev` and the contrast limits); the label bitmap is drawn with `globalAlpha = opacity`
+ * so an opacity change only redraws. Redraws are coalesced with requestAnimationFrame.
+ *
+ * Coordinates: a voxel `(u, v)` of the plane covers `[u, u+1) × [v, v+1)`; CSS pixel
+ * `x = (u - centerU) * scale + width / 2` (same for v/y).
+ * @module view2d
+ */
+
+import { labelRGBA32 } from "./colors.js";
+import { chunkOf, planeAxes, tileIndex, visibleKeys } from "./grid.js";
+
+const BACKGROUND = "#1b1b1d";
+const VOLUME = "#2a2a2e";
+
+function makeCanvas(w, h) {
+  if (typeof OffscreenCanvas !== "undefined") return new OffscreenCanvas(w, h);
+  const c = document.createElement("canvas");
+  c.width = w;
+  c.height = h;
+  return c;
+}
+
+/** Greyscale lookup tables for 8/16-bit images, cached per contrast. */
+const luts = new Map();
+function lutFor(dtype, lo, hi) {
+  const n = dtype === "uint8" ? 256 : dtype === "uint16" ? 65536 : 0;
+  if (!n) return null;
+  const k = `${dtype}:${lo}:${hi}`;
+  let lut = luts.get(k);
+  if (!lut) {
+    if (luts.size > 8) luts.clear();
+    lut = new Uint32Array(n);
+    const scale = 255 / (hi - lo);
+    for (let x = 0; x < n; x++) {
+      const g = Math.max(0, Math.min(255, Math.round((x - lo) * scale)));
+      lut[x] = (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
+    }
+    luts.set(k, lut);
+  }
+  return lut;
+}
+
+/**
+ * Fill `out` (RGBA as uint32) with the greyscale image of `data` through [lo, hi].
+ * @param {ArrayLike<number|bigint>} data
+ * @param {string} dtype
+ * @param {number} lo
+ * @param {number} hi
+ * @param {Uint32Array} out
+ */
+export function composeImage(data, dtype, lo, hi, out) {
+  const lut = lutFor(dtype, lo, hi);
+  const n = out.length;
+  if (lut) {
+    for (let i = 0; i < n; i++) out[i] = lut[data[i]];
+    return;
+  }
+  const big = typeof data[0] === "bigint";
+  const scale = 255 / (hi - lo);
+  for (let i = 0; i < n; i++) {
+    const x = big ? Number(data[i]) : data[i];
+    let g = (x - lo) * scale;
+    g = g < 0 ? 0 : g > 255 ? 255 : g | 0;
+    out[i] = (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
+  }
+}
+
+const colourCache = new Map(); // lo -> rgba, for labels < 2**32
+const colourCacheHi = new Map(); // hi -> Map(lo -> rgba)
+
+/**
+ * The RGBA (uint32, little-endian) of a label from its 32-bit halves, cached.
+ * @param {number} lo
+ * @param {number} hi
+ * @returns {number}
+ */
+export function labelColour(lo, hi) {
+  let m = colourCache;
+  if (hi) {
+    m = colourCacheHi.get(hi);
+    if (!m) {
+      if (colourCacheHi.size > 4096) colourCacheHi.clear();
+      m = new Map();
+      colourCacheHi.set(hi, m);
+    }
+  }
+  let c = m.get(lo);
+  if (c === undefined) {
+    if (m.size > 65536) m.clear();
+    c = labelRGBA32(lo, hi);
+    m.set(lo, c);
+  }
+  return c;
+}
+
+/**
+ * Fill `out` (RGBA as uint32) with the label colours of `data` (0 → transparent).
+ * @param {ArrayBufferView} data label typed array (BigUint64Array for uint64)
+ * @param {Uint32Array} out
+ */
+export function composeLabels(data, out) {
+  const n = out.length;
+  let lastLo = 0;
+  let lastHi = 0;
+  let last = 0;
+  if (data instanceof BigUint64Array) {
+    const w = new Uint32Array(data.buffer, data.byteOffset, data.length * 2);
+    for (let i = 0; i < n; i++) {
+      const lo = w[2 * i];
+      const hi = w[2 * i + 1];
+      if (lo !== lastLo || hi !== lastHi) {
+        lastLo = lo;
+        lastHi = hi;
+        last = lo === 0 && hi === 0 ? 0 : labelColour(lo, hi);
+      }
+      out[i] = last;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const lo = data[i];
+    if (lo !== lastLo) {
+      lastLo = lo;
+      last = lo === 0 ? 0 : labelColour(lo, 0);
+    }
+    out[i] = last;
+  }
+}
+
+export class View2D {
+  /**
+   * @param {object} p
+   * @param {HTMLCanvasElement} p.canvas
+   * @param {import("./client.js").ChunkClient} p.client
+   * @param {() => void} [p.onViewChange] called (once per frame) when the visible set may have changed
+   */
+  constructor({ canvas, client, onViewChange = () => {} }) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.client = client;
+    this.onViewChange = onViewChange;
+    this.state = {
+      shape: [1, 1, 1],
+      chunks: [64, 64, 64],
+      axis: 0,
+      index: 0,
+      centerU: 0.5,
+      centerV: 0.5,
+      zoom: 0, // 0 = fit
+      opacity: 0.5,
+      contrast: [0, 255],
+      tool: "brush",
+      radius: 5,
+      cursor: null, // {x, y} css px within the canvas
+    };
+    this.width = 1;
+    this.height = 1;
+    this.dpr = 1;
+    this.bitmaps = new WeakMap(); // tile -> {canvas, ctx, image, rev, ck}
+    this.frame = null;
+    this.viewDirty = true;
+    this.draws = 0;
+    this.raf = globalThis.requestAnimationFrame?.bind(globalThis) ?? ((f) => setTimeout(f, 16));
+    this.caf = globalThis.cancelAnimationFrame?.bind(globalThis) ?? clearTimeout;
+  }
+
+  /** @returns {boolean} a redraw is queued */
+  get drawPending() {
+    return this.frame !== null;
+  }
+
+  /**
+   * Update view state; `view: true` when the visible chunk set may change.
+   * @param {object} partial
+   */
+  set(partial) {
+    let view = false;
+    for (const k of ["shape", "chunks", "axis", "index", "centerU", "centerV", "zoom"]) {
+      if (k in partial && partial[k] !== this.state[k]) view = true;
+    }
+    Object.assign(this.state, partial);
+    if (view) this.viewDirty = true;
+    this.invalidate();
+  }
+
+  /** Set the CSS size of the canvas (and its backing store, by devicePixelRatio). */
+  resize(width, height) {
+    const dpr = globalThis.devicePixelRatio || 1;
+    if (width === this.width && height === this.height && dpr === this.dpr) return;
+    this.width = Math.max(1, width);
+    this.height = Math.max(1, height);
+    this.dpr = dpr;
+    this.canvas.width = Math.round(this.width * dpr);
+    this.canvas.height = Math.round(this.height * dpr);
+    this.canvas.style.width = `${this.width}px`;
+    this.canvas.style.height = `${this.height}px`;
+    this.viewDirty = true;
+    this.invalidate();
+  }
+
+  /** @returns {{u: number, v: number}} in-plane array axes */
+  get axes() {
+    return planeAxes(this.state.axis);
+  }
+
+  /** The plane's extent in voxels along u and v. */
+  get planeSize() {
+    const { u, v } = this.axes;
+    return { nu: this.state.shape[u], nv: this.state.shape[v] };
+  }
+
+  /** @returns {number} the px-per-voxel scale that fits the plane into the canvas */
+  get fitScale() {
+    const { nu, nv } = this.planeSize;
+    return Math.max(1e-6, Math.min(this.width / nu, this.height / nv));
+  }
+
+  /** @returns {number} effective CSS px per voxel */
+  get scale() {
+    return this.state.zoom > 0 ? this.state.zoom : this.fitScale;
+  }
+
+  /** @returns {{cu: number, cv: number}} the plane point at the canvas centre */
+  get centre() {
+    if (this.state.zoom > 0) return { cu: this.state.centerU, cv: this.state.centerV };
+    const { nu, nv } = this.planeSize;
+    return { cu: nu / 2, cv: nv / 2 };
+  }
+
+  /**
+   * Plane coordinates (fractional voxels) of a CSS pixel within the canvas.
+   * @param {number} x
+   * @param {number} y
+   * @returns {{u: number, v: number}}
+   */
+  screenToPlane(x, y) {
+    const s = this.scale;
+    const { cu, cv } = this.centre;
+    return { u: (x - this.width / 2) / s + cu, v: (y - this.height / 2) / s + cv };
+  }
+
+  /**
+   * CSS pixel within the canvas of plane coordinates.
+   * @param {number} u
+   * @param {number} v
+   * @returns {{x: number, y: number}}
+   */
+  planeToScreen(u, v) {
+    const s = this.scale;
+    const { cu, cv } = this.centre;
+    return { x: (u - cu) * s + this.width / 2, y: (v - cv) * s + this.height / 2 };
+  }
+
+  /**
+   * The voxel [z, y, x] at a CSS pixel within the canvas (may lie outside the array).
+   * @param {number} x
+   * @param {number} y
+   * @returns {number[]}
+   */
+  voxelAt(x, y) {
+    const { u: pu, v: pv } = this.screenToPlane(x, y);
+    const { u, v } = this.axes;
+    const p = [0, 0, 0];
+    p[this.state.axis] = this.state.index;
+    p[u] = Math.floor(pu);
+    p[v] = Math.floor(pv);
+    return p;
+  }
+
+  /** @returns {boolean} whether voxel p lies in the array */
+  inside(p) {
+    return p.every((c, i) => c >= 0 && c < this.state.shape[i]);
+  }
+
+  /** @returns {{u0: number, u1: number, v0: number, v1: number}} the visible plane rectangle */
+  visibleRect() {
+    const a = this.screenToPlane(0, 0);
+    const b = this.screenToPlane(this.width, this.height);
+    return { u0: a.u, u1: b.u, v0: a.v, v1: b.v };
+  }
+
+  /** @returns {number[][]} the chunk keys on screen, centre first */
+  visibleKeys() {
+    const { shape, chunks, axis, index } = this.state;
+    return visibleKeys(shape, chunks, axis, index, this.visibleRect());
+  }
+
+  /** Queue a redraw (coalesced per animation frame). */
+  invalidate() {
+    if (this.frame !== null) return;
+    this.frame = this.raf(() => {
+      this.frame = null;
+      if (this.viewDirty) {
+        this.viewDirty = false;
+        this.onViewChange();
+      }
+      this.draw();
+    });
+  }
+
+  /** Stop drawing (unmount). */
+  dispose() {
+    if (this.frame !== null) this.caf(this.frame);
+    this.frame = null;
+  }
+
+  bitmap(tile, kind) {
+    const [rows, cols] = tile.shape;
+    let b = this.bitmaps.get(tile);
+    if (!b) {
+      const canvas = makeCanvas(cols, rows);
+      const ctx = canvas.getContext("2d");
+      b = { canvas, ctx, image: ctx.createImageData(cols, rows), rev: -1, ck: "" };
+      this.bitmaps.set(tile, b);
+    }
+    const ck = kind === "image" ? `${this.state.contrast[0]}:${this.state.contrast[1]}` : "";
+    if (b.rev !== tile.rev || b.ck !== ck) {
+      const px = new Uint32Array(b.image.data.buffer);
+      if (kind === "image") composeImage(tile.data, tile.dtype, this.state.contrast[0], this.state.contrast[1], px);
+      else composeLabels(tile.data, px);
+      b.ctx.putImageData(b.image, 0, 0);
+      b.rev = tile.rev;
+      b.ck = ck;
+    }
+    return b.canvas;
+  }
+
+  /** Draw the slice now. */
+  draw() {
+    this.draws++;
+    const { ctx, dpr } = this;
+    const { chunks, axis, index, opacity } = this.state;
+    const { u, v } = this.axes;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = BACKGROUND;
+    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    const { nu, nv } = this.planeSize;
+    const px = (pu, pv) => {
+      const p = this.planeToScreen(pu, pv);
+      return [Math.round(p.x * dpr), Math.round(p.y * dpr)];
+    };
+    const [vx0, vy0] = px(0, 0);
+    const [vx1, vy1] = px(nu, nv);
+    ctx.fillStyle = VOLUME;
+    ctx.fillRect(vx0, vy0, vx1 - vx0, vy1 - vy0);
+    if (index < 0 || index >= this.state.shape[axis]) return;
+    const keys = this.visibleKeys();
+    for (const layer of ["image", "labels"]) {
+      if (layer === "labels") {
+        if (opacity <= 0) break;
+        ctx.globalAlpha = opacity;
+      }
+      for (const key of keys) {
+        const tile = this.client.tile(layer, axis, index, key);
+        if (!tile || tile.shape.length !== 2) continue;
+        const bm = this.bitmap(tile, layer);
+        const u0 = key[u] * chunks[u];
+        const v0 = key[v] * chunks[v];
+        const [x0, y0] = px(u0, v0);
+        const [x1, y1] = px(u0 + tile.shape[1], v0 + tile.shape[0]);
+        ctx.drawImage(bm, x0, y0, x1 - x0, y1 - y0);
+      }
+    }
+    ctx.globalAlpha = 1;
+    this.drawCursor();
+  }
+
+  drawCursor() {
+    const { cursor, tool, radius } = this.state;
+    if (!cursor || tool === "pan") return;
+    const p = this.voxelAt(cursor.x, cursor.y);
+    const { u, v } = this.axes;
+    const c = this.planeToScreen(p[u] + 0.5, p[v] + 0.5);
+    const r = (radius + 0.5) * this.scale * this.dpr;
+    const { ctx } = this;
+    ctx.beginPath();
+    ctx.arc(c.x * this.dpr, c.y * this.dpr, Math.max(r, 2), 0, 2 * Math.PI);
+    ctx.lineWidth = 3 * this.dpr;
+    ctx.strokeStyle = "rgba(0,0,0,0.6)";
+    ctx.stroke();
+    ctx.lineWidth = 1.2 * this.dpr;
+    ctx.strokeStyle = tool === "erase" ? "#ff8080" : "#ffffff";
+    ctx.stroke();
+  }
+
+  /**
+   * Image value and label id at voxel p from the cached tiles of the current plane.
+   * @param {number[]} p [z, y, x]
+   * @returns {{image: string|null, label: string|null}}
+   */
+  valuesAt(p) {
+    const out = { image: null, label: null };
+    if (!this.inside(p)) return out;
+    const { chunks, axis, index } = this.state;
+    const key = chunkOf(p, chunks);
+    const local = p.map((c, i) => c - key[i] * chunks[i]);
+    for (const layer of ["image", "labels"]) {
+      const t = this.client.tile(layer, axis, index, key);
+      if (!t) continue;
+      const j = tileIndex(local, key, chunks, t.shape, axis, index);
+      if (j < 0) continue;
+      const x = t.data[j];
+      const text = typeof x === "number" && !Number.isInteger(x) ? x.toPrecision(5) : String(x);
+      if (layer === "image") out.image = text;
+      else out.label = text;
+    }
+    return out;
+  }
+}

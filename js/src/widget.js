@@ -1,0 +1,445 @@
+/**
+ * anywidget entry point: one 2D slice view of a VoxWidget model.
+ *
+ * Each `render` builds its own view, chunk client and edit queue; several views of one model each
+ * work (kernel replies are routed by the request/batch ids each view made; `chunks.changed` goes
+ * to all). Only the public anywidget model API is used: get/set/save_changes/send/on/off.
+ *
+ * TEST HOOKS (stable; used by the browser tests in tests/browser/):
+ * - the canvas has class `voxwidget-canvas` and a property `canvas.voxwidget`:
+ *   - `voxelToClient([z, y, x]) -> {x, y}`: client (CSS) coordinates of the voxel's centre, for
+ *     `page.mouse`;
+ *   - `clientToVoxel(x, y) -> [z, y, x]`: the voxel under a client point (may lie outside the array);
+ *   - `state() -> {pendingBatches, loadingTiles, idle, stats: {messages, tiles, bytes}}`:
+ *     `idle` is true when no edit batch is pending or accumulating, no tile request is
+ *     outstanding and no redraw is queued; stats count kernel messages, tiles and payload bytes
+ *     this view received.
+ * - the status line has class `voxwidget-status` (its sync part `voxwidget-sync` reads "saved",
+ *   "pending N" or the error).
+ * @module widget
+ */
+
+import { strokeVoxels } from "./brush.js";
+import { ChunkClient, newId } from "./client.js";
+import { EditQueue, parseLabel } from "./editqueue.js";
+import { planeAxes } from "./grid.js";
+import { attachInput } from "./input.js";
+import { PROTOCOL_VERSION, ProtocolError, make, validate } from "./protocol.js";
+import { bindUI, buildUI } from "./ui.js";
+import { View2D } from "./view2d.js";
+
+const AXES = ["z", "y", "x"];
+const TRAIT_THROTTLE_MS = 100;
+const MIN_ZOOM = 1 / 64;
+const MAX_ZOOM = 256;
+
+/** One rendered view. */
+class VoxView {
+  constructor(model, el) {
+    this.model = model;
+    this.el = el;
+    this.disposers = [];
+    this.commands = new Map(); // command id -> name
+    this.helloId = newId();
+    this.error = null; // last error shown in the sync status
+    this.throttle = null;
+    this.sentPosition = null;
+    this.stroke = null; // {value, last: [u, v]}
+
+    const ui = buildUI(el);
+    this.ui = ui;
+    const send = (msg, buffers = []) => this.model.send(msg, undefined, buffers);
+    this.send = send;
+    this.client = new ChunkClient({ send, onUpdate: () => this.onTiles() });
+    this.view = new View2D({
+      canvas: ui.canvas,
+      client: this.client,
+      onViewChange: () => this.client.view(this.view.state.axis, this.view.state.index, this.view.visibleKeys()),
+    });
+    this.queue = new EditQueue({
+      send,
+      client: this.client,
+      dtype: model.get("label_dtype") || "uint32",
+      chunks: model.get("chunk_shape") || [64, 64, 64],
+      onEvent: (e) => this.onEdit(e),
+    });
+    this.binding = bindUI({ model, ui, setTrait: (k, v) => this.setTrait(k, v), command: (n) => this.command(n) });
+    this.disposers.push(() => this.binding.dispose());
+
+    this.detachInput = attachInput({
+      canvas: ui.canvas,
+      root: ui.root,
+      size: () => ({ width: this.view.width, height: this.view.height }),
+      actions: this.actions(),
+    });
+    this.disposers.push(this.detachInput);
+
+    const onMsg = (msg, buffers) => this.onMessage(msg, buffers ?? []);
+    model.on("msg:custom", onMsg);
+    this.disposers.push(() => model.off("msg:custom", onMsg));
+    const traits = ["axis", "position", "zoom", "opacity", "contrast_limits", "tool", "brush_radius"];
+    for (const t of [...traits, "shape", "chunk_shape", "height", "label_dtype"]) {
+      const onTrait = () => this.syncFromModel(t);
+      model.on(`change:${t}`, onTrait);
+      this.disposers.push(() => model.off(`change:${t}`, onTrait));
+    }
+
+    if (typeof ResizeObserver !== "undefined") {
+      const ro = new ResizeObserver(() => this.layout());
+      ro.observe(ui.wrap);
+      this.disposers.push(() => ro.disconnect());
+    }
+    this.installHooks();
+    this.syncFromModel();
+    this.layout();
+    send(make("hello", { id: this.helloId, protocol: PROTOCOL_VERSION }));
+  }
+
+  // -- traits ----------------------------------------------------------------------------------
+  setTrait(name, value) {
+    this.model.set(name, value);
+    this.model.save_changes();
+  }
+
+  /**
+   * Read traits into the view (Python may change any of them at any time). Only the trait that
+   * changed is applied, so unsent local pan/zoom state is not clobbered by unrelated changes.
+   * @param {string|null} name the changed trait, or null for all
+   */
+  syncFromModel(name = null) {
+    const m = this.model;
+    const all = name === null;
+    const st = this.view.state;
+    const shape = m.get("shape") ?? [1, 1, 1];
+    const axis = Math.max(0, AXES.indexOf(m.get("axis") ?? "z"));
+    const pos = m.get("position") ?? shape.map((s) => Math.floor(s / 2));
+    const patch = {};
+    if (all || name === "shape") patch.shape = shape;
+    if (all || name === "chunk_shape") {
+      patch.chunks = m.get("chunk_shape") ?? [64, 64, 64];
+      this.queue.chunks = patch.chunks;
+    }
+    if (all || name === "zoom") patch.zoom = Number(m.get("zoom") ?? 0);
+    if (all || name === "opacity") patch.opacity = Number(m.get("opacity") ?? 0.5);
+    if (all || name === "contrast_limits") patch.contrast = m.get("contrast_limits") ?? [0, 255];
+    if (all || name === "tool") patch.tool = m.get("tool") ?? "brush";
+    if (all || name === "brush_radius") patch.radius = m.get("brush_radius") ?? 5;
+    if (all || name === "label_dtype") this.queue.dtype = m.get("label_dtype") || this.queue.dtype;
+    if (all || name === "axis" || name === "position" || name === "shape") {
+      const { u, v } = planeAxes(axis);
+      patch.axis = axis;
+      patch.index = pos[axis];
+      const own = this.sentPosition?.every((p, i) => p === pos[i]);
+      const moved = Math.floor(st.centerU) !== pos[u] || Math.floor(st.centerV) !== pos[v];
+      if (all || axis !== st.axis || (!own && moved)) {
+        patch.centerU = pos[u] + 0.5;
+        patch.centerV = pos[v] + 0.5;
+      }
+    }
+    this.view.set(patch);
+    if (all || name === "height") this.layout();
+  }
+
+  layout() {
+    const width = this.ui.wrap.clientWidth || 640;
+    this.view.resize(width, this.model.get("height") ?? 480);
+  }
+
+  /** Push position/zoom after a pan or zoom, throttled. */
+  pushView(now = false) {
+    const flush = () => {
+      this.throttle = null;
+      const st = this.view.state;
+      const { u, v } = planeAxes(st.axis);
+      const shape = st.shape;
+      const pos = [...(this.model.get("position") ?? [0, 0, 0])];
+      pos[st.axis] = st.index;
+      pos[u] = Math.max(0, Math.min(shape[u] - 1, Math.floor(st.centerU)));
+      pos[v] = Math.max(0, Math.min(shape[v] - 1, Math.floor(st.centerV)));
+      this.sentPosition = pos;
+      this.model.set("zoom", st.zoom);
+      this.model.set("position", pos);
+      this.model.save_changes();
+    };
+    if (now) {
+      if (this.throttle) clearTimeout(this.throttle);
+      flush();
+    } else if (!this.throttle) this.throttle = setTimeout(flush, TRAIT_THROTTLE_MS);
+  }
+
+  /** Leave fit mode: make the current fit explicit (before a pan or zoom). */
+  unfit() {
+    if (this.view.state.zoom > 0) return;
+    const { cu, cv } = this.view.centre;
+    this.view.set({ zoom: this.view.fitScale, centerU: cu, centerV: cv });
+  }
+
+  // -- actions from input --------------------------------------------------------------------
+  actions() {
+    return {
+      tool: () => this.model.get("tool") ?? "brush",
+      hover: (x, y) => {
+        this.view.set({ cursor: x === null ? null : { x, y } });
+        this.updateStatus();
+      },
+      strokeStart: (x, y) => this.strokeStart(x, y),
+      strokeMove: (x, y) => this.strokeMove(x, y),
+      strokeEnd: () => this.strokeEnd(),
+      panBy: (dx, dy) => {
+        this.unfit();
+        const s = this.view.scale;
+        this.view.set({ centerU: this.view.state.centerU - dx / s, centerV: this.view.state.centerV - dy / s });
+        this.pushView();
+      },
+      panEnd: () => this.pushView(true),
+      stepSlice: (n) => {
+        const st = this.view.state;
+        const idx = Math.max(0, Math.min(st.shape[st.axis] - 1, st.index + n));
+        if (idx === st.index) return;
+        const pos = [...(this.model.get("position") ?? [0, 0, 0])];
+        pos[st.axis] = idx;
+        this.sentPosition = pos;
+        this.view.set({ index: idx });
+        this.setTrait("position", pos);
+      },
+      zoomBy: (factor, x, y) => {
+        this.unfit();
+        const v = this.view;
+        const px = x ?? v.width / 2;
+        const py = y ?? v.height / 2;
+        const before = v.screenToPlane(px, py);
+        const zoom = Math.max(MIN_ZOOM, Math.min(MAX_ZOOM, v.scale * factor));
+        v.set({ zoom });
+        const after = v.screenToPlane(px, py);
+        v.set({ centerU: v.state.centerU + before.u - after.u, centerV: v.state.centerV + before.v - after.v });
+        this.pushView();
+      },
+      setTool: (t) => this.setTrait("tool", t),
+      radiusBy: (d) => this.setTrait("brush_radius", Math.max(0, Math.min(256, (this.model.get("brush_radius") ?? 5) + d))),
+      command: (name) => this.command(name),
+    };
+  }
+
+  planeCentre(x, y) {
+    const p = this.view.voxelAt(x, y);
+    const { u, v } = this.view.axes;
+    return [p[u], p[v]];
+  }
+
+  strokeStart(x, y) {
+    const tool = this.model.get("tool") ?? "brush";
+    let value = 0;
+    if (tool === "brush") {
+      try {
+        value = parseLabel(this.model.get("label") ?? "1", this.queue.dtype);
+      } catch (err) {
+        this.showError(err.message);
+        return;
+      }
+    }
+    this.error = null; // a new stroke clears the last error from the status line
+    this.queue.beginStroke();
+    this.stroke = { value, last: null };
+    this.strokeMove(x, y);
+  }
+
+  strokeMove(x, y) {
+    if (!this.stroke) return;
+    const c = this.planeCentre(x, y);
+    const last = this.stroke.last;
+    if (last && last[0] === c[0] && last[1] === c[1]) return;
+    const st = this.view.state;
+    const groups = strokeVoxels({
+      shape: st.shape,
+      chunks: st.chunks,
+      axis: st.axis,
+      index: st.index,
+      from: last,
+      to: c,
+      radius: this.model.get("brush_radius") ?? 5,
+    });
+    this.stroke.last = c;
+    this.queue.paint(groups, this.stroke.value);
+  }
+
+  strokeEnd() {
+    if (!this.stroke) return;
+    this.stroke = null;
+    this.queue.endStroke();
+    this.updateStatus();
+  }
+
+  command(name) {
+    if (this.stroke) this.strokeEnd();
+    this.queue.flush();
+    const id = newId();
+    this.commands.set(id, name);
+    this.send(make("command", { id, name }));
+  }
+
+  // -- kernel messages -------------------------------------------------------------------------
+  onMessage(msg, buffers) {
+    try {
+      validate(msg, buffers.length, "kernel");
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        console.warn("voxwidget: bad message from the kernel:", err.message);
+        this.showError(`bad message: ${err.message}`);
+        return;
+      }
+      throw err;
+    }
+    switch (msg.kind) {
+      case "welcome":
+        if (msg.reply_to === this.helloId && msg.protocol !== PROTOCOL_VERSION) {
+          this.showError(`kernel speaks protocol ${msg.protocol}, this view ${PROTOCOL_VERSION}: reload the page`);
+        }
+        return;
+      case "edits.ack":
+      case "edits.reject":
+        this.queue.handle(msg);
+        this.updateStatus();
+        return;
+      case "command.result": {
+        const name = this.commands.get(msg.reply_to);
+        if (name === undefined) return;
+        this.commands.delete(msg.reply_to);
+        if (!msg.ok) this.showError(msg.error ?? `${name} failed`);
+        else if (msg.changed === 0) this.flash(`nothing to ${name}`);
+        this.updateStatus();
+        return;
+      }
+      case "error":
+        if (msg.reply_to !== undefined && this.queue.store.get(msg.reply_to)) {
+          this.queue.handle({ kind: "edits.reject", reply_to: msg.reply_to, error: msg.error });
+          this.updateStatus();
+          return;
+        }
+        if (msg.reply_to !== undefined && this.commands.has(msg.reply_to)) {
+          this.commands.delete(msg.reply_to);
+          this.showError(msg.error);
+          return;
+        }
+        if (this.client.handle(msg, buffers)) {
+          this.showError(msg.error);
+          return;
+        }
+        if (msg.reply_to === undefined || msg.reply_to === this.helloId) this.showError(msg.error);
+        return;
+      default:
+        this.client.handle(msg, buffers);
+    }
+  }
+
+  onTiles() {
+    this.view.invalidate();
+    this.updateStatus();
+  }
+
+  onEdit(e) {
+    if (e.kind === "reject") this.showError(`edit rejected: ${e.error}`);
+    this.view.invalidate();
+    this.updateStatus();
+  }
+
+  showError(text) {
+    this.error = text;
+    this.updateStatus();
+  }
+
+  flash(text) {
+    this.note = text;
+    clearTimeout(this.noteTimer);
+    this.noteTimer = setTimeout(() => {
+      this.note = null;
+      this.updateStatus();
+    }, 2000);
+  }
+
+  updateStatus() {
+    const { readout, loading, sync } = this.ui;
+    const cur = this.view.state.cursor;
+    if (cur) {
+      const p = this.view.voxelAt(cur.x, cur.y);
+      if (this.view.inside(p)) {
+        const vals = this.view.valuesAt(p);
+        readout.textContent = `z y x = ${p.join(" ")}  image ${vals.image ?? "…"}  label ${vals.label ?? "…"}`;
+      } else readout.textContent = `z y x = ${p.join(" ")}  (outside)`;
+    }
+    const { loading: n, total } = this.client.progress();
+    loading.textContent = n ? `loading ${total - n}/${total}` : "";
+    const pending = this.queue.pendingCount + (this.queue.acc.size ? 1 : 0);
+    let text;
+    let state;
+    if (this.error) {
+      text = `error: ${this.error}`;
+      state = "error";
+    } else if (pending) {
+      text = `pending ${pending}`;
+      state = "pending";
+    } else {
+      text = this.note ?? "saved";
+      state = "saved";
+    }
+    if (sync.textContent !== text) sync.textContent = text;
+    sync.title = this.error ?? "";
+    sync.dataset.state = state;
+  }
+
+  // -- test hooks ------------------------------------------------------------------------------
+  installHooks() {
+    const canvas = this.ui.canvas;
+    const view = this.view;
+    const rectScale = () => {
+      const r = canvas.getBoundingClientRect();
+      return { r, sx: r.width / (view.width || 1), sy: r.height / (view.height || 1) };
+    };
+    canvas.voxwidget = {
+      voxelToClient: (p) => {
+        const { u, v } = view.axes;
+        const s = view.planeToScreen(p[u] + 0.5, p[v] + 0.5);
+        const { r, sx, sy } = rectScale();
+        return { x: r.left + s.x * sx, y: r.top + s.y * sy };
+      },
+      clientToVoxel: (x, y) => {
+        const { r, sx, sy } = rectScale();
+        return view.voxelAt((x - r.left) / sx, (y - r.top) / sy);
+      },
+      state: () => ({
+        pendingBatches: this.queue.pendingCount,
+        loadingTiles: this.client.inflight.size,
+        idle: this.queue.idle && this.client.idle && !view.drawPending && !this.stroke,
+        stats: { ...this.client.stats },
+      }),
+    };
+    this.disposers.push(() => {
+      delete canvas.voxwidget;
+    });
+  }
+
+  dispose() {
+    if (this.stroke) this.strokeEnd();
+    this.queue.flush();
+    if (this.throttle) {
+      clearTimeout(this.throttle);
+      this.throttle = null;
+    }
+    clearTimeout(this.noteTimer);
+    this.client.cancelAll();
+    this.view.dispose();
+    for (const f of this.disposers.reverse()) f();
+    this.ui.root.remove();
+  }
+}
+
+export default {
+  /**
+   * anywidget render: build one view in `el`; returns its cleanup.
+   * @param {{model: object, el: HTMLElement}} ctx
+   * @returns {() => void}
+   */
+  render({ model, el }) {
+    const view = new VoxView(model, el);
+    return () => view.dispose();
+  },
+};
