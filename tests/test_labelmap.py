@@ -21,7 +21,13 @@ def test_numpy_style_reads_and_writes():
         lm[idx] = val
         ref[idx] = val
     np.testing.assert_array_equal(lm[...], ref)
-    for idx in [(slice(None, None, 2), -3, slice(10, 2, -3)), (4,), (Ellipsis, -1), (1, 2, 3), (slice(5, 5),)]:
+    for idx in [
+        (slice(None, None, 2), -3, slice(10, 2, -3)),
+        (4,),
+        (Ellipsis, -1),
+        (1, 2, 3),
+        (slice(5, 5),),
+    ]:
         np.testing.assert_array_equal(lm[idx], ref[idx])
     np.testing.assert_array_equal(lm.to_numpy((slice(0, 3), 4)), ref[0:3, 4])
     np.testing.assert_array_equal(lm.mask([5, 9]), np.isin(ref, [5, 9]))
@@ -41,7 +47,12 @@ def test_numpy_style_reads_and_writes():
 
 @pytest.mark.parametrize(
     ("dtype", "bad", "allowed"),
-    [("uint8", 300, "0..255"), ("uint8", -1, "0..255"), ("uint16", 70000, "0..65535"), ("uint32", 1.5, "integers")],
+    [
+        ("uint8", 300, "0..255"),
+        ("uint8", -1, "0..255"),
+        ("uint16", 70000, "0..65535"),
+        ("uint32", 1.5, "integers"),
+    ],
 )
 def test_out_of_range_labels_change_nothing(dtype, bad, allowed):
     lm = LabelMap((8, 8, 8), chunks=(4, 4, 4), dtype=dtype)
@@ -63,8 +74,14 @@ def test_batch_validation_is_all_or_nothing():
     good = ChunkEdit((0, 0, 0), np.array([0, 1, 2], np.uint32), np.array([1, 2, 3], np.uint16))
     cases = [
         (ChunkEdit((3, 0, 0), np.array([0], np.uint32), np.array([1])), "chunk key"),
-        (ChunkEdit((0, 0, 0), np.array([64], np.uint32), np.array([1])), "offset 64 is out of range; allowed: 0..63"),
-        (ChunkEdit((2, 0, 0), np.array([40], np.uint32), np.array([1])), "offset 40 addresses a voxel outside"),
+        (
+            ChunkEdit((0, 0, 0), np.array([64], np.uint32), np.array([1])),
+            "offset 64 is out of range; allowed: 0..63",
+        ),
+        (
+            ChunkEdit((2, 0, 0), np.array([40], np.uint32), np.array([1])),
+            "offset 40 addresses a voxel outside",
+        ),
         (ChunkEdit((0, 0, 0), np.array([1, 2], np.uint32), np.array([1])), "2 offsets but 1 values"),
         (ChunkEdit((0, 0, 0), np.array([1], np.uint32), np.array([65536])), "65536"),
     ]
@@ -188,7 +205,9 @@ def test_open_existing_zarr_arrays(tmp_path, fmt):
     data = np.zeros((20, 21, 22), np.uint16)
     data[3:9, 4:15, 5:20] = np.arange(6 * 11 * 15).reshape(6, 11, 15) % 1000
     kw = {"compressors": None} if fmt == 3 else {}
-    z = zarr.create_array(str(path), shape=data.shape, chunks=(8, 8, 8), dtype="uint16", zarr_format=fmt, **kw)
+    z = zarr.create_array(
+        str(path), shape=data.shape, chunks=(8, 8, 8), dtype="uint16", zarr_format=fmt, **kw
+    )
     z[:] = data
     with LabelMap.open(path) as lm:
         assert lm.chunk_shape == (8, 8, 8) and lm.dtype == np.uint16

@@ -37,7 +37,9 @@ class LabelMapMachine(RuleBasedStateMachine):
     def setup(self, stored):
         self.dir = tempfile.mkdtemp(prefix="vw-state-")
         self.path = f"{self.dir}/labels.zarr" if stored else None
-        self.lm = LabelMap(SHAPE, dtype=DTYPE, chunks=CHUNKS, path=self.path, undo_depth=DEPTH, checkpoint_delay=30)
+        self.lm = LabelMap(
+            SHAPE, dtype=DTYPE, chunks=CHUNKS, path=self.path, undo_depth=DEPTH, checkpoint_delay=30
+        )
         self.ref = np.zeros(SHAPE, DTYPE)
         self.undo_stack: list[np.ndarray] = []
         self.redo_stack: list[np.ndarray] = []
@@ -64,7 +66,13 @@ class LabelMapMachine(RuleBasedStateMachine):
         self.ref = new
 
     # -- rules ------------------------------------------------------------------------------------
-    @rule(center=coord, radius=st.integers(0, 6), label=labels, dims=st.sampled_from([2, 3]), axis=st.integers(0, 2))
+    @rule(
+        center=coord,
+        radius=st.integers(0, 6),
+        label=labels,
+        dims=st.sampled_from([2, 3]),
+        axis=st.integers(0, 2),
+    )
     def paint(self, center, radius, label, dims, axis):
         new = self.ref.copy()
         new[ref_brush(center, radius, dims, axis)] = label
@@ -104,7 +112,11 @@ class LabelMapMachine(RuleBasedStateMachine):
                 z, y, x = np.unravel_index(int(o), CHUNKS)
                 new[lo[0] + z, lo[1] + y, lo[2] + x] = v
         self.n += 1
-        sid = None if stroke is None else (f"s{self.n}" if stroke == "new" or self.open_stroke is None else self.open_stroke)
+        sid = (
+            None
+            if stroke is None
+            else (f"s{self.n}" if stroke == "new" or self.open_stroke is None else self.open_stroke)
+        )
         bid = f"b{self.n}"
         res = self.lm.apply_batch(bid, edits, stroke=sid)
         assert not res.duplicate
