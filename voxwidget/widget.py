@@ -206,7 +206,9 @@ class VoxWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the view(s) and stop serving; the label map stays usable."""
-        self._endpoint.close()
+        endpoint = getattr(self, "_endpoint", None)  # absent when __init__ refused its input
+        if endpoint is not None:
+            endpoint.close()
         super().close()
 
 
