@@ -5,7 +5,12 @@
  */
 import { validate } from "../src/protocol.js";
 
-export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], labelDtype = "uint32", latency = 5 } = {}) {
+export function fakeModel({
+  shape = [40, 150, 200],
+  chunks = [16, 64, 64],
+  labelDtype = "uint32",
+  latency = 5,
+} = {}) {
   const traits = {
     tool: "brush",
     label: "3",
@@ -29,12 +34,27 @@ export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], label
   };
   const sentLog = [];
   const labels = new Map(); // "kz,ky,kx" -> {version, data}
-  const T = labelDtype === "uint64" ? BigUint64Array : labelDtype === "uint8" ? Uint8Array : labelDtype === "uint16" ? Uint16Array : Uint32Array;
+  const T =
+    labelDtype === "uint64"
+      ? BigUint64Array
+      : labelDtype === "uint8"
+        ? Uint8Array
+        : labelDtype === "uint16"
+          ? Uint16Array
+          : Uint32Array;
   const live = new Set();
-  const image = (z, y, x) => ((x + y + 3 * z) % 256) * ((((x >> 4) + (y >> 4)) & 1) ? 1 : 0.6);
+  const image = (z, y, x) => ((x + y + 3 * z) % 256) * (((x >> 4) + (y >> 4)) & 1 ? 1 : 0.6);
   const reply = (msg, buffers = []) => {
     validate(msg, buffers.length, "kernel");
-    setTimeout(() => emit("msg:custom", msg, buffers.map((b) => new DataView(b))), latency);
+    setTimeout(
+      () =>
+        emit(
+          "msg:custom",
+          msg,
+          buffers.map((b) => new DataView(b)),
+        ),
+      latency,
+    );
   };
   const chunkOf = (ks) => {
     let c = labels.get(ks);
@@ -48,7 +68,14 @@ export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], label
     handle(msg, buffers) {
       validate(msg, buffers.length, "browser");
       sentLog.push(msg);
-      if (msg.kind === "hello") reply({ kind: "welcome", reply_to: msg.id, protocol: 1, labelmap_id: "fake-lm", fingerprint: "fake" });
+      if (msg.kind === "hello")
+        reply({
+          kind: "welcome",
+          reply_to: msg.id,
+          protocol: 1,
+          labelmap_id: "fake-lm",
+          fingerprint: "fake",
+        });
       else if (msg.kind === "chunks.cancel") for (const id of msg.ids) live.delete(id);
       else if (msg.kind === "chunks.get") {
         live.add(msg.id);
@@ -58,7 +85,11 @@ export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], label
           const tiles = [];
           const bufs = [];
           const a = msg.axis;
-          const plane = [[2, 1], [2, 0], [1, 0]][a];
+          const plane = [
+            [2, 1],
+            [2, 0],
+            [1, 0],
+          ][a];
           msg.keys.forEach((key, i) => {
             const start = key.map((k, j) => k * chunks[j]);
             const size = start.map((s, j) => Math.min(chunks[j], shape[j] - s));
@@ -68,7 +99,14 @@ export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], label
             const ks = key.join(",");
             const version = msg.layer === "image" ? 0 : (labels.get(ks)?.version ?? 0);
             if (msg.known[i] === version) {
-              tiles.push({ key, version, shape: [rows, cols], dtype: msg.layer === "image" ? "uint16" : labelDtype, codec: "unchanged", buffer: -1 });
+              tiles.push({
+                key,
+                version,
+                shape: [rows, cols],
+                dtype: msg.layer === "image" ? "uint16" : labelDtype,
+                codec: "unchanged",
+                buffer: -1,
+              });
               return;
             }
             const out = msg.layer === "image" ? new Uint16Array(rows * cols) : new T(rows * cols);
@@ -88,10 +126,29 @@ export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], label
                 }
               }
             }
-            tiles.push({ key, version, shape: [rows, cols], dtype: msg.layer === "image" ? "uint16" : labelDtype, codec: "raw", buffer: bufs.length });
+            tiles.push({
+              key,
+              version,
+              shape: [rows, cols],
+              dtype: msg.layer === "image" ? "uint16" : labelDtype,
+              codec: "raw",
+              buffer: bufs.length,
+            });
             bufs.push(out.buffer);
           });
-          reply({ kind: "chunks.data", reply_to: msg.id, layer: msg.layer, level: 0, tiles, done: true, axis: msg.axis, index: msg.index }, bufs);
+          reply(
+            {
+              kind: "chunks.data",
+              reply_to: msg.id,
+              layer: msg.layer,
+              level: 0,
+              tiles,
+              done: true,
+              axis: msg.axis,
+              index: msg.index,
+            },
+            bufs,
+          );
         }, latency);
       } else if (msg.kind === "edits.apply") {
         const keys = [];
@@ -106,7 +163,10 @@ export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], label
           versions.push(c.version);
         }
         reply({ kind: "edits.ack", reply_to: msg.id, keys, versions, duplicate: false });
-        setTimeout(() => reply({ kind: "chunks.changed", layer: "labels", level: 0, keys, versions, origin: msg.id }), 20);
+        setTimeout(
+          () => reply({ kind: "chunks.changed", layer: "labels", level: 0, keys, versions, origin: msg.id }),
+          20,
+        );
       } else if (msg.kind === "command") {
         reply({ kind: "command.result", reply_to: msg.id, ok: true, changed: 0 });
       }
@@ -120,7 +180,8 @@ export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], label
           const ks = key.join(",");
           const c = chunkOf(ks);
           const l = [z % chunks[0], y % chunks[1], x % chunks[2]];
-          c.data[(l[0] * chunks[1] + l[1]) * chunks[2] + l[2]] = labelDtype === "uint64" ? BigInt(value) : value;
+          c.data[(l[0] * chunks[1] + l[1]) * chunks[2] + l[2]] =
+            labelDtype === "uint64" ? BigInt(value) : value;
           touched.set(ks, key);
         }
       }
@@ -136,7 +197,7 @@ export function fakeModel({ shape = [40, 150, 200], chunks = [16, 64, 64], label
     },
     count(value) {
       let n = 0;
-      for (const c of labels.values()) for (const v of c.data) if (v == value) n++;
+      for (const c of labels.values()) for (const v of c.data) if (BigInt(v) === BigInt(value)) n++;
       return n;
     },
     sentLog,

@@ -73,7 +73,13 @@ export function buildUI(el) {
   ]) {
     tools[name] = h("button", { type: "button", title, "aria-pressed": "false", text: name });
   }
-  const label = h("input", { class: "voxwidget-label", type: "text", inputmode: "numeric", spellcheck: "false", title: "Label id to paint" });
+  const label = h("input", {
+    class: "voxwidget-label",
+    type: "text",
+    inputmode: "numeric",
+    spellcheck: "false",
+    title: "Label id to paint",
+  });
   const labelMsg = h("span", { class: "voxwidget-msg", role: "alert" });
   const radius = h("input", { type: "range", min: "0", max: "64", step: "1", title: "Brush radius ([ ])" });
   const radiusText = h("span", { text: "" });
@@ -104,7 +110,14 @@ export function buildUI(el) {
   const loading = h("span", { class: "voxwidget-loading" });
   const sync = h("span", { class: "voxwidget-sync", "data-state": "saved", text: "saved" });
   const status = h("div", { class: "voxwidget-status", "aria-live": "polite" }, readout, loading, sync);
-  const root = h("div", { class: "voxwidget", tabindex: "0", "data-lm-suppress-shortcuts": "true" }, style, toolbar, wrap, status);
+  const root = h(
+    "div",
+    { class: "voxwidget", tabindex: "0", "data-lm-suppress-shortcuts": "true" },
+    style,
+    toolbar,
+    wrap,
+    status,
+  );
   el.append(root);
   return {
     root,
@@ -114,7 +127,21 @@ export function buildUI(el) {
     readout,
     loading,
     sync,
-    controls: { tools, label, labelMsg, radius, radiusText, axis, slice, sliceNum, opacity, cmin, cmax, undo, redo },
+    controls: {
+      tools,
+      label,
+      labelMsg,
+      radius,
+      radiusText,
+      axis,
+      slice,
+      sliceNum,
+      opacity,
+      cmin,
+      cmax,
+      undo,
+      redo,
+    },
   };
 }
 
@@ -183,7 +210,8 @@ export function bindUI({ model, ui, setTrait, command }) {
 
   const update = () => {
     const tool = model.get("tool") ?? "brush";
-    for (const [name, btn] of Object.entries(c.tools)) btn.setAttribute("aria-pressed", String(name === tool));
+    for (const [name, btn] of Object.entries(c.tools))
+      btn.setAttribute("aria-pressed", String(name === tool));
     ui.canvas.dataset.tool = tool;
     const label = String(model.get("label") ?? "1");
     if (document.activeElement !== c.label && c.label.value !== label) {
@@ -207,7 +235,17 @@ export function bindUI({ model, ui, setTrait, command }) {
     if (document.activeElement !== c.cmin) c.cmin.value = String(lo);
     if (document.activeElement !== c.cmax) c.cmax.value = String(hi);
   };
-  const traits = ["tool", "label", "brush_radius", "axis", "position", "shape", "opacity", "contrast_limits", "label_dtype"];
+  const traits = [
+    "tool",
+    "label",
+    "brush_radius",
+    "axis",
+    "position",
+    "shape",
+    "opacity",
+    "contrast_limits",
+    "label_dtype",
+  ];
   for (const t of traits) {
     model.on(`change:${t}`, update);
     off.push(() => model.off(`change:${t}`, update));

@@ -322,7 +322,8 @@ export class View2D {
     const ck = kind === "image" ? `${this.state.contrast[0]}:${this.state.contrast[1]}` : "";
     if (b.rev !== tile.rev || b.ck !== ck) {
       const px = new Uint32Array(b.image.data.buffer);
-      if (kind === "image") composeImage(tile.data, tile.dtype, this.state.contrast[0], this.state.contrast[1], px);
+      if (kind === "image")
+        composeImage(tile.data, tile.dtype, this.state.contrast[0], this.state.contrast[1], px);
       else composeLabels(tile.data, px);
       b.ctx.putImageData(b.image, 0, 0);
       b.rev = tile.rev;
@@ -360,7 +361,7 @@ export class View2D {
       }
       for (const key of keys) {
         const tile = this.client.tile(layer, axis, index, key);
-        if (!tile || tile.shape.length !== 2) continue;
+        if (tile?.shape.length !== 2) continue;
         const bm = this.bitmap(tile, layer);
         const u0 = key[u] * chunks[u];
         const v0 = key[v] * chunks[v];

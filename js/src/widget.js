@@ -24,7 +24,7 @@ import { ChunkClient, newId } from "./client.js";
 import { EditQueue, parseLabel } from "./editqueue.js";
 import { planeAxes } from "./grid.js";
 import { attachInput } from "./input.js";
-import { PROTOCOL_VERSION, ProtocolError, make, validate } from "./protocol.js";
+import { make, PROTOCOL_VERSION, ProtocolError, validate } from "./protocol.js";
 import { bindUI, buildUI } from "./ui.js";
 import { View2D } from "./view2d.js";
 
@@ -54,7 +54,8 @@ class VoxView {
     this.view = new View2D({
       canvas: ui.canvas,
       client: this.client,
-      onViewChange: () => this.client.view(this.view.state.axis, this.view.state.index, this.view.visibleKeys()),
+      onViewChange: () =>
+        this.client.view(this.view.state.axis, this.view.state.index, this.view.visibleKeys()),
     });
     this.queue = new EditQueue({
       send,
@@ -63,7 +64,12 @@ class VoxView {
       chunks: model.get("chunk_shape") || [64, 64, 64],
       onEvent: (e) => this.onEdit(e),
     });
-    this.binding = bindUI({ model, ui, setTrait: (k, v) => this.setTrait(k, v), command: (n) => this.command(n) });
+    this.binding = bindUI({
+      model,
+      ui,
+      setTrait: (k, v) => this.setTrait(k, v),
+      command: (n) => this.command(n),
+    });
     this.disposers.push(() => this.binding.dispose());
 
     this.detachInput = attachInput({
@@ -188,7 +194,10 @@ class VoxView {
       panBy: (dx, dy) => {
         this.unfit();
         const s = this.view.scale;
-        this.view.set({ centerU: this.view.state.centerU - dx / s, centerV: this.view.state.centerV - dy / s });
+        this.view.set({
+          centerU: this.view.state.centerU - dx / s,
+          centerV: this.view.state.centerV - dy / s,
+        });
         this.pushView();
       },
       panEnd: () => this.pushView(true),
@@ -211,11 +220,15 @@ class VoxView {
         const zoom = Math.max(MIN_ZOOM, Math.min(MAX_ZOOM, v.scale * factor));
         v.set({ zoom });
         const after = v.screenToPlane(px, py);
-        v.set({ centerU: v.state.centerU + before.u - after.u, centerV: v.state.centerV + before.v - after.v });
+        v.set({
+          centerU: v.state.centerU + before.u - after.u,
+          centerV: v.state.centerV + before.v - after.v,
+        });
         this.pushView();
       },
       setTool: (t) => this.setTrait("tool", t),
-      radiusBy: (d) => this.setTrait("brush_radius", Math.max(0, Math.min(256, (this.model.get("brush_radius") ?? 5) + d))),
+      radiusBy: (d) =>
+        this.setTrait("brush_radius", Math.max(0, Math.min(256, (this.model.get("brush_radius") ?? 5) + d))),
       command: (name) => this.command(name),
     };
   }
@@ -292,7 +305,9 @@ class VoxView {
     switch (msg.kind) {
       case "welcome":
         if (msg.reply_to === this.helloId && msg.protocol !== PROTOCOL_VERSION) {
-          this.showError(`kernel speaks protocol ${msg.protocol}, this view ${PROTOCOL_VERSION}: reload the page`);
+          this.showError(
+            `kernel speaks protocol ${msg.protocol}, this view ${PROTOCOL_VERSION}: reload the page`,
+          );
         }
         return;
       case "edits.ack":

@@ -39,11 +39,10 @@ test("disk sizes for r = 0, 1, 5", () => {
 test("disk across a chunk corner is split by chunk, offsets are nominal C order", () => {
   const g = strokeVoxels({ shape, chunks, axis: 0, index: 9, from: null, to: [16, 16], radius: 1 });
   assert.deepEqual([...g.keys()].sort(), ["1,0,1", "1,1,0", "1,1,1"]);
-  assert.deepEqual([...g.get("1,1,1").offsets].sort((a, b) => a - b), [
-    1 * 256 + 0 * 16 + 0,
-    1 * 256 + 0 * 16 + 1,
-    1 * 256 + 1 * 16 + 0,
-  ]);
+  assert.deepEqual(
+    [...g.get("1,1,1").offsets].sort((a, b) => a - b),
+    [1 * 256 + 0 * 16 + 0, 1 * 256 + 0 * 16 + 1, 1 * 256 + 1 * 16 + 0],
+  );
 });
 
 test("clipped to the array", () => {
@@ -52,7 +51,10 @@ test("clipped to the array", () => {
   let expect = 0;
   for (let y = 0; y <= 5; y++) for (let x = 0; x <= 5; x++) if (x * x + y * y <= 25) expect++;
   assert.equal(vox.size, expect);
-  assert.equal(strokeVoxels({ shape, chunks, axis: 0, index: 20, from: null, to: [5, 5], radius: 2 }).size, 0);
+  assert.equal(
+    strokeVoxels({ shape, chunks, axis: 0, index: 20, from: null, to: [5, 5], radius: 2 }).size,
+    0,
+  );
 });
 
 test("a line segment is covered: every voxel within r - 1 of the path, none beyond r + 1", () => {
@@ -63,7 +65,10 @@ test("a line segment is covered: every voxel within r - 1 of the path, none beyo
   const vox = voxelSet(g, chunks);
   const dist = (p) => {
     const ab = [b[0] - a[0], b[1] - a[1]];
-    const t = Math.max(0, Math.min(1, ((p[0] - a[0]) * ab[0] + (p[1] - a[1]) * ab[1]) / (ab[0] ** 2 + ab[1] ** 2)));
+    const t = Math.max(
+      0,
+      Math.min(1, ((p[0] - a[0]) * ab[0] + (p[1] - a[1]) * ab[1]) / (ab[0] ** 2 + ab[1] ** 2)),
+    );
     return Math.hypot(p[0] - a[0] - t * ab[0], p[1] - a[1] - t * ab[1]);
   };
   // view y: u = x, v = z
@@ -80,7 +85,10 @@ test("a line segment is covered: every voxel within r - 1 of the path, none beyo
   // equals the union of the disks stamped at the DDA centres
   const union = new Set();
   for (const c of lineCentres(a, b)) {
-    for (const s of voxelSet(strokeVoxels({ shape, chunks, axis: 1, index: 33, from: null, to: c, radius: r }), chunks)) {
+    for (const s of voxelSet(
+      strokeVoxels({ shape, chunks, axis: 1, index: 33, from: null, to: c, radius: r }),
+      chunks,
+    )) {
       union.add(s);
     }
   }

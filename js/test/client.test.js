@@ -17,7 +17,10 @@ function setup() {
 
 test("view requests both layers with the plane, known -1 for missing tiles", () => {
   const { sent, client } = setup();
-  client.view(0, 5, [[0, 0, 0], [0, 1, 0]]);
+  client.view(0, 5, [
+    [0, 0, 0],
+    [0, 1, 0],
+  ]);
   assert.equal(sent.length, 2);
   assert.deepEqual(sent.map((m) => m.layer).sort(), ["image", "labels"]);
   for (const m of sent) {
@@ -26,7 +29,10 @@ test("view requests both layers with the plane, known -1 for missing tiles", () 
     assert.equal(m.index, 5);
     assert.deepEqual(m.known, [-1, -1]);
   }
-  client.view(0, 5, [[0, 0, 0], [0, 1, 0]]);
+  client.view(0, 5, [
+    [0, 0, 0],
+    [0, 1, 0],
+  ]);
   assert.equal(sent.length, 2, "in-flight tiles are not requested twice");
   assert.deepEqual(client.progress(), { loading: 4, total: 4 });
 });

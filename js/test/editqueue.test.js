@@ -52,10 +52,26 @@ function reply(client, req, version, fill = 0) {
   const buffers = [];
   for (const key of m.keys) {
     const data = new Uint32Array(32 * 32).fill(fill);
-    tiles.push({ key, version, shape: [32, 32], dtype: "uint32", codec: fill ? "raw" : "zero", buffer: fill ? buffers.length : -1 });
+    tiles.push({
+      key,
+      version,
+      shape: [32, 32],
+      dtype: "uint32",
+      codec: fill ? "raw" : "zero",
+      buffer: fill ? buffers.length : -1,
+    });
     if (fill) buffers.push(new DataView(data.buffer));
   }
-  const msg = { kind: "chunks.data", reply_to: m.id, layer: m.layer, level: 0, tiles, done: true, axis: m.axis, index: m.index };
+  const msg = {
+    kind: "chunks.data",
+    reply_to: m.id,
+    layer: m.layer,
+    level: 0,
+    tiles,
+    done: true,
+    axis: m.axis,
+    index: m.index,
+  };
   validate(msg, buffers.length, "kernel");
   assert.equal(client.handle(msg, buffers), true);
 }
@@ -87,7 +103,10 @@ test("labels parse uint64-safely and range-checked", () => {
 
 test("a stroke paints the cached tile at once, batches per chunk, flushes on the timer and at the end", () => {
   const { sent, client, queue, timers, fire } = setup();
-  client.view(0, 10, [[0, 0, 0], [0, 0, 1]]);
+  client.view(0, 10, [
+    [0, 0, 0],
+    [0, 0, 1],
+  ]);
   for (const r of labelGets(sent)) reply(client, r, 3);
   const tile = client.tile("labels", 0, 10, [0, 0, 0]);
   assert.equal(tile.version, 3);
@@ -105,7 +124,10 @@ test("a stroke paints the cached tile at once, batches per chunk, flushes on the
   const first = applies(sent);
   assert.equal(first.length, 1);
   const edits = decode(first[0]);
-  assert.deepEqual(edits.map((e) => e.key).sort(), [[0, 0, 0], [0, 0, 1]]);
+  assert.deepEqual(edits.map((e) => e.key).sort(), [
+    [0, 0, 0],
+    [0, 0, 1],
+  ]);
   const e0 = edits.find((e) => e.key[2] === 0);
   assert.equal(e0.base, 3);
   assert.ok(e0.off.includes(localOffset([10, 5, 31], chunks)));
@@ -133,17 +155,42 @@ test("acks drop pending batches and move the painted tiles to the new versions",
   queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [9, 9], radius: 1 }), 5);
   queue.endStroke();
   const [b1, b2] = applies(sent);
-  assert.equal(queue.handle({ kind: "edits.ack", reply_to: b1.msg.id, keys: [[0, 0, 0]], versions: [4], duplicate: false }), true);
+  assert.equal(
+    queue.handle({
+      kind: "edits.ack",
+      reply_to: b1.msg.id,
+      keys: [[0, 0, 0]],
+      versions: [4],
+      duplicate: false,
+    }),
+    true,
+  );
   assert.equal(tile.version, 4);
   assert.equal(queue.pendingCount, 1);
-  queue.handle({ kind: "edits.ack", reply_to: b2.msg.id, keys: [[0, 0, 0]], versions: [5], duplicate: false });
+  queue.handle({
+    kind: "edits.ack",
+    reply_to: b2.msg.id,
+    keys: [[0, 0, 0]],
+    versions: [5],
+    duplicate: false,
+  });
   assert.equal(tile.version, 5);
   assert.equal(tile.stale, false);
   assert.equal(queue.pendingCount, 0);
   assert.equal(queue.idle, true);
   assert.equal(labelGets(sent).length, 1, "no refetch after clean acks");
   // the kernel's change notice for our own batch is a no-op
-  client.handle({ kind: "chunks.changed", layer: "labels", level: 0, keys: [[0, 0, 0]], versions: [5], origin: b2.msg.id }, []);
+  client.handle(
+    {
+      kind: "chunks.changed",
+      layer: "labels",
+      level: 0,
+      keys: [[0, 0, 0]],
+      versions: [5],
+      origin: b2.msg.id,
+    },
+    [],
+  );
   assert.equal(labelGets(sent).length, 1);
   // a change made elsewhere (Python) makes the tile stale and refetches it with known = 5
   client.handle({ kind: "chunks.changed", layer: "labels", level: 0, keys: [[0, 0, 0]], versions: [6] }, []);
@@ -159,7 +206,13 @@ test("an ack whose version skips one (another edit in between) refetches", () =>
   queue.beginStroke();
   queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [3, 3], radius: 1 }), 5);
   queue.endStroke();
-  queue.handle({ kind: "edits.ack", reply_to: applies(sent)[0].msg.id, keys: [[0, 0, 0]], versions: [5], duplicate: false });
+  queue.handle({
+    kind: "edits.ack",
+    reply_to: applies(sent)[0].msg.id,
+    keys: [[0, 0, 0]],
+    versions: [5],
+    duplicate: false,
+  });
   const gets = labelGets(sent);
   assert.equal(gets.length, 2);
   assert.deepEqual(gets[1].msg.known, [3]);
@@ -222,7 +275,11 @@ test("an older tile never replaces a newer clean one", () => {
   assert.equal(t.version, 8);
   assert.equal(t.stale, false);
   assert.equal(client.idle, false, "the image request is still out");
-  reply(client, sent.find((s) => s.msg.kind === "chunks.get" && s.msg.layer === "image"), 0);
+  reply(
+    client,
+    sent.find((s) => s.msg.kind === "chunks.get" && s.msg.layer === "image"),
+    0,
+  );
   assert.equal(client.idle, true);
 });
 
@@ -253,7 +310,9 @@ test("batches split to stay under the byte limit, uint8/uint64 values encoded li
   const e64 = encodeBatches({
     stroke: "s",
     dtype: "uint64",
-    entries: [{ key: [1, 0, 0], base: 0, offsets: Uint32Array.of(5), values: BigUint64Array.of(2n ** 64n - 1n) }],
+    entries: [
+      { key: [1, 0, 0], base: 0, offsets: Uint32Array.of(5), values: BigUint64Array.of(2n ** 64n - 1n) },
+    ],
     makeId: () => "x",
   });
   assert.equal(e64.length, 1);
@@ -264,7 +323,10 @@ test("a uint64 stroke sends BigUint64 values", () => {
   const { sent, client, queue } = setup("uint64");
   client.view(0, 10, [[0, 0, 0]]);
   queue.beginStroke();
-  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [3, 3], radius: 0 }), parseLabel("18446744073709551615", "uint64"));
+  queue.paint(
+    strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [3, 3], radius: 0 }),
+    parseLabel("18446744073709551615", "uint64"),
+  );
   queue.endStroke();
   const [e] = decode(applies(sent)[0]);
   assert.deepEqual([...e.val], [2n ** 64n - 1n]);
@@ -275,10 +337,12 @@ test("an asynchronous pending store sends only once the batch is stored", async 
   class SlowStore extends MemoryPendingStore {
     put(batch) {
       super.put(batch);
-      return new Promise((resolve) => setTimeout(() => {
-        stored.push(batch.id);
-        resolve();
-      }, 5));
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          stored.push(batch.id);
+          resolve();
+        }, 5),
+      );
     }
   }
   const { sent, queue } = setup("uint32", { store: new SlowStore() });

@@ -13,10 +13,7 @@ import {
 const GOOD = [
   [{ kind: "hello", id: "a", protocol: 1 }, 0],
   [{ kind: "chunks.get", id: "r", layer: "image", level: 0, keys: [[0, 1, 2]], known: [-1] }, 0],
-  [
-    { kind: "chunks.get", id: "r", layer: "labels", level: 0, keys: [], known: [], axis: 0, index: 5 },
-    0,
-  ],
+  [{ kind: "chunks.get", id: "r", layer: "labels", level: 0, keys: [], known: [], axis: 0, index: 5 }, 0],
   [{ kind: "chunks.cancel", ids: ["r1", "r2"] }, 0],
   [
     {
@@ -59,11 +56,7 @@ const BAD = [
     0,
     "chunks.get.keys[0] must be a chunk key of three non-negative ints, got [0,-1,2]",
   ],
-  [
-    { kind: "chunks.get", id: "r", layer: "image", level: 0, keys: [[0, 1]], known: [-1] },
-    0,
-    "got [0,1]",
-  ],
+  [{ kind: "chunks.get", id: "r", layer: "image", level: 0, keys: [[0, 1]], known: [-1] }, 0, "got [0,1]"],
   [
     {
       kind: "edits.apply",
