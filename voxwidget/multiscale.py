@@ -1,0 +1,366 @@
+"""Multiscale images: stored OME-Zarr pyramids, or pyramids computed lazily from one scale.
+
+``open_image`` turns numpy, zarr (v2/v3, or a path/fsspec URL), OME-Zarr (NGFF 0.4 and 0.5) and dask
+input into a :class:`MultiscaleImage`: a list of :class:`ImageLevel`, finest first, each read per region.
+
+Pyramid rule for computed levels
+--------------------------------
+Level k+1 halves level k along every axis of size > 1, except an axis whose voxel is already at least
+twice as large as the smallest voxel size among those axes: it waits until the others catch up (so
+(4, 1, 1) µm voxels go (4, 2, 2), (4, 4, 4), (8, 8, 8)…). Levels are added until the largest dimension
+is ≤ 64 or ``max_levels`` is reached. A stored pyramid whose coarsest level is still larger is extended
+the same way. Computed levels average (``method="mean"``) or take the mode (``"mode"``, for labels).
+
+A computed level is read in blocks on a fixed grid; each block is reduced from exactly the level below's
+region under it (recursively down to a stored level, whose reads are aligned to its chunks) and kept in
+a byte-bounded, thread-safe LRU shared by the image's levels.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import sources as _src
+from .pyramid import BlockCache, downsample_mean, downsample_mode, output_shape
+from .sources import IMAGE_DTYPES, fingerprint, robust_limits, sample_level
+
+__all__ = ["IMAGE_DTYPES", "ImageLevel", "MultiscaleImage", "open_image"]
+
+Region = tuple[slice, slice, slice]
+Shape3 = tuple[int, int, int]
+MIN_COARSE_SIZE = 64
+DEFAULT_BLOCK = 64
+MAX_BLOCK = 256
+MIN_BLOCK = 8
+_tokens = itertools.count()
+
+
+def _normalize(region: Sequence[slice], shape: Shape3) -> list[tuple[int, int, int]]:
+    if len(region) != 3 or not all(isinstance(r, slice) for r in region):
+        raise ValueError(f"region must be three slices (z, y, x), got {region!r}")
+    return [r.indices(n) for r, n in zip(region, shape, strict=True)]
+
+
+class ImageLevel:
+    """One resolution level of a :class:`MultiscaleImage`.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        (z, y, x) size in voxels.
+    dtype : numpy.dtype
+    scale : tuple of float
+        Physical size of one voxel of this level (z, y, x).
+    translation : tuple of float
+        Physical position of voxel (0, 0, 0)'s centre.
+    downsample : tuple of int
+        Integer factors versus level 0, per axis.
+    chunks : tuple of int or None
+        The source's storage chunking (None for numpy and computed levels).
+    block_shape : tuple of int
+        The read granularity the level works in (chunks, capped; the cache grid for computed levels).
+    computed : bool
+        Whether the level is computed on demand rather than stored.
+    """
+
+    computed = False
+
+    def __init__(
+        self,
+        shape: Shape3,
+        dtype: np.dtype,
+        scale: Sequence[float],
+        translation: Sequence[float],
+        downsample: Sequence[int],
+        chunks: Shape3 | None,
+        block_shape: Shape3,
+    ) -> None:
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.scale = tuple(float(s) for s in scale)
+        self.translation = tuple(float(t) for t in translation)
+        self.downsample = tuple(int(d) for d in downsample)
+        self.chunks = chunks
+        self.block_shape = block_shape
+
+    def read(self, region: Region) -> np.ndarray:
+        """The voxels in ``region`` (three slices, clipped like numpy slicing) as a numpy array."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        kind = "computed" if self.computed else "stored"
+        return f"<ImageLevel {kind} shape={self.shape} downsample={self.downsample} scale={self.scale}>"
+
+
+class StoredLevel(ImageLevel):
+    """A level read straight from an array-like (numpy, zarr, dask, or a 3D view of an n-D one)."""
+
+    def __init__(self, data: Any, scale: Sequence[float], translation: Sequence[float], downsample) -> None:
+        chunks = _src.chunks_of(data)
+        block = tuple(min(c, MAX_BLOCK) for c in chunks) if chunks else (DEFAULT_BLOCK,) * 3
+        dtype = np.dtype(data.dtype).newbyteorder("=")
+        super().__init__(data.shape, dtype, scale, translation, downsample, chunks, block)
+        self.data = data
+
+    def read(self, region: Region) -> np.ndarray:
+        """The voxels in ``region``; dask results are computed for that region only."""
+        _normalize(region, self.shape)
+        out = self.data[tuple(region)]
+        if hasattr(out, "compute"):
+            out = out.compute()
+        out = np.asarray(out)
+        return out if out.dtype == self.dtype else out.astype(self.dtype)
+
+
+class ComputedLevel(ImageLevel):
+    """A level reduced on demand from ``parent`` by ``factors``, block by block, through ``cache``."""
+
+    computed = True
+
+    def __init__(self, parent: ImageLevel, factors: Shape3, cache: BlockCache, method: str) -> None:
+        block = tuple(
+            b // f if f > 1 and b % f == 0 and b // f >= MIN_BLOCK else b
+            for b, f in zip(parent.block_shape, factors, strict=True)
+        )
+        super().__init__(
+            output_shape(parent.shape, factors),
+            parent.dtype,
+            [s * f for s, f in zip(parent.scale, factors, strict=True)],
+            [t + (f - 1) / 2 * s for t, s, f in zip(parent.translation, parent.scale, factors, strict=True)],
+            [d * f for d, f in zip(parent.downsample, factors, strict=True)],
+            None,
+            block,  # type: ignore[arg-type]
+        )
+        self.parent, self.factors, self.cache = parent, factors, cache
+        self._reduce = downsample_mode if method == "mode" else downsample_mean
+        self._token = next(_tokens)
+
+    def block(self, index: Sequence[int]) -> np.ndarray:
+        """Block ``index`` of this level's grid (cached; read-only)."""
+        return self.cache.get_or_compute((self._token, tuple(index)), lambda: self._compute(index))
+
+    def _compute(self, index: Sequence[int]) -> np.ndarray:
+        region = tuple(
+            slice(i * b * f, min((i + 1) * b * f, n))
+            for i, b, f, n in zip(index, self.block_shape, self.factors, self.parent.shape, strict=True)
+        )
+        return self._reduce(self.parent.read(region), self.factors)  # type: ignore[arg-type]
+
+    def read(self, region: Region) -> np.ndarray:
+        """The voxels in ``region``, assembled from the cached blocks it overlaps."""
+        bounds = _normalize(region, self.shape)
+        if any(step < 0 for _, _, step in bounds):
+            raise ValueError(f"negative steps are not supported, got region {region!r}")
+        lo = [start for start, _, _ in bounds]
+        hi = [max(start, stop) for start, stop, _ in bounds]
+        out = np.empty([h - lo_ for lo_, h in zip(lo, hi, strict=True)], self.dtype)
+        if out.size:
+            ranges = [
+                range(a // b, (z - 1) // b + 1) for a, z, b in zip(lo, hi, self.block_shape, strict=True)
+            ]
+            for index in itertools.product(*ranges):
+                b0 = [i * b for i, b in zip(index, self.block_shape, strict=True)]
+                blk = self.block(index)
+                src, dst = [], []
+                for a in range(3):
+                    s0, s1 = max(lo[a], b0[a]), min(hi[a], b0[a] + blk.shape[a])
+                    src.append(slice(s0 - b0[a], s1 - b0[a]))
+                    dst.append(slice(s0 - lo[a], s1 - lo[a]))
+                out[tuple(dst)] = blk[tuple(src)]
+        if any(step != 1 for _, _, step in bounds):
+            out = out[tuple(slice(None, None, step) for _, _, step in bounds)]
+        return out
+
+
+def next_factors(shape: Sequence[int], scale: Sequence[float]) -> Shape3:
+    """Downsampling factors (1 or 2 per axis) for the level after one of ``shape`` and ``scale``.
+
+    An axis is halved when its size is > 1 and its voxel size is < 2× the smallest voxel size among the
+    axes of size > 1; see the module docstring.
+    """
+    live = [s for n, s in zip(shape, scale, strict=True) if n > 1]
+    if not live:
+        return (1, 1, 1)
+    smallest = min(live)
+    return tuple(  # type: ignore[return-value]
+        2 if n > 1 and s < 2 * smallest * (1 - 1e-6) else 1 for n, s in zip(shape, scale, strict=True)
+    )
+
+
+class MultiscaleImage:
+    """A read-only 3D (z, y, x) image at several resolutions, finest first.
+
+    Attributes
+    ----------
+    levels : list of ImageLevel
+        Finest (level 0) first.
+    voxel_size : tuple of float
+        Physical size of a level-0 voxel; (1, 1, 1) when unknown.
+    unit : str or None
+        The spatial unit when all three axes agree on one, else None.
+    axes : tuple of str
+        Names of the spatial axes.
+    cache : BlockCache
+        The LRU holding computed blocks.
+    """
+
+    def __init__(
+        self,
+        levels: list[ImageLevel],
+        *,
+        unit: str | None = None,
+        axes: Sequence[str] = ("z", "y", "x"),
+        cache: BlockCache | None = None,
+    ) -> None:
+        if not levels:
+            raise ValueError("a multiscale image needs at least one level")
+        self.levels = levels
+        self.unit = unit
+        self.axes = tuple(axes)
+        self.cache = cache if cache is not None else BlockCache()
+
+    @property
+    def shape(self) -> Shape3:
+        """Level 0's (z, y, x) shape."""
+        return self.levels[0].shape  # type: ignore[return-value]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The voxel dtype (every level has it)."""
+        return self.levels[0].dtype
+
+    @property
+    def voxel_size(self) -> tuple[float, float, float]:
+        """Physical size of a level-0 voxel (z, y, x)."""
+        return self.levels[0].scale  # type: ignore[return-value]
+
+    @property
+    def downsamples(self) -> list[tuple[int, int, int]]:
+        """Each level's integer downsampling factors versus level 0."""
+        return [lv.downsample for lv in self.levels]  # type: ignore[misc]
+
+    def read(self, region: Region, level: int = 0) -> np.ndarray:
+        """The voxels of ``region`` at ``level`` as a numpy array."""
+        if not 0 <= level < len(self.levels):
+            raise ValueError(f"level {level} does not exist; levels are 0…{len(self.levels) - 1}")
+        return self.levels[level].read(region)
+
+    def sample(self, max_voxels: int = 2_000_000, max_chunks: int = 64) -> np.ndarray:
+        """An evenly spread subsample of about ``max_voxels`` voxels from the coarsest stored level that
+        still has that many, touching at most about ``max_chunks`` chunks (values only; shape unspecified).
+        """
+        stored = [lv for lv in self.levels if not lv.computed]
+        big = [lv for lv in stored if np.prod(lv.shape) >= max_voxels]
+        return sample_level(big[-1] if big else stored[0], max_voxels, max_chunks)
+
+    def robust_limits(self, low: float = 0.5, high: float = 99.5) -> tuple[float, float]:
+        """Contrast limits from percentiles of :meth:`sample`; never an empty range."""
+        return robust_limits(self.sample(), low, high)
+
+    def fingerprint(self) -> str:
+        """A stable short id: shape, dtype, level shapes and a small strided sample of values."""
+        head = (self.shape, self.dtype.str, [lv.shape for lv in self.levels])
+        return fingerprint(repr(head), self.sample(65_536, max_chunks=8))
+
+    def __repr__(self) -> str:
+        lv = "\n".join(f"  {i}: {level!r}" for i, level in enumerate(self.levels))
+        return f"<MultiscaleImage {self.dtype.name} voxel_size={self.voxel_size} unit={self.unit}\n{lv}>"
+
+
+def extend_pyramid(
+    levels: list[ImageLevel], cache: BlockCache, max_levels: int | None = None, method: str = "mean"
+) -> list[ImageLevel]:
+    """Append computed levels to ``levels`` until the largest dimension is ≤ 64 or ``max_levels``."""
+    if method not in ("mean", "mode"):
+        raise ValueError(f"method must be 'mean' or 'mode', got {method!r}")
+    if max_levels is not None and max_levels < 1:
+        raise ValueError(f"max_levels must be ≥ 1, got {max_levels}")
+    while (max_levels is None or len(levels) < max_levels) and max(levels[-1].shape) > MIN_COARSE_SIZE:
+        factors = next_factors(levels[-1].shape, levels[-1].scale)
+        levels.append(ComputedLevel(levels[-1], factors, cache, method))
+    return levels
+
+
+def open_image(
+    data: Any,
+    *,
+    channel: int | None = None,
+    timepoint: int | None = None,
+    voxel_size: Sequence[float] | None = None,
+    max_levels: int | None = None,
+    cache_bytes: int = 256 * 2**20,
+    method: str = "mean",
+    storage_options: dict[str, Any] | None = None,
+) -> MultiscaleImage:
+    """Open an image source as a :class:`MultiscaleImage`, reading nothing but metadata.
+
+    Parameters
+    ----------
+    data
+        A numpy array; a zarr array or group (zarr v2 or v3); a path or fsspec URL (``"s3://…"``) of
+        either; an OME-Zarr multiscale group (NGFF 0.4 or 0.5); a dask array (computed per region only);
+        or any array-like with ``shape``, ``dtype`` and numpy slicing.
+    channel, timepoint
+        Which 3D volume to show of a 4D/5D source. Required when that axis is longer than 1. Without
+        axis metadata a 4D array is (c, z, y, x) — or (t, z, y, x) when only ``timepoint`` is given —
+        and a 5D one (t, c, z, y, x).
+    voxel_size
+        Physical (z, y, x) voxel size of level 0; overrides metadata. Default: metadata or (1, 1, 1).
+    max_levels
+        At most this many levels in all (stored ones included). Default: until ≤ 64 voxels across.
+    cache_bytes
+        Bound of the LRU holding computed pyramid blocks.
+    method
+        ``"mean"`` for images, ``"mode"`` for label volumes.
+    storage_options
+        Passed to fsspec when ``data`` is a URL.
+
+    Raises
+    ------
+    ValueError
+        For 2D input, an ambiguous 4D/5D one without ``channel``/``timepoint``, an index out of range, an
+        unsupported dtype, or a group that is not an OME-Zarr multiscale image.
+    """
+    if isinstance(data, (str, os.PathLike)):
+        data = _src.open_zarr(data, storage_options)
+    if _src.is_zarr_group(data):
+        specs, unit, names = _src.ome_levels(data)
+    else:
+        if not all(hasattr(data, a) for a in ("shape", "dtype", "__getitem__")):
+            data = np.asarray(data)
+        specs, unit, names = [(data, _src.array_axes(data), None, None)], None, None
+    picked = []
+    for arr, axes, scale, translation in specs:
+        volume, spatial = _src.pick_volume(arr, axes, channel=channel, timepoint=timepoint)
+        sel = lambda v, spatial=spatial: None if v is None else [float(v[i]) for i in spatial]  # noqa: E731
+        picked.append((volume, sel(scale), sel(translation)))
+    dtype = np.dtype(picked[0][0].dtype)
+    if dtype.name not in IMAGE_DTYPES:
+        raise ValueError(f"image dtype {dtype.name!r} is not supported; supported: {list(IMAGE_DTYPES)}")
+    shape0 = tuple(int(s) for s in picked[0][0].shape)
+    if min(shape0) < 1:
+        raise ValueError(f"the image must not be empty, got shape {shape0}")
+    picked.sort(key=lambda p: -int(np.prod(p[0].shape)))  # finest first, whatever the metadata order
+    base = [float(v) for v in voxel_size] if voxel_size is not None else picked[0][1] or [1.0] * 3
+    if len(base) != 3 or min(base) <= 0:
+        raise ValueError(f"voxel_size must be three positive numbers (z, y, x), got {voxel_size!r}")
+    meta0 = picked[0][1] or [1.0] * 3
+    levels: list[ImageLevel] = []
+    for volume, scale, translation in picked:
+        if scale is not None:
+            ratio = [s / s0 for s, s0 in zip(scale, meta0, strict=True)]
+        else:
+            ratio = [n0 / n for n0, n in zip(shape0, volume.shape, strict=True)]
+        down = [max(1, round(r)) for r in ratio]
+        level_scale = [b * r for b, r in zip(base, ratio, strict=True)]
+        levels.append(StoredLevel(volume, level_scale, translation or [0.0] * 3, down))
+    cache = BlockCache(cache_bytes)
+    if max_levels is not None:
+        levels = levels[: max(1, max_levels)]
+    extend_pyramid(levels, cache, max_levels, method)
+    return MultiscaleImage(levels, unit=unit, axes=names or ("z", "y", "x"), cache=cache)
