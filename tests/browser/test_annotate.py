@@ -39,6 +39,7 @@ def wait_view_idle(lab, timeout: float = 30) -> None:
 def stroke(lab, voxels: list[tuple[int, int, int]], steps: int = 25) -> None:
     """Press at the first voxel, move through the others in ``steps`` pointer events each, release."""
     mouse = lab.page.mouse
+    lab.output_box(CANVAS)  # scrolls the canvas into view, so the client coordinates are on screen
     pts = [hook(lab, "voxelToClient", list(v)) for v in voxels]
     mouse.move(pts[0]["x"], pts[0]["y"])
     mouse.down()
