@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+HARD_TIMEOUT = int(os.environ.get("VW_BROWSER_TEST_TIMEOUT", "600"))  # s, needs pytest-timeout
 
 
 def pytest_configure(config):
@@ -47,12 +48,17 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    # A page stuck in a JS loop blocks page.evaluate beyond any in-page timer: with pytest-timeout
+    # installed, give each browser test a hard ceiling unless it sets its own.
+    has_timeout = config.pluginmanager.hasplugin("timeout")
     for item in items:
         try:
             item.path.resolve().relative_to(HERE)
         except ValueError:
             continue
         item.add_marker(pytest.mark.browser)
+        if has_timeout and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(HARD_TIMEOUT))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

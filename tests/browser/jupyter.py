@@ -347,6 +347,27 @@ class JupyterServer:
     def sessions(self) -> list[dict]:
         return self.api("GET", "/api/sessions")
 
+    def ensure_session(self, path: str, kernel_name: str | None = None) -> dict:
+        """The session of notebook ``path`` (relative to the root), created with its kernelspec's
+        kernel (from the notebook metadata, else python3) if none exists."""
+        for sess in self.sessions():
+            if sess.get("path") == path and sess.get("kernel"):
+                return sess
+        if kernel_name is None:
+            kernel_name = "python3"
+            try:
+                meta = json.loads((self.root_dir / path).read_text()).get("metadata", {})
+                kernel_name = meta.get("kernelspec", {}).get("name") or kernel_name
+            except (OSError, ValueError):
+                pass
+        body = {
+            "path": path,
+            "name": Path(path).name,
+            "type": "notebook",
+            "kernel": {"name": kernel_name},
+        }
+        return self.api("POST", "/api/sessions", body, timeout=30)
+
     def shutdown_sessions(self, paths: Iterable[str] | None = None) -> None:
         """Delete sessions (and their kernels) for the given notebook paths, or all sessions."""
         wanted = None if paths is None else {str(p) for p in paths}
@@ -401,6 +422,7 @@ class LabPage:
         server: JupyterServer,
         *,
         default_timeout: float = 30.0,
+        open_timeout: float = 60.0,
         owns_context: bool = False,
         max_console: int = 500,
         base_dir: str | os.PathLike | None = None,
@@ -409,6 +431,7 @@ class LabPage:
         self.base_dir = Path(base_dir) if base_dir is not None else None
         self.server = server
         self.default_timeout = default_timeout
+        self.open_timeout = open_timeout  # page loads are CPU-bound: slow on a busy 2-core box
         self.owns_context = owns_context
         self.path: str | None = None
         self.workspace: str | None = None
@@ -522,13 +545,18 @@ class LabPage:
             time.sleep(0.05)
 
     # -- notebook ---------------------------------------------------------------------------
-    def open_notebook(self, path: str | os.PathLike, timeout: float | None = None) -> None:
+    def open_notebook(
+        self, path: str | os.PathLike, timeout: float | None = None, *, prestart_kernel: bool = False
+    ) -> None:
         """Open a notebook in a fresh unique workspace and wait until its kernel is idle.
 
         ``path``: absolute (inside the server root) or relative to ``base_dir`` (the ``lab_root``
         fixture's directory with the pytest fixtures; the server root when ``base_dir`` is None).
+        ``prestart_kernel``: create the notebook's session through the REST API first, so the
+        kernel boots while the page loads (~1.5 s saved); Lab then attaches to that session, as it
+        does to any running session of the same path.
         """
-        timeout = self.default_timeout if timeout is None else timeout
+        timeout = self.open_timeout if timeout is None else timeout
         p = Path(path)
         if not p.is_absolute() and self.base_dir is not None:
             p = self.base_dir / p
@@ -543,6 +571,8 @@ class LabPage:
             ) from None
         if info.get("type") != "notebook":
             raise HarnessError(f"{self.path!r} is a {info.get('type')}, not a notebook")
+        if prestart_kernel:
+            self.server.ensure_session(self.path)
         self.workspace = uuid.uuid4().hex
         url = (
             f"{self.server.url}/lab/workspaces/{self.workspace}/tree/"
@@ -582,14 +612,17 @@ class LabPage:
     def wait_idle(self, timeout: float | None = None) -> None:
         """Wait until the notebook's kernel is idle and connected."""
         timeout = self.default_timeout if timeout is None else timeout
-        self.wait_for_js(
+        state = self.wait_for_js(
             """
             const k = nb && nb.sessionContext.session && nb.sessionContext.session.kernel;
-            return !!k && k.status === 'idle' && k.connectionStatus === 'connected';
+            if (k && k.status === 'dead') return 'dead';
+            return !!k && k.status === 'idle' && k.connectionStatus === 'connected' && 'idle';
             """,
             timeout=timeout,
             what="kernel idle",
         )
+        if state == "dead":
+            raise HarnessError(f"the kernel of {self.path!r} is dead\n{self.diagnostics()}")
 
     def kernel_status(self) -> str | None:
         return self._eval(
@@ -829,7 +862,7 @@ class LabPage:
 
     def reload(self, timeout: float | None = None) -> None:
         """Reload the tab (same workspace, so the notebook reopens) and wait for an idle kernel."""
-        timeout = self.default_timeout if timeout is None else timeout
+        timeout = self.open_timeout if timeout is None else timeout
         t0 = time.monotonic()
         self.page.reload(wait_until="domcontentloaded", timeout=timeout * 1000)
         self._wait_notebook_ready(timeout - (time.monotonic() - t0))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from .jupyter import KernelError, write_notebook
+from .jupyter import HarnessTimeout, KernelError, wait_until, write_notebook
 
 # A trivial anywidget: a 50x50 canvas filled with the synced `color`; a pointer drag on it sends
 # the visited canvas coordinates back to the kernel as `points`.
@@ -82,8 +84,14 @@ def test_kernel_errors_surface_as_python_exceptions(lab_page, lab_root):
     assert "explode()" in e.traceback and "raise ValueError" in e.traceback
     assert "\x1b[" not in e.traceback  # ANSI colours stripped
     assert "boom-1234" in str(e) and "raise ValueError" in str(e)
+    # a hung kernel call times out with diagnostics, and the kernel is interrupted
+    t0 = time.monotonic()
+    with pytest.raises(HarnessTimeout) as hang:
+        lab_page.kernel_exec("import time; time.sleep(60)", timeout=1.5)
+    assert time.monotonic() - t0 < 10
+    assert "kernel_exec" in str(hang.value) and "--- server log" in str(hang.value)
     # the kernel is still usable
-    assert lab_page.kernel_exec("print(a + 1)") == "2\n"
+    assert lab_page.kernel_exec("print(a + 1)", timeout=10) == "2\n"
 
 
 def test_anywidget_canvas_renders_is_located_and_readable(lab_page, lab_root):
@@ -100,8 +108,6 @@ def test_anywidget_canvas_renders_is_located_and_readable(lab_page, lab_root):
 
     # kernel -> browser: a trait change repaints
     lab_page.kernel_exec("w.color = '#00ff00'")
-    from .jupyter import wait_until
-
     wait_until(
         lambda: lab_page.canvas_pixel("canvas.probe", 25, 25) == (0, 255, 0, 255),
         10,
