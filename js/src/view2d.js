@@ -66,7 +66,7 @@ export function composeImage(data, dtype, lo, hi, out) {
   for (let i = 0; i < n; i++) {
     const x = big ? Number(data[i]) : data[i];
     let g = (x - lo) * scale;
-    g = g < 0 ? 0 : g > 255 ? 255 : g | 0;
+    g = g < 0 ? 0 : g > 255 ? 255 : (g + 0.5) | 0;
     out[i] = (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
   }
 }
