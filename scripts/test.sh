@@ -12,7 +12,7 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 source scripts/setup.sh test
-npm ci --no-audit --no-fund --loglevel=error
+npm install --no-audit --no-fund --loglevel=error  # already run by the build hook; cheap when current
 echo "== ruff"
 ruff check voxwidget tests bench
 echo "== js (node --test)"

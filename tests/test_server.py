@@ -285,3 +285,14 @@ def test_undo_and_redo_commands(setup):
     assert labels.to_numpy().sum() == 9
     ep.handle({"kind": "command", "id": "z", "name": "explode"})
     assert "unknown command 'explode'" in wire.reply("command.result", "z")["error"]
+
+
+def test_a_chunk_changed_by_python_and_a_batch_is_announced_without_origin(setup):
+    ep, wire, labels = setup
+    labels[0, 0, 1] = 9  # Python edit, then a browser batch on the same chunk, in one flush window
+    msg, bufs = edits_msg("mix", [([0, 0, 0], [0], [5])])
+    ep.handle(msg, bufs)
+    ep.flush()
+    notices = [m for m, _ in wire.messages if m["kind"] == "chunks.changed"]
+    assert [n.get("origin") for n in notices] == [None]
+    assert notices[0]["versions"] == [labels.version((0, 0, 0))]

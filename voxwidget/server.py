@@ -274,7 +274,11 @@ class Endpoint:
     def _on_change(self, change: Any) -> None:
         with self._lock:
             for key, version in zip(change.keys, change.versions, strict=True):
-                self._changes[tuple(key)] = (version, change.origin)
+                key = tuple(key)
+                origin = change.origin
+                if key in self._changes and self._changes[key][1] != origin:
+                    origin = None  # mixed sources in one window: every view must refresh this chunk
+                self._changes[key] = (version, origin)
             if self._flush_timer is None:
                 self._flush_timer = threading.Timer(CHANGE_FLUSH_SECONDS, self._flush_changes)
                 self._flush_timer.daemon = True
