@@ -71,6 +71,7 @@ def python_side() -> dict:
         (protocol.make("chunks.changed", layer="labels", level=0, keys=[], versions=[]), []),
         (protocol.make("command.result", reply_to="c", ok=True, changed=1), []),
         (protocol.make("error", error="bad"), []),
+        (protocol.make("pong", reply_to="p", labelmap_id="lm"), []),
     ]
     kinds = {m["kind"] for m, _ in msgs}
     assert kinds == {k for k, v in protocol.SCHEMA.items() if v["from"] == "kernel"}

@@ -296,3 +296,9 @@ def test_a_chunk_changed_by_python_and_a_batch_is_announced_without_origin(setup
     notices = [m for m, _ in wire.messages if m["kind"] == "chunks.changed"]
     assert [n.get("origin") for n in notices] == [None]
     assert notices[0]["versions"] == [labels.version((0, 0, 0))]
+
+
+def test_ping_answers_with_the_store_id(setup):
+    ep, wire, labels = setup
+    ep.handle({"kind": "ping", "id": "p1"})
+    assert wire.reply("pong", "p1")["labelmap_id"] == labels.id

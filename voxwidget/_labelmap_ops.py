@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 Key = tuple[int, int, int]
 Entry = tuple[Key, np.ndarray, np.ndarray]  # (key, offsets, values) to set, in order
+_SMALL = 16384  # box pieces up to this many voxels use boolean indexing
 
 
 class OpsMixin:
@@ -190,37 +191,53 @@ class OpsMixin:
         when None) inside the box ``lo:hi``; returns the atoms of the changed voxels."""
         c = self.chunk_shape
         scalar = np.ndim(value) == 0
+        nonzero_scalar = scalar and bool(value)
         atoms: list[Atom] = []
-        k0 = [lo[d] // c[d] for d in range(3)]
-        k1 = [(hi[d] - 1) // c[d] for d in range(3)]
-        for kz in range(k0[0], k1[0] + 1):
-            for ky in range(k0[1], k1[1] + 1):
-                for kx in range(k0[2], k1[2] + 1):
+        segs = []  # per axis: (chunk index, box start, box stop, chunk-local start, chunk-local stop)
+        for d in range(3):
+            cd, lo_d, hi_d = c[d], lo[d], hi[d]
+            axis_segs = []
+            for k in range(lo_d // cd, (hi_d - 1) // cd + 1):
+                a, b = max(lo_d, k * cd), min(hi_d, (k + 1) * cd)
+                axis_segs.append((k, a - lo_d, b - lo_d, a - k * cd, b - k * cd))
+            segs.append(axis_segs)
+        for kz, bz0, bz1, s0, e0 in segs[0]:
+            for ky, by0, by1, s1, e1 in segs[1]:
+                for kx, bx0, bx1, s2, e2 in segs[2]:
                     key = (kz, ky, kx)
-                    clo = (kz * c[0], ky * c[1], kx * c[2])
-                    a = [max(lo[d], clo[d]) for d in range(3)]
-                    b = [min(hi[d], clo[d] + c[d]) for d in range(3)]
-                    box = tuple(slice(a[d] - lo[d], b[d] - lo[d]) for d in range(3))
-                    new = value if scalar else value[box]
-                    nonzero = bool(value) if scalar else bool(new.any())
-                    data = self._get(key, create=nonzero)
+                    new = value if scalar else value[bz0:bz1, by0:by1, bx0:bx1]
+                    data = self._get(key, create=nonzero_scalar if scalar else bool(new.any()))
                     if data is None:
                         continue
-                    sl = tuple(slice(a[d] - clo[d], b[d] - clo[d]) for d in range(3))
-                    sub = data[sl]
+                    sub = data[s0:e0, s1:e1, s2:e2]
                     ch = sub != new
                     if mask is not None:
-                        ch &= mask[box]
-                    if not ch.any():
+                        np.logical_and(ch, mask[bz0:bz1, by0:by1, bx0:bx1], out=ch)
+                    if ch.size <= _SMALL:  # boolean indexing: cheapest on small boxes
+                        if not ch.any():
+                            continue
+                        old = sub[ch]
+                        offs = self._lin[s0:e0, s1:e1, s2:e2][ch]
+                        newv = np.full(1, value, self.dtype) if scalar else new[ch]
+                        sub[ch] = newv if not scalar else value
+                        atoms.append(Atom(key, offs, old, newv))
                         continue
-                    old = sub[ch]
-                    offs = self._lin[sl][ch]
+                    idx = np.flatnonzero(ch)  # large boxes: work on the (usually sparse) changed set
+                    if idx.size == 0:
+                        continue
+                    _, n1, n2 = ch.shape
+                    iz, rem = np.divmod(idx, n1 * n2)
+                    iy, ix = np.divmod(rem, n2)
+                    offs = ((iz + s0) * c[1] + (iy + s1)) * c[2] + (ix + s2)
+                    flat = data.reshape(-1)
+                    old = flat[offs]
                     if scalar:
-                        np.copyto(sub, value, where=ch)
+                        flat[offs] = value
                         newv = np.full(1, value, self.dtype)
                     else:
-                        newv = new[ch]
-                        sub[ch] = newv
+                        newv = new[iz, iy, ix]
+                        flat[offs] = newv
+                    offs = offs.astype(np.uint32)
                     atoms.append(Atom(key, offs, old, newv))
         return atoms
 
@@ -278,6 +295,11 @@ class OpsMixin:
         return self.paint(center, radius, 0, dims, axis, **kw)
 
     def _check_point(self: LabelMap, center: Any) -> tuple[int, int, int]:
+        if type(center) is tuple and len(center) == 3 and all(type(v) is int for v in center):
+            z, y, x = center
+            sz, sy, sx = self.shape
+            if 0 <= z < sz and 0 <= y < sy and 0 <= x < sx:
+                return center
         try:
             c = tuple(int(v) for v in center)
         except (TypeError, ValueError) as e:

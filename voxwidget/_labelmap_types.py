@@ -69,11 +69,13 @@ class Change:
     origin: str | None = None
 
 
+_DONE: Future[None] = Future()
+_DONE.set_result(None)
+
+
 def done_future() -> Future[None]:
-    """An already-resolved future (in-memory maps are "durable" at once)."""
-    f: Future[None] = Future()
-    f.set_result(None)
-    return f
+    """An already-resolved future (in-memory maps are "durable" at once); shared, never pending."""
+    return _DONE
 
 
 def label_dtype(dtype: Any) -> np.dtype:
@@ -89,7 +91,13 @@ def label_dtype(dtype: Any) -> np.dtype:
 
 def label_range(dtype: np.dtype) -> tuple[int, int]:
     """Allowed label values for ``dtype``: 0 … max (labels are never negative)."""
-    return 0, int(np.iinfo(dtype).max)
+    r = _RANGES.get(dtype)
+    if r is None:
+        r = _RANGES[dtype] = (0, int(np.iinfo(dtype).max))
+    return r
+
+
+_RANGES: dict[np.dtype, tuple[int, int]] = {}
 
 
 def check_labels(values: Any, dtype: np.dtype, what: str = "label", exc: type = ValueError) -> np.ndarray:
@@ -97,8 +105,12 @@ def check_labels(values: Any, dtype: np.dtype, what: str = "label", exc: type = 
 
     Accepts integer, boolean and integral float input whose values lie in :func:`label_range`.
     """
-    arr = np.asarray(values)
     lo, hi = label_range(dtype)
+    if type(values) is int:  # fast path for the common scalar label
+        if lo <= values <= hi:
+            return np.asarray(values, dtype)
+        raise exc(f"{what} {values} is out of range for {dtype}; allowed: {lo}..{hi}")
+    arr = np.asarray(values)
     if arr.dtype.kind == "b":
         return arr.astype(dtype)
     if arr.dtype.kind == "f":

@@ -374,7 +374,7 @@ class LabelMap(OpsMixin):
         return unsubscribe
 
     def _notify(self, versions: dict[Key, int], origin: str | None) -> None:
-        if not versions:
+        if not versions or not self._subs:
             return
         with self._lock:
             subs = list(self._subs)

@@ -81,6 +81,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "fields": {"id": "str", "stroke": "str", "dtype": "str", "edits": "list[edit]"},
     },
     "command": {"from": "browser", "fields": {"id": "str", "name": "str"}},
+    "ping": {"from": "browser", "fields": {"id": "str"}},  # heartbeat: no pong in time = offline
     # kernel -> browser
     "welcome": {
         "from": "kernel",
@@ -123,6 +124,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "fields": {"reply_to": "str", "ok": "bool", "error?": "str", "changed?": "int"},
     },
     "error": {"from": "kernel", "fields": {"error": "str", "reply_to?": "str"}},
+    "pong": {"from": "kernel", "fields": {"reply_to": "str", "labelmap_id": "str"}},
 }
 
 

@@ -71,6 +71,7 @@ class Endpoint:
             "chunks.cancel": self._chunks_cancel,
             "edits.apply": self._edits_apply,
             "command": self._command,
+            "ping": self._ping,
         }
         assert set(self._handlers) == {k for k, v in protocol.SCHEMA.items() if v["from"] == "browser"}
 
@@ -117,6 +118,9 @@ class Endpoint:
             labelmap_id=self.labels.id,
             fingerprint=self.fingerprint,
         )
+
+    def _ping(self, msg: dict, buffers: Sequence[Any]) -> None:
+        self.send("pong", reply_to=msg["id"], labelmap_id=self.labels.id)
 
     def _chunks_get(self, msg: dict, buffers: Sequence[Any]) -> None:
         if msg["layer"] not in protocol.LAYERS:

@@ -62,8 +62,12 @@ def chunks_of(arr: Any) -> tuple[int, ...] | None:
 
 
 def array_axes(arr: Any) -> list[Axis] | None:
-    """Axes from an xarray-like ``dims`` attribute, else None."""
+    """Axes from an xarray-like ``dims`` or a zarr v3 array's ``dimension_names``, else None."""
     dims = getattr(arr, "dims", None)
+    if dims is None:
+        dims = getattr(getattr(arr, "metadata", None), "dimension_names", None)
+    if dims is not None and not all(str(d).lower() in _ROLE_BY_NAME for d in dims):
+        return None  # unknown names say nothing: fall back to positional rules
     if dims is None or len(dims) != len(arr.shape):
         return None
     return [(str(d), None, None) for d in dims]

@@ -81,6 +81,11 @@ class VoxWidget(anywidget.AnyWidget):
     height = t.Int(480).tag(sync=True)
     """int: height of the view in CSS pixels. Default ``480``."""
 
+    sync_status = t.Dict().tag(sync=True)
+    """dict: what the browser has not yet got acknowledged, set by the view:
+    ``{"state": "saved" | "pending" | "offline" | "replaying" | "error", "pending": int (batches),
+    "error": str (only with state "error")}``. Empty until a view reports. Default ``{}``."""
+
     shape = t.List(t.Int(), read_only=True).tag(sync=True)
     """list[int]: volume shape ``[z, y, x]`` (read-only)."""
 

@@ -95,6 +95,7 @@ function samples() {
   }
   record(make("command", { id: makeId(), name: "undo" }));
   record(make("command", { id: makeId(), name: "redo" }));
+  record(make("ping", { id: makeId() }));
   return out;
 }
 

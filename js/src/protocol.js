@@ -76,6 +76,7 @@ export const SCHEMA = Object.freeze({
     fields: { id: "str", stroke: "str", dtype: "str", edits: "list[edit]" },
   },
   command: { from: "browser", fields: { id: "str", name: "str" } },
+  ping: { from: "browser", fields: { id: "str" } }, // heartbeat: no pong in time = offline
   // kernel -> browser
   welcome: {
     from: "kernel",
@@ -113,6 +114,7 @@ export const SCHEMA = Object.freeze({
     fields: { reply_to: "str", ok: "bool", "error?": "str", "changed?": "int" },
   },
   error: { from: "kernel", fields: { error: "str", "reply_to?": "str" } },
+  pong: { from: "kernel", fields: { reply_to: "str", labelmap_id: "str" } },
 });
 
 /** A message that does not match {@link SCHEMA}; the text names the field and the bad value. */

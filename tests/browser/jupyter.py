@@ -11,14 +11,26 @@ Two pieces:
 Every wait has a timeout; a timeout raises :class:`HarnessTimeout` whose message carries the tail
 of the server log and the page's console messages.
 
-Example::
+With the pytest fixtures of conftest.py (``lab_page``, ``lab_root``)::
+
+    def test_paint(lab_page, lab_root):
+        shutil.copy(REPO / "notebooks" / "quickstart.ipynb", lab_root)
+        lab_page.open_notebook("quickstart.ipynb")            # relative to lab_root
+        lab_page.run_all_cells(timeout=120)
+        lab_page.drag(".voxwidget-canvas", [(0.2, 0.5), (0.8, 0.5)])  # fractions of the box
+        assert lab_page.wait_kernel("int((w.to_numpy() > 0).sum())", timeout=10) > 0
+
+Standalone::
 
     with JupyterServer(root) as server:
         write_notebook(root / "nb.ipynb", ["x = 41 + 1"])
-        page = LabPage(browser.new_context().new_page(), server)
-        page.open_notebook("nb.ipynb")
-        page.run_all_cells()
-        assert page.kernel_eval_json("x") == 42
+        lab = LabPage(browser.new_context().new_page(), server)
+        lab.open_notebook("nb.ipynb")
+        lab.run_all_cells()
+        assert lab.kernel_eval_json("x") == 42
+
+The kernel runs on the server's interpreter (``sys.executable``; jupyter_client substitutes it
+for the kernelspec's ``python``), with the notebook's directory as working directory.
 """
 
 from __future__ import annotations

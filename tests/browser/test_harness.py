@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
@@ -60,6 +61,8 @@ def test_notebook_runs_top_to_bottom_and_kernel_exec_reads_state(lab_page, lab_r
     assert lab_page.kernel_exec("print('a'); 'b'") == "a\n'b'\n"
     # the kernel runs next to the notebook, so tests can share files with it through lab_root
     assert lab_page.kernel_eval_json("cwd") == str(lab_root)
+    # ... and on the test's interpreter, so it imports the same (pip -e installed) packages
+    assert lab_page.kernel_eval_json("__import__('sys').executable") == sys.executable
     # kernel_exec does not add history entries / execution counts to the notebook's cells
     assert [c["execution_count"] for c in lab_page.cells_info() if c["type"] == "code"] == counts
 
