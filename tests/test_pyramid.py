@@ -1,0 +1,150 @@
+"""Downsampling helpers and the byte-bounded block cache."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from voxwidget.pyramid import BlockCache, downsample_mean, downsample_mode, output_shape
+
+
+def windows(block: np.ndarray, factors):
+    """(output index, values) for every window, the slow way."""
+    for idx in itertools.product(*(range(-(-n // f)) for n, f in zip(block.shape, factors, strict=True))):
+        sl = tuple(slice(i * f, (i + 1) * f) for i, f in zip(idx, factors, strict=True))
+        yield idx, block[sl].ravel()
+
+
+def slow_mean(block, factors):
+    out = np.empty(output_shape(block.shape, factors), block.dtype)
+    for idx, vals in windows(block, factors):
+        m = vals.astype(np.float64).mean()
+        out[idx] = np.rint(m) if block.dtype.kind in "ui" else m
+    return out
+
+
+def slow_mode(block, factors):
+    out = np.empty(output_shape(block.shape, factors), block.dtype)
+    for idx, vals in windows(block, factors):
+        counts = Counter(vals.tolist())
+        best = max(counts.values())
+        out[idx] = min(v for v, c in counts.items() if c == best)
+    return out
+
+
+shapes = st.tuples(*[st.integers(1, 9)] * 3)
+factor_sets = st.tuples(*[st.integers(1, 3)] * 3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), shape=shapes, factors=factor_sets, dtype=st.sampled_from(["uint8", "uint16", "int32"]))
+def test_mean_matches_slow_reference_including_edge_windows(data, shape, factors, dtype):
+    block = data.draw(hnp.arrays(dtype, shape))
+    got = downsample_mean(block, factors)
+    assert got.dtype == block.dtype
+    np.testing.assert_array_equal(got, slow_mean(block, factors))
+
+
+def test_mean_of_floats_and_partial_edge_window():
+    block = np.arange(3 * 4 * 5, dtype=np.float32).reshape(3, 4, 5)
+    got = downsample_mean(block, (2, 2, 2))
+    assert got.shape == (2, 2, 3)
+    np.testing.assert_allclose(got, slow_mean(block, (2, 2, 2)), rtol=1e-6)
+    assert got[1, 1, 2] == block[2, 2:4, 4].mean()  # the corner window holds only 2 voxels
+
+
+label_dtypes = st.sampled_from(["uint8", "uint16", "uint32", "uint64"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), shape=shapes, factors=factor_sets, dtype=label_dtypes)
+def test_mode_matches_slow_reference(data, shape, factors, dtype):
+    info = np.iinfo(dtype)
+    # few distinct values so windows have real majorities and ties; include the dtype's extremes
+    palette = data.draw(
+        st.lists(st.sampled_from([0, 1, 2, 7, info.max, info.max - 1]), min_size=1, max_size=4, unique=True)
+    )
+    block = data.draw(hnp.arrays(dtype, shape, elements=st.sampled_from(palette)))
+    got = downsample_mode(block, factors)
+    assert got.dtype == block.dtype
+    np.testing.assert_array_equal(got, slow_mode(block, factors))
+
+
+def test_mode_ties_go_to_the_smallest_value():
+    block = np.array([5, 3, 5, 3, 9, 9, 1, 2], np.uint32).reshape(2, 2, 2)  # 3, 5, 9 twice each
+    assert downsample_mode(block, (2, 2, 2)).item() == 3
+    block = np.array([0, 4, 4, 0], np.uint64).reshape(1, 2, 2)
+    assert downsample_mode(block, (1, 2, 2)).item() == 0
+
+
+def test_mode_keeps_a_majority_label_and_large_uint64_values():
+    big = np.uint64(2**64 - 2)
+    block = np.full((4, 4, 4), big, np.uint64)
+    block[0, 0, 0] = 1
+    block[2:, 2:, 2:] = 7
+    block[2, 2, 2] = 0
+    out = downsample_mode(block, (2, 2, 2))
+    assert out.dtype == np.uint64 and out[0, 0, 0] == big and out[1, 1, 1] == 7
+
+
+def test_factors_are_validated():
+    with pytest.raises(ValueError, match=r"\(2, 2\)"):
+        downsample_mean(np.zeros((2, 2, 2)), (2, 2))
+    with pytest.raises(ValueError, match="≥ 1"):
+        downsample_mode(np.zeros((2, 2, 2), np.uint8), (0, 2, 2))
+
+
+def test_cache_evicts_least_recently_used_within_its_byte_bound():
+    cache = BlockCache(max_bytes=3000)
+    for i in range(3):
+        cache.put(i, np.zeros(1000, np.uint8))
+    assert cache.get(0) is not None  # 0 is now the most recent
+    cache.put(3, np.zeros(1000, np.uint8))
+    assert cache.get(1) is None and cache.get(0) is not None and cache.get(3) is not None
+    assert cache.nbytes == 3000 and len(cache) == 3
+    cache.put("huge", np.zeros(3001, np.uint8))
+    assert "huge" not in cache and cache.nbytes == 3000
+    cache.put(0, np.zeros(10, np.uint8))  # replacing an entry updates the byte count
+    assert cache.nbytes == 2010
+
+
+def test_cached_arrays_are_read_only():
+    cache = BlockCache(1000)
+    arr = cache.get_or_compute("k", lambda: np.zeros(4))
+    with pytest.raises(ValueError):
+        arr[0] = 1
+
+
+def test_concurrent_misses_compute_once_and_stay_bounded():
+    cache = BlockCache(max_bytes=10 * 800)
+    calls = Counter()
+    lock = threading.Lock()
+
+    def compute(key):
+        with lock:
+            calls[key] += 1
+        time.sleep(0.01)
+        return np.full(100, key, np.float64)  # 800 bytes
+
+    def worker(seed):
+        rng = np.random.default_rng(seed)
+        for key in rng.integers(0, 6, 40):
+            out = cache.get_or_compute(int(key), lambda k=int(key): compute(k))
+            assert out[0] == key
+            assert cache.nbytes <= cache.max_bytes
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(c == 1 for c in calls.values()), calls  # 6 keys fit: each computed exactly once
+    assert cache.nbytes <= cache.max_bytes
