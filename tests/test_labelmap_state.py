@@ -103,7 +103,7 @@ class LabelMapMachine(RuleBasedStateMachine):
         new = self.ref.copy()
         for k in keys:
             lo = [kk * c for kk, c in zip(k, CHUNKS, strict=True)]
-            ext = [min(c, s - l) for c, s, l in zip(CHUNKS, SHAPE, lo, strict=True)]
+            ext = [min(c, s - a) for c, s, a in zip(CHUNKS, SHAPE, lo, strict=True)]
             local = [rng.integers(0, e, n) for e in ext]
             offs = np.ravel_multi_index(local, CHUNKS).astype(np.uint32)
             vals = rng.integers(0, 6, n).astype(DTYPE)

@@ -309,7 +309,8 @@ class OpsMixin:
         for d in range(3):
             if not 0 <= c[d] < self.shape[d]:
                 raise OutOfBoundsError(
-                    f"center {c} is outside the array: axis {d} coordinate {c[d]}, allowed 0..{self.shape[d] - 1}"
+                    f"center {c} is outside the array: axis {d} coordinate {c[d]}, "
+                    f"allowed 0..{self.shape[d] - 1}"
                 )
         return c  # type: ignore[return-value]
 

@@ -15,11 +15,9 @@ then deletes the rotated journal segments. Applied batch ids are remembered for 
 
 from __future__ import annotations
 
-import atexit
 import threading
 import time
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ._labelmap_ops import OpsMixin
+from ._labelmap_persist import PersistMixin, _is_array
 from ._labelmap_types import (
     BatchRejected,
     BatchResult,
@@ -38,21 +37,11 @@ from ._labelmap_types import (
 )
 from .chunkstore import ChunkStore
 from .history import History
-from .journal import Journal, read_journal
+from .journal import Journal
 
 __all__ = ["BatchRejected", "BatchResult", "Change", "ChunkEdit", "LabelMap", "OutOfBoundsError"]
 
 Key = tuple[int, int, int]
-_OPEN: weakref.WeakSet[LabelMap] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_all() -> None:  # pragma: no cover - exercised by the crash tests' subprocess
-    for lm in list(_OPEN):
-        try:
-            lm.close()
-        except Exception:
-            pass
 
 
 class _Entry:
@@ -64,7 +53,7 @@ class _Entry:
         self.mods = 0
 
 
-class LabelMap(OpsMixin):
+class LabelMap(OpsMixin, PersistMixin):
     """A 3D label volume, chunked, versioned, undoable and (with a ``path``) crash-safe.
 
     Parameters
@@ -216,34 +205,6 @@ class LabelMap(OpsMixin):
             self._absent.clear()
             self._write_meta()
 
-    def _attach(self, store: ChunkStore, created: bool) -> None:
-        """Bind to a store: load metadata, replay the journal tail, start the background threads."""
-        self._store = store
-        self.path = store.path
-        meta = store.read_meta()
-        if meta is not None:
-            self.id = meta["id"]
-            self._ckpt_seq = self._seq = int(meta.get("seq", 0))
-            self._versions.update({(z, y, x): v for z, y, x, v in meta.get("versions", [])})
-            for b in meta.get("batch_ids", []):
-                self._ids[b] = None
-        jdir = store.side / "journal"
-        records, bad = read_journal(jdir)
-        replayed = 0
-        for rec in records:
-            if rec.seq <= self._ckpt_seq:
-                continue
-            self._replay(rec)
-            replayed += 1
-        for b in bad:
-            b.rename(b.with_name(b.name + f".corrupt-{int(time.time())}"))
-        self._journal = Journal(jdir)
-        _OPEN.add(self)
-        self._ckpt_thread = threading.Thread(target=_checkpointer, args=(weakref.ref(self),), daemon=True)
-        self._ckpt_thread.start()
-        if created or meta is None or replayed or bad:
-            self.checkpoint(force=True)
-
     # -- chunk access (call with the lock held) -------------------------------------------------
     def _chunk_slices(self, key: Key) -> tuple[slice, ...]:
         return tuple(
@@ -382,112 +343,6 @@ class LabelMap(OpsMixin):
         for cb in subs:
             cb(change)
 
-    # -- persistence ------------------------------------------------------------------------------
-    def _meta(self) -> dict[str, Any]:
-        return {
-            "format": 1,
-            "id": self.id,
-            "seq": self._seq,
-            "versions": [[*k, v] for k, v in self._versions.items()],
-            "batch_ids": list(self._ids),
-        }
-
-    def _write_meta(self) -> None:
-        with self._lock:
-            meta = self._meta()
-        self._store.write_meta(meta)  # type: ignore[union-attr]
-
-    def checkpoint(self, force: bool = False) -> None:
-        """Write all dirty chunks to the store now (atomically), then truncate the journal."""
-        if self._store is None:
-            return
-        with self._ckpt_lock:
-            with self._lock:
-                if self._store is None or (not force and self._seq == self._ckpt_seq):
-                    return
-                dirty = [(k, e.data.copy(), e.mods) for k, e in self._chunks.items() if e.dirty]
-                meta = self._meta()
-                seq = self._seq
-                rot = self._journal.rotate() if self._journal is not None else None
-                self._first_dirty = None
-            self._store.write_chunks((k, d) for k, d, _ in dirty)
-            self._store.write_meta(meta)
-            if rot is not None:
-                self._journal.discard(rot.result())  # type: ignore[union-attr]
-            with self._lock:
-                self._ckpt_seq = seq
-                for k, _, mods in dirty:
-                    e = self._chunks.get(k)
-                    if e is not None and e.mods == mods:
-                        e.dirty = False
-                self._evict()
-
-    def save(self, path: str | Path | None = None) -> None:
-        """Persist the map. Without ``path``: checkpoint the map's own store. With a new ``path`` for
-        an in-memory map: create a store there and keep the map durable from then on. With a new
-        ``path`` for a stored map: write a copy there (the map stays bound to its own store)."""
-        if path is None:
-            if self._store is None:
-                raise ValueError("save() needs a path for an in-memory label map")
-            self.checkpoint()
-            return
-        if self._store is not None and Path(path).resolve() == self._store.path.resolve():
-            self.checkpoint()
-            return
-        if _is_array(path):
-            raise ValueError(f"save: {path} already holds a zarr array; choose a new path")
-        self.checkpoint()
-        with self._lock:
-            target = ChunkStore.create(path, self.shape, self.chunk_shape, self.dtype)
-            if self._store is None:
-                target.write_chunks((k, e.data) for k, e in self._chunks.items())
-                for e in self._chunks.values():
-                    e.dirty = False
-                self._ckpt_seq = self._seq
-                target.write_meta(self._meta())
-                self._attach(target, created=False)
-                return
-            copy_id, self.id = self.id, uuid.uuid4().hex
-            meta = self._meta()
-            self.id = copy_id
-        for key in np.ndindex(*self.grid_shape):
-            with self._lock:
-                data = self._get(key, create=False)
-                data = None if data is None else data.copy()
-                self._evict()
-            if data is not None:
-                target.write_chunks([(key, data)])
-        meta["seq"] = 0
-        meta["batch_ids"] = []
-        target.write_meta(meta)
-        target.close()
-
-    def close(self) -> None:
-        """Checkpoint and release the store and the background threads (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        _OPEN.discard(self)
-        if self._store is not None:
-            self._stop.set()
-            self._kick.set()
-            self.checkpoint()
-            if self._journal is not None:
-                self._journal.close()
-            self._store.close()
-
-    def _abandon(self) -> None:
-        """Drop the map without checkpointing, as a crash would (for tests); the journal is flushed."""
-        self._closed = True
-        _OPEN.discard(self)
-        self._stop.set()
-        self._kick.set()
-        if self._journal is not None:
-            self._journal.close()
-        if self._store is not None:
-            with self._ckpt_lock:
-                self._store.close()
-
     def __enter__(self) -> LabelMap:
         return self
 
@@ -495,41 +350,7 @@ class LabelMap(OpsMixin):
         self.close()
 
     def __repr__(self) -> str:
-        return f"LabelMap(shape={self.shape}, dtype={self.dtype.name}, chunks={self.chunk_shape}, path={self.path})"
-
-
-def _is_array(path: str | Path) -> bool:
-    p = Path(path)
-    return (p / "zarr.json").is_file() or (p / ".zarray").is_file()
-
-
-def _checkpointer(ref: weakref.ref[LabelMap]) -> None:
-    """Background thread: checkpoint ``checkpoint_delay`` after the first unsaved edit."""
-    while True:
-        lm = ref()
-        if lm is None or lm._stop.is_set():
-            return
-        kick, stop = lm._kick, lm._stop
-        del lm
-        kick.wait(timeout=1.0)
-        kick.clear()
-        lm = ref()
-        if lm is None or stop.is_set():
-            return
-        first = lm._first_dirty
-        if first is not None:
-            over = len(lm._chunks) * lm._chunk_nbytes > lm.memory_budget
-            wait = 0.0 if over else first + lm.checkpoint_delay - time.monotonic()
-            if wait > 0:
-                del lm
-                stop.wait(wait)
-                lm = ref()
-                if lm is None or stop.is_set():
-                    return
-            try:
-                lm.checkpoint()
-            except Exception as e:  # keep the thread alive; the next edit retries
-                import warnings
-
-                warnings.warn(f"voxwidget: background checkpoint of {lm.path} failed: {e}", stacklevel=1)
-        del lm
+        return (
+            f"LabelMap(shape={self.shape}, dtype={self.dtype.name}, "
+            f"chunks={self.chunk_shape}, path={self.path})"
+        )
