@@ -189,6 +189,6 @@ class LabelMapMachine(RuleBasedStateMachine):
 
 
 LabelMapMachine.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck)
+    max_examples=100, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck)
 )
 TestLabelMap = LabelMapMachine.TestCase
