@@ -23,7 +23,7 @@ def test_defaults_describe_the_volume():
     ("image", "text"),
     [
         (np.zeros((4, 5)), "shape (4, 5)"),
-        (np.zeros((2, 3, 4, 5)), "image[channel]"),
+        (np.zeros((2, 3, 4, 5)), "pass channel= (0…1)"),
         (np.zeros((2, 2, 2), bool), "'bool'"),
     ],
 )
