@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ MIN_COARSE_SIZE = 64
 DEFAULT_BLOCK = 64
 MAX_BLOCK = 256
 MIN_BLOCK = 8
+BATCH_BYTES = 64 * 2**20
 _tokens = itertools.count()
 
 
@@ -144,15 +145,49 @@ class ComputedLevel(ImageLevel):
         """Block ``index`` of this level's grid (cached; read-only)."""
         return self.cache.get_or_compute((self._token, tuple(index)), lambda: self._compute(index))
 
-    def _compute(self, index: Sequence[int]) -> np.ndarray:
-        region = tuple(
-            slice(i * b * f, min((i + 1) * b * f, n))
-            for i, b, f, n in zip(index, self.block_shape, self.factors, self.parent.shape, strict=True)
+    def _parent_region(self, lo: Sequence[int], hi: Sequence[int]) -> tuple[slice, ...]:
+        """The parent's region under blocks ``lo`` … ``hi - 1`` (a box of block indices)."""
+        return tuple(
+            slice(a * b * f, min(z * b * f, n))
+            for a, z, b, f, n in zip(lo, hi, self.block_shape, self.factors, self.parent.shape, strict=True)
         )
+
+    def _compute(self, index: Sequence[int]) -> np.ndarray:
+        region = self._parent_region(index, [i + 1 for i in index])
         return self._reduce(self.parent.read(region), self.factors)  # type: ignore[arg-type]
 
+    def _boxes(self, lo: list[int], hi: list[int]) -> Iterator[tuple[list[int], list[int]]]:
+        """Split a box of blocks until each one's parent region is at most ``BATCH_BYTES``."""
+        sizes = [(z - a) * b * f for a, z, b, f in zip(lo, hi, self.block_shape, self.factors, strict=True)]
+        counts = [z - a for a, z in zip(lo, hi, strict=True)]
+        if int(np.prod(sizes)) * self.dtype.itemsize <= BATCH_BYTES or max(counts) == 1:
+            yield lo, hi
+            return
+        a = int(np.argmax(counts))
+        mid = (lo[a] + hi[a]) // 2
+        yield from self._boxes(lo, [*hi[:a], mid, *hi[a + 1 :]])
+        yield from self._boxes([*lo[:a], mid, *lo[a + 1 :]], hi)
+
+    def _compute_box(self, lo: list[int], hi: list[int]) -> dict[tuple[int, ...], np.ndarray]:
+        """Compute (and cache) every block of a box from one parent read."""
+        data = self._reduce(self.parent.read(self._parent_region(lo, hi)), self.factors)  # type: ignore[arg-type]
+        blocks = {}
+        for index in itertools.product(*(range(a, z) for a, z in zip(lo, hi, strict=True))):
+            sl = tuple(
+                slice((i - a) * b, (i - a + 1) * b)
+                for i, a, b in zip(index, lo, self.block_shape, strict=True)
+            )
+            blk = blocks[index] = data[sl].copy()
+            self.cache.put((self._token, index), blk)
+        return blocks
+
     def read(self, region: Region) -> np.ndarray:
-        """The voxels in ``region``, assembled from the cached blocks it overlaps."""
+        """The voxels in ``region``, assembled from the cached blocks it overlaps.
+
+        When the missing blocks form a box (a cold read), they are computed together from a few large
+        parent reads (each ≤ ``BATCH_BYTES``), so a zarr source fetches its chunks concurrently; otherwise
+        block by block. Two threads may then compute the same blocks twice; the results are equal.
+        """
         bounds = _normalize(region, self.shape)
         if any(step < 0 for _, _, step in bounds):
             raise ValueError(f"negative steps are not supported, got region {region!r}")
@@ -163,9 +198,20 @@ class ComputedLevel(ImageLevel):
             ranges = [
                 range(a // b, (z - 1) // b + 1) for a, z, b in zip(lo, hi, self.block_shape, strict=True)
             ]
-            for index in itertools.product(*ranges):
+            indices = list(itertools.product(*ranges))
+            missing = [i for i in indices if (self._token, i) not in self.cache]
+            fresh: dict[tuple[int, ...], np.ndarray] = {}
+            if len(missing) > 1:
+                box_lo = [min(i[a] for i in missing) for a in range(3)]
+                box_hi = [max(i[a] for i in missing) + 1 for a in range(3)]
+                if len(missing) == np.prod([z - a for a, z in zip(box_lo, box_hi, strict=True)]):
+                    for box in self._boxes(box_lo, box_hi):
+                        fresh.update(self._compute_box(*box))
+            for index in indices:
                 b0 = [i * b for i, b in zip(index, self.block_shape, strict=True)]
-                blk = self.block(index)
+                blk = fresh.get(index)
+                if blk is None:
+                    blk = self.block(index)
                 src, dst = [], []
                 for a in range(3):
                     s0, s1 = max(lo[a], b0[a]), min(hi[a], b0[a] + blk.shape[a])

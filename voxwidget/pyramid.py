@@ -55,8 +55,19 @@ def downsample_mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
     small_ints = block.dtype.kind in "uib" and block.dtype.itemsize <= 2 and int(np.prod(fs)) <= 64
     acc = np.float32 if small_ints else np.float64  # float32 sums of ≤64 16-bit values are exact
     if all(n % f == 0 for n, f in zip(block.shape, fs, strict=True)):
-        split = [d for n, f in zip(block.shape, fs, strict=True) for d in (n // f, f)]
-        out = block.reshape(split).mean(axis=tuple(range(1, 2 * block.ndim, 2)), dtype=acc)
+        # strided partial sums, one axis at a time (several times faster than reshape().mean())
+        total: np.ndarray = block
+        for axis, f in enumerate(fs):
+            if f > 1:
+                step = [slice(None)] * block.ndim
+                step[axis] = slice(0, None, f)
+                part = total[tuple(step)].astype(acc)  # a fresh accumulator the first time
+                for k in range(1, f):
+                    step[axis] = slice(k, None, f)
+                    part += total[tuple(step)]
+                total = part
+        out = total
+        out /= acc(np.prod(fs))
     else:
         total = block.astype(acc)
         counts = np.ones((1,) * block.ndim, acc)
@@ -69,7 +80,7 @@ def downsample_mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
             counts = counts * sizes.reshape([-1 if a == axis else 1 for a in range(block.ndim)])
         out = total / counts
     if block.dtype.kind in "uib":
-        out = np.rint(out)
+        np.rint(out, out=out)
     return out.astype(block.dtype, copy=False)
 
 
