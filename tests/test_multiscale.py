@@ -320,3 +320,22 @@ def test_image_source_is_level_0_of_a_multiscale_image():
     b[0, 0, 0] += 1  # voxel (0, 0, 0) is in every strided sample
     assert ImageSource(b).fingerprint() != src.fingerprint()
     assert ImageSource(a[:, :, :79]).fingerprint() != src.fingerprint()
+
+
+def test_fsspec_url_goes_through_zarrs_fsspec_store():
+    pytest.importorskip("fsspec")
+    url = f"memory://voxwidget-test-{np.random.default_rng().integers(1 << 30)}/a.zarr"
+    a = np.arange(8 * 8 * 8, dtype=np.uint8).reshape(8, 8, 8)
+    zarr.create_array(url, shape=a.shape, chunks=(4, 4, 4), dtype=a.dtype)[...] = a
+    im = open_image(url)
+    assert im.levels[0].chunks == (4, 4, 4)
+    np.testing.assert_array_equal(im.read((slice(1, 3), slice(0, 8), slice(5, 8))), a[1:3, :, 5:8])
+
+
+def test_bioformats2raw_layout_opens_its_first_image(tmp_path):
+    root = zarr.open_group(tmp_path / "b2r.zarr", mode="w", zarr_format=2)
+    root.attrs["bioformats2raw.layout"] = 3
+    data = [np.full((16, 16, 16), 3, np.uint8), np.full((8, 8, 8), 3, np.uint8)]
+    write_ome(tmp_path / "b2r.zarr" / "0", "0.4", data, SPACE, [[1.0] * 3, [2.0] * 3])
+    im = open_image(str(tmp_path / "b2r.zarr"))
+    assert [lv.shape for lv in im.levels] == [(16, 16, 16), (8, 8, 8)] and im.unit == "micrometer"
