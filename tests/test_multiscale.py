@@ -339,3 +339,16 @@ def test_bioformats2raw_layout_opens_its_first_image(tmp_path):
     write_ome(tmp_path / "b2r.zarr" / "0", "0.4", data, SPACE, [[1.0] * 3, [2.0] * 3])
     im = open_image(str(tmp_path / "b2r.zarr"))
     assert [lv.shape for lv in im.levels] == [(16, 16, 16), (8, 8, 8)] and im.unit == "micrometer"
+
+
+def test_levels_come_finest_first_whatever_the_metadata_order(tmp_path):
+    data = [np.full((32 >> i, 32 >> i, 32 >> i), i, np.uint8) for i in range(3)]
+    g = write_ome(tmp_path / "r.zarr", "0.4", data, SPACE, [[0.5 * 2**i] * 3 for i in range(3)])
+    ms = g.attrs["multiscales"]
+    ms[0]["datasets"] = ms[0]["datasets"][::-1]
+    g.attrs["multiscales"] = ms
+    im = open_image(str(tmp_path / "r.zarr"))
+    assert im.shape == (32, 32, 32) and im.voxel_size == (0.5, 0.5, 0.5)
+    assert [lv.downsample for lv in im.levels] == [(1, 1, 1), (2, 2, 2), (4, 4, 4)]
+    assert [int(lv.read((slice(0, 1),) * 3)[0, 0, 0]) for lv in im.levels] == [0, 1, 2]
+    assert open_image(im) is im

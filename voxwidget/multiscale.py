@@ -37,7 +37,7 @@ MIN_COARSE_SIZE = 64
 DEFAULT_BLOCK = 64
 MAX_BLOCK = 256
 MIN_BLOCK = 8
-BATCH_BYTES = 64 * 2**20
+BATCH_BYTES = 16 * 2**20  # parent bytes per batched read: enough for zarr to fetch ~32 chunks at once
 _tokens = itertools.count()
 
 
@@ -366,12 +366,16 @@ def open_image(
     storage_options
         Passed to fsspec when ``data`` is a URL.
 
+    A :class:`MultiscaleImage` is returned as it is.
+
     Raises
     ------
     ValueError
         For 2D input, an ambiguous 4D/5D one without ``channel``/``timepoint``, an index out of range, an
         unsupported dtype, or a group that is not an OME-Zarr multiscale image.
     """
+    if isinstance(data, MultiscaleImage):
+        return data
     if isinstance(data, (str, os.PathLike)):
         data = _src.open_zarr(data, storage_options)
     if _src.is_zarr_group(data):
@@ -385,13 +389,13 @@ def open_image(
         volume, spatial = _src.pick_volume(arr, axes, channel=channel, timepoint=timepoint)
         sel = lambda v, spatial=spatial: None if v is None else [float(v[i]) for i in spatial]  # noqa: E731
         picked.append((volume, sel(scale), sel(translation)))
+    picked.sort(key=lambda p: -int(np.prod(p[0].shape)))  # finest first, whatever the metadata order
     dtype = np.dtype(picked[0][0].dtype)
     if dtype.name not in IMAGE_DTYPES:
         raise ValueError(f"image dtype {dtype.name!r} is not supported; supported: {list(IMAGE_DTYPES)}")
     shape0 = tuple(int(s) for s in picked[0][0].shape)
     if min(shape0) < 1:
         raise ValueError(f"the image must not be empty, got shape {shape0}")
-    picked.sort(key=lambda p: -int(np.prod(p[0].shape)))  # finest first, whatever the metadata order
     base = [float(v) for v in voxel_size] if voxel_size is not None else picked[0][1] or [1.0] * 3
     if len(base) != 3 or min(base) <= 0:
         raise ValueError(f"voxel_size must be three positive numbers (z, y, x), got {voxel_size!r}")
