@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from . import sources as _src
-from .pyramid import BlockCache, downsample_mean, downsample_mode, output_shape
+from .pyramid import BlockCache, downsample_mean, downsample_mode, next_factors, output_shape
 from .sources import IMAGE_DTYPES, fingerprint, robust_limits, sample_level
 
-__all__ = ["IMAGE_DTYPES", "ImageLevel", "MultiscaleImage", "open_image"]
+__all__ = ["IMAGE_DTYPES", "ImageLevel", "MultiscaleImage", "next_factors", "open_image"]
 
 Region = tuple[slice, slice, slice]
 Shape3 = tuple[int, int, int]
@@ -221,21 +221,6 @@ class ComputedLevel(ImageLevel):
         if any(step != 1 for _, _, step in bounds):
             out = out[tuple(slice(None, None, step) for _, _, step in bounds)]
         return out
-
-
-def next_factors(shape: Sequence[int], scale: Sequence[float]) -> Shape3:
-    """Downsampling factors (1 or 2 per axis) for the level after one of ``shape`` and ``scale``.
-
-    An axis is halved when its size is > 1 and its voxel size is < 2× the smallest voxel size among the
-    axes of size > 1; see the module docstring.
-    """
-    live = [s for n, s in zip(shape, scale, strict=True) if n > 1]
-    if not live:
-        return (1, 1, 1)
-    smallest = min(live)
-    return tuple(  # type: ignore[return-value]
-        2 if n > 1 and s < 2 * smallest * (1 - 1e-6) else 1 for n, s in zip(shape, scale, strict=True)
-    )
 
 
 class MultiscaleImage:

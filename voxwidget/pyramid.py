@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
-__all__ = ["BlockCache", "downsample_mean", "downsample_mode", "output_shape"]
+__all__ = ["BlockCache", "downsample_mean", "downsample_mode", "next_factors", "output_shape"]
 
 
 def _check_factors(block: np.ndarray, factors: Sequence[int]) -> tuple[int, ...]:
@@ -29,6 +29,21 @@ def _check_factors(block: np.ndarray, factors: Sequence[int]) -> tuple[int, ...]
 def output_shape(shape: Sequence[int], factors: Sequence[int]) -> tuple[int, ...]:
     """The shape of ``shape`` downsampled by ``factors``: ``ceil(shape / factors)`` per axis."""
     return tuple(-(-int(n) // int(f)) for n, f in zip(shape, factors, strict=True))
+
+
+def next_factors(shape: Sequence[int], scale: Sequence[float]) -> tuple[int, int, int]:
+    """Downsampling factors (1 or 2 per axis) for the level after one of ``shape`` and ``scale``.
+
+    An axis is halved when its size is > 1 and its voxel size is < 2× the smallest voxel size among the
+    axes of size > 1; see :mod:`voxwidget.multiscale`.
+    """
+    live = [s for n, s in zip(shape, scale, strict=True) if n > 1]
+    if not live:
+        return (1, 1, 1)
+    smallest = min(live)
+    return tuple(  # type: ignore[return-value]
+        2 if n > 1 and s < 2 * smallest * (1 - 1e-6) else 1 for n, s in zip(shape, scale, strict=True)
+    )
 
 
 def downsample_mean(block: np.ndarray, factors: Sequence[int]) -> np.ndarray:
