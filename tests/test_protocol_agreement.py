@@ -61,13 +61,25 @@ def python_side() -> dict:
         (protocol.make("welcome", reply_to="h", protocol=1, labelmap_id="lm", fingerprint="fp"), []),
         (
             protocol.make(
-                "chunks.data", reply_to="r", layer="image", level=0, tiles=tile_records, done=True, axis=0, index=3
+                "chunks.data",
+                reply_to="r",
+                layer="image",
+                level=0,
+                tiles=tile_records,
+                done=True,
+                axis=0,
+                index=3,
             ),
             tile_buffers,
         ),
         (protocol.make("edits.ack", reply_to="b", keys=[[0, 1, 2]], versions=[4], duplicate=False), []),
         (protocol.make("edits.reject", reply_to="b", error="label 300 is outside 0 … 255"), []),
-        (protocol.make("chunks.changed", layer="labels", level=0, keys=[[1, 1, 1]], versions=[9], origin="b"), []),
+        (
+            protocol.make(
+                "chunks.changed", layer="labels", level=0, keys=[[1, 1, 1]], versions=[9], origin="b"
+            ),
+            [],
+        ),
         (protocol.make("chunks.changed", layer="labels", level=0, keys=[], versions=[]), []),
         (protocol.make("command.result", reply_to="c", ok=True, changed=1), []),
         (protocol.make("error", error="bad"), []),
@@ -88,7 +100,12 @@ def js_answer() -> dict:
     node = shutil.which("node")
     assert node, "node is required (the front end is built with it)"
     done = subprocess.run(
-        [node, str(SCRIPT)], input=json.dumps(python_side()), capture_output=True, text=True, timeout=60, cwd=ROOT
+        [node, str(SCRIPT)],
+        input=json.dumps(python_side()),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -116,7 +133,9 @@ def test_python_accepts_and_applies_js_messages(js_answer, tmp_path):
         replies = []
         shape = (128, 128, 128)
         labels = LabelMap(shape, dtype=dtype, chunks=(64, 64, 64))
-        ep = Endpoint(lambda msg, bufs: replies.append(msg), ImageSource(np.zeros(shape, np.uint8)), labels, "fp")
+        ep = Endpoint(
+            lambda msg, bufs, out=replies: out.append(msg), ImageSource(np.zeros(shape, np.uint8)), labels, "fp"
+        )
         for msg, buffers in batches:
             ep.handle(msg, buffers)
             count = sum(e["count"] for e in msg["edits"])
