@@ -134,7 +134,10 @@ def test_python_accepts_and_applies_js_messages(js_answer, tmp_path):
         shape = (128, 128, 128)
         labels = LabelMap(shape, dtype=dtype, chunks=(64, 64, 64))
         ep = Endpoint(
-            lambda msg, bufs, out=replies: out.append(msg), ImageSource(np.zeros(shape, np.uint8)), labels, "fp"
+            lambda msg, bufs, out=replies: out.append(msg),
+            ImageSource(np.zeros(shape, np.uint8)),
+            labels,
+            "fp",
         )
         for msg, buffers in batches:
             ep.handle(msg, buffers)
