@@ -13,8 +13,10 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 source scripts/setup.sh test
 npm install --no-audit --no-fund --loglevel=error  # already run by the build hook; cheap when current
-echo "== ruff"
+echo "== lint (ruff, biome)"
 ruff check voxwidget tests bench
+ruff format --check voxwidget tests bench
+npm run lint
 echo "== js (node --test)"
 npm test
 echo "== python (pytest)"
