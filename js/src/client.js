@@ -162,6 +162,18 @@ export class ChunkClient {
     if (ids.length) this.send(make("chunks.cancel", { ids }), []);
   }
 
+  /**
+   * The connection came back: replies to outstanding requests were lost and change notices may
+   * have been missed. Forget the requests, mark cached label tiles stale (revalidated cheaply:
+   * the kernel answers "unchanged" for a known version) and ask again for what the view shows.
+   */
+  retry() {
+    this.requests.clear();
+    this.inflight.clear();
+    for (const t of this.cache.tiles.values()) if (t.layer === "labels") t.stale = true;
+    this.refresh();
+  }
+
   /** Cancel everything (unmount). */
   cancelAll() {
     this.cancel([...this.requests.keys()]);

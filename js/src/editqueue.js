@@ -6,11 +6,18 @@
  * the stroke and at its end the accumulated voxels go out as `edits.apply` batches (pipelined: never
  * waiting for acks), split so no message carries more than `maxBytes` of buffers.
  *
- * Unacknowledged batches live in a {@link MemoryPendingStore} (the interface a later IndexedDB store
- * implements: a batch is `put` before it is sent and deleted on ack or reject). On `edits.ack` the
- * painted tiles move to the new versions; on `edits.reject` the touched chunks are refetched whole,
- * which reverts the optimistic paint. Tiles arriving while batches for their chunk are pending get
- * those voxels re-applied on top, so a stale reply never hides a stroke.
+ * Unacknowledged batches live in a pending store: {@link MemoryPendingStore}, or the IndexedDB one
+ * of `pendingdb.js` (a batch is `put` before it is sent and deleted on ack or reject). On `edits.ack`
+ * the painted tiles move to the new versions; on `edits.reject` the touched chunks are refetched
+ * whole, which reverts the optimistic paint. Tiles arriving while batches for their chunk are
+ * pending get those voxels re-applied on top, so a stale reply never hides a stroke.
+ *
+ * Offline: while `online` is false batches are stored but not sent. {@link EditQueue#replay}
+ * (the connection came back) sends every pending batch again, oldest first, whether it was sent
+ * before or not; the kernel applies a batch id at most once. Batches go out strictly in store order:
+ * one whose `put` has not resolved yet holds back the later ones. Batches an earlier view left in
+ * the store (a reload, a re-run cell) join through {@link EditQueue#adopt}: shown in the overlay at
+ * once, replayed with the rest.
  * @module editqueue
  */
 
@@ -34,6 +41,10 @@ export class MemoryPendingStore {
   }
   put(batch) {
     this.map.set(batch.id, batch);
+  }
+  /** Nothing is stored between sessions. */
+  load() {
+    return Promise.resolve([]);
   }
   get(id) {
     return this.map.get(id);
@@ -105,7 +116,7 @@ export function encodeBatches({ stroke, dtype, entries, makeId, maxBytes = MAX_B
       };
     });
     const msg = make("edits.apply", { id, stroke, dtype, edits: records });
-    out.push({ msg, buffers, batch: { id, stroke, dtype, edits, sent: false } });
+    out.push({ msg, buffers, batch: { id, stroke, dtype, edits, sent: false, stored: false } });
     edits = [];
     used = 0;
   };
@@ -128,6 +139,27 @@ export function encodeBatches({ stroke, dtype, entries, makeId, maxBytes = MAX_B
   }
   close();
   return out;
+}
+
+/**
+ * The `edits.apply` message of a stored batch (for sending and replaying).
+ * @param {object} batch `{id, stroke, dtype, edits: [{key, base, offsets, values}]}`
+ * @returns {{msg: object, buffers: ArrayBuffer[]}}
+ */
+export function batchMessage(batch) {
+  const buffers = [];
+  const records = batch.edits.map((e) => {
+    buffers.push(bufferOf(e.offsets), bufferOf(e.values));
+    return {
+      key: e.key,
+      base: e.base,
+      count: e.offsets.length,
+      offsets: buffers.length - 2,
+      values: buffers.length - 1,
+    };
+  });
+  const msg = make("edits.apply", { id: batch.id, stroke: batch.stroke, dtype: batch.dtype, edits: records });
+  return { msg, buffers };
 }
 
 /**
@@ -159,7 +191,8 @@ export function writeVoxels(tile, chunks, offsets, values) {
 export class EditQueue {
   /**
    * @param {object} p
-   * @param {(msg: object, buffers: ArrayBuffer[]) => void} p.send
+   * @param {(msg: object, buffers: ArrayBuffer[]) => boolean|void} p.send returns false when the
+   *   message could not be handed over (offline): the batch stays unsent
    * @param {import("./client.js").ChunkClient} p.client tile cache and version bookkeeping
    * @param {string} p.dtype label dtype
    * @param {number[]} p.chunks nominal chunk shape
@@ -170,6 +203,7 @@ export class EditQueue {
    * @param {(fn: () => void, ms: number) => any} [p.setTimer]
    * @param {(t: any) => void} [p.clearTimer]
    * @param {(event: {kind: string, error?: string}) => void} [p.onEvent] ack/reject/paint notices
+   * @param {boolean} [p.online] whether batches may be sent now (see {@link EditQueue#setOnline})
    */
   constructor({
     send,
@@ -183,6 +217,7 @@ export class EditQueue {
     setTimer = (fn, ms) => setTimeout(fn, ms),
     clearTimer = (t) => clearTimeout(t),
     onEvent = () => {},
+    online = true,
   }) {
     if (!LABEL_DTYPES.includes(dtype)) throw new RangeError(`'${dtype}' is not a label dtype`);
     Object.assign(this, { send, client, dtype, chunks, store, flushMs, maxBytes, makeId });
@@ -193,12 +228,33 @@ export class EditQueue {
     this.timer = null;
     this.recent = new Set(); // ids of batches this queue sent (bounded), for chunks.changed origins
     this.lastError = null;
+    this.online = online;
+    /** @type {Set<string>} ids of batches sent by the last replay and not yet answered */
+    this.replaying = new Set();
+    /** @type {(() => void)[]} run once every stored batch has been sent (commands) */
+    this.waiting = [];
+    /** @type {object[]|null} every paint, when recording (test hook) */
+    this.record = null;
     client.overlay = { reapply: (tile) => this.reapply(tile), isOwn: (id) => this.isOwn(id) };
   }
 
   /** @returns {number} batches sent and not yet acknowledged or rejected */
   get pendingCount() {
     return this.store.size;
+  }
+
+  /** @returns {number} batches whose `put` has not resolved (not yet safe in the store) */
+  get unstored() {
+    let n = 0;
+    for (const b of this.store.all()) if (b.stored === false) n++;
+    return n;
+  }
+
+  /** @returns {number} pending batches sent by the last replay and not yet answered */
+  get replayCount() {
+    let n = 0;
+    for (const id of this.replaying) if (this.store.get(id)) n++;
+    return n;
   }
 
   /** @returns {boolean} no stroke open, nothing accumulated, nothing pending */
@@ -238,6 +294,7 @@ export class EditQueue {
         this.acc.set(ks, a);
       }
       for (let i = 0; i < g.offsets.length; i++) a.voxels.set(g.offsets[i], v);
+      if (this.record) this.record.push({ key: g.key, offsets: Uint32Array.from(g.offsets), value: v });
       for (const tile of this.client.cache.ofChunk("labels", this.client.level, ks)) {
         writeVoxels(tile, this.chunks, g.offsets, v);
       }
@@ -280,7 +337,7 @@ export class EditQueue {
     }
     this.acc.clear();
     const stroke = this.stroke ?? this.makeId();
-    for (const { msg, buffers, batch } of encodeBatches({
+    for (const { batch } of encodeBatches({
       stroke,
       dtype: this.dtype,
       entries,
@@ -289,13 +346,96 @@ export class EditQueue {
     })) {
       this.remember(batch.id);
       const stored = this.store.put(batch);
-      const go = () => {
-        batch.sent = true;
-        this.send(msg, buffers);
-      };
-      if (stored && typeof stored.then === "function") stored.then(go);
-      else go();
+      if (stored && typeof stored.then === "function") {
+        const go = () => {
+          batch.stored = true;
+          this.pump();
+        };
+        stored.then(go, go); // a failed write still sends (the store warns); nothing is dropped
+      } else batch.stored = true;
     }
+    this.pump();
+  }
+
+  /**
+   * Send stored, unsent batches in store order while online; a batch whose `put` is still
+   * running holds back the later ones. Then run what waited for everything to be sent.
+   */
+  pump() {
+    if (!this.online) return;
+    for (const batch of this.store.all()) {
+      if (batch.stored === false) return;
+      if (batch.sent) continue;
+      const { msg, buffers } = batchMessage(batch);
+      if (this.send(msg, buffers) === false) return; // went offline: replayed when back
+      batch.sent = true;
+    }
+    if (this.waiting.length) {
+      const waiting = this.waiting.splice(0);
+      for (const fn of waiting) fn();
+    }
+  }
+
+  /**
+   * Run `fn` once every batch painted so far has been sent (so a command cannot overtake them).
+   * @param {() => void} fn
+   */
+  afterSent(fn) {
+    this.flush();
+    this.waiting.push(fn);
+    this.pump();
+  }
+
+  /**
+   * Allow or stop sending. Going online does not resend by itself: see {@link replay}.
+   * @param {boolean} online
+   */
+  setOnline(online) {
+    this.online = online;
+    if (online) this.pump();
+  }
+
+  /**
+   * Send every pending batch again, oldest first (the connection came back: batches sent before
+   * may have been lost). The kernel answers a batch it already applied with a duplicate ack.
+   * @returns {number} batches replayed
+   */
+  replay() {
+    this.online = true;
+    this.replaying.clear();
+    for (const batch of this.store.all()) {
+      batch.sent = false;
+      this.replaying.add(batch.id);
+    }
+    const n = this.replaying.size;
+    if (n) this.onEvent({ kind: "replay", count: n });
+    this.pump();
+    return n;
+  }
+
+  /**
+   * Take in batches an earlier view left in the store (already in it): show their voxels in the
+   * cached tiles now (tiles fetched later get them through {@link reapply}); they are sent with
+   * the next {@link replay} or {@link pump}.
+   * @param {object[]} batches
+   */
+  adopt(batches) {
+    if (!batches.length) return;
+    const level = this.client.level;
+    for (const batch of batches) {
+      batch.stored = true;
+      batch.sent = false;
+      this.remember(batch.id);
+      for (const e of batch.edits) {
+        for (const tile of this.client.cache.ofChunk("labels", level, e.ks)) {
+          if (writeVoxels(tile, this.chunks, e.offsets, e.values)) {
+            if (!tile.overlaid) tile.overlaid = new Set();
+            tile.overlaid.add(batch.id);
+          }
+        }
+      }
+    }
+    this.onEvent({ kind: "adopt", count: batches.length });
   }
 
   remember(id) {
@@ -313,6 +453,7 @@ export class EditQueue {
     const batch = this.store.get(msg.reply_to);
     if (!batch) return this.recent.has(msg.reply_to); // a duplicate answer, or another view's
     this.store.delete(batch.id);
+    this.replaying.delete(batch.id);
     const level = this.client.level;
     if (msg.kind === "edits.ack") {
       for (let i = 0; i < msg.keys.length; i++) {

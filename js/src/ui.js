@@ -4,7 +4,9 @@
  * Toolbar: tool buttons (pan/brush/erase), label (a decimal string, uint64-safe, checked against
  * the label dtype with a visible message), brush radius, axis, slice (slider + number), opacity,
  * contrast min/max, undo/redo. Status line (class `voxwidget-status`): cursor `z y x`, image value,
- * label id; loading progress; sync state "saved" / "pending N" / error.
+ * label id; loading progress; sync state "saved" / "pending N" / "offline (N pending)" /
+ * "replaying N" / error, and a warning (class `voxwidget-warn`) when edits cannot be kept in the
+ * browser.
  * Styles are inline (one <style> per view) and use JupyterLab's theme variables with fallbacks.
  * @module ui
  */
@@ -41,6 +43,9 @@ const CSS = `
   font-family: var(--jp-code-font-family, monospace); white-space: nowrap; overflow: hidden; }
 .voxwidget-sync[data-state="error"] { color: var(--jp-error-color1, #d32f2f); }
 .voxwidget-sync[data-state="pending"] { color: var(--jp-warn-color1, #f57c00); }
+.voxwidget-sync[data-state="offline"] { color: var(--jp-error-color1, #d32f2f); font-weight: bold; }
+.voxwidget-sync[data-state="replaying"] { color: var(--jp-brand-color1, #1976d2); }
+.voxwidget-warn { color: var(--jp-warn-color1, #f57c00); }
 `;
 
 function h(tag, attrs = {}, ...children) {
@@ -109,7 +114,8 @@ export function buildUI(el) {
   const readout = h("span", { class: "voxwidget-readout", text: "z y x = – – –" });
   const loading = h("span", { class: "voxwidget-loading" });
   const sync = h("span", { class: "voxwidget-sync", "data-state": "saved", text: "saved" });
-  const status = h("div", { class: "voxwidget-status", "aria-live": "polite" }, readout, loading, sync);
+  const warn = h("span", { class: "voxwidget-warn" });
+  const status = h("div", { class: "voxwidget-status", "aria-live": "polite" }, readout, loading, sync, warn);
   const root = h(
     "div",
     { class: "voxwidget", tabindex: "0", "data-lm-suppress-shortcuts": "true" },
@@ -127,6 +133,7 @@ export function buildUI(el) {
     readout,
     loading,
     sync,
+    warn,
     controls: {
       tools,
       label,

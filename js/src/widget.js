@@ -10,20 +10,29 @@
  *   - `voxelToClient([z, y, x]) -> {x, y}`: client (CSS) coordinates of the voxel's centre, for
  *     `page.mouse`;
  *   - `clientToVoxel(x, y) -> [z, y, x]`: the voxel under a client point (may lie outside the array);
- *   - `state() -> {pendingBatches, loadingTiles, idle, stats: {messages, tiles, bytes}}`:
+ *   - `state() -> {pendingBatches, loadingTiles, idle, stats: {messages, tiles, bytes}, sync}`:
  *     `idle` is true when no edit batch is pending or accumulating, no tile request is
  *     outstanding and no redraw is queued; stats count kernel messages, tiles and payload bytes
- *     this view received.
+ *     this view received; `sync` is `{state: "saved"|"pending"|"offline"|"replaying"|"error",
+ *     pending, text, connection: "connecting"|"online"|"offline", unstored (batches not yet in
+ *     IndexedDB), persistent (IndexedDB in use), loaded (earlier batches read), labelmapId}`;
+ *   - `painted() -> number[]`: with `globalThis.__voxwidgetRecord = true` set before the view was
+ *     made, every voxel this view painted, in order, flat `[z, y, x, value, ...]` (values as
+ *     Numbers);
+ *   - `heartbeat({pingMs, timeoutMs})`: change the heartbeat timing of this view.
  * - the status line has class `voxwidget-status` (its sync part `voxwidget-sync` reads "saved",
- *   "pending N" or the error).
+ *   "pending N", "offline (N pending)", "replaying N" or the error; `voxwidget-warn` shows when
+ *   edits cannot be kept in IndexedDB).
  * @module widget
  */
 
 import { strokeVoxels } from "./brush.js";
 import { ChunkClient, newId } from "./client.js";
+import { Connection } from "./connection.js";
 import { EditQueue, parseLabel } from "./editqueue.js";
-import { planeAxes } from "./grid.js";
+import { offsetToLocal, planeAxes } from "./grid.js";
 import { attachInput } from "./input.js";
+import { PendingDB } from "./pendingdb.js";
 import { make, PROTOCOL_VERSION, ProtocolError, validate } from "./protocol.js";
 import { bindUI, buildUI } from "./ui.js";
 import { View2D } from "./view2d.js";
@@ -32,6 +41,24 @@ const AXES = ["z", "y", "x"];
 const TRAIT_THROTTLE_MS = 100;
 const MIN_ZOOM = 1 / 64;
 const MAX_ZOOM = 256;
+const SYNC_STATUS_MS = 150; // at most this often the owning view reports sync_status to Python
+const SEVERITY = { saved: 0, pending: 1, replaying: 2, offline: 3, error: 4 };
+
+/**
+ * The views of each model on this page. One of them (the most recently active) owns the model's
+ * `sync_status` trait and reports the union of all their pending batches.
+ * @type {WeakMap<object, {views: Set<VoxView>, owner: VoxView|null}>}
+ */
+const SIBLINGS = new WeakMap();
+
+function siblings(model) {
+  let s = SIBLINGS.get(model);
+  if (!s) {
+    s = { views: new Set(), owner: null };
+    SIBLINGS.set(model, s);
+  }
+  return s;
+}
 
 /** One rendered view. */
 class VoxView {
@@ -48,7 +75,17 @@ class VoxView {
 
     const ui = buildUI(el);
     this.ui = ui;
-    const send = (msg, buffers = []) => this.model.send(msg, undefined, buffers);
+    this.labelmapId = String(model.get("labelmap_id") ?? "");
+    this.disposed = false;
+    this.loaded = false; // batches earlier views left in IndexedDB have been read
+    this.reported = null; // the sync_status last set
+    this.reportTimer = null;
+    this.conn = new Connection({
+      send: (msg, buffers) => this.model.send(msg, undefined, buffers),
+      onChange: (state) => this.onConnection(state),
+      onOnline: (info) => this.onOnline(info),
+    });
+    const send = (msg, buffers = []) => this.conn.send(msg, buffers);
     this.send = send;
     this.client = new ChunkClient({ send, onUpdate: () => this.onTiles() });
     this.view = new View2D({
@@ -57,13 +94,23 @@ class VoxView {
       onViewChange: () =>
         this.client.view(this.view.state.axis, this.view.state.index, this.view.visibleKeys()),
     });
+    this.store = new PendingDB({
+      labelmapId: this.labelmapId,
+      onWarning: (text) => {
+        ui.warn.textContent = "⚠ not kept in browser";
+        ui.warn.title = text;
+      },
+    });
     this.queue = new EditQueue({
       send,
       client: this.client,
       dtype: model.get("label_dtype") || "uint32",
       chunks: model.get("chunk_shape") || [64, 64, 64],
+      store: this.store,
+      online: false, // until the kernel answered and earlier batches are loaded
       onEvent: (e) => this.onEdit(e),
     });
+    if (globalThis.__voxwidgetRecord === true) this.queue.record = [];
     this.binding = bindUI({
       model,
       ui,
@@ -83,6 +130,17 @@ class VoxView {
     const onMsg = (msg, buffers) => this.onMessage(msg, buffers ?? []);
     model.on("msg:custom", onMsg);
     this.disposers.push(() => model.off("msg:custom", onMsg));
+    const onLive = () => this.conn.liveUpdate();
+    model.on("comm_live_update", onLive);
+    this.disposers.push(() => model.off("comm_live_update", onLive));
+    const sib = siblings(model);
+    sib.views.add(this);
+    sib.owner = this;
+    this.disposers.push(() => {
+      sib.views.delete(this);
+      if (sib.owner === this) sib.owner = sib.views.values().next().value ?? null;
+      sib.owner?.reportSync();
+    });
     const traits = ["axis", "position", "zoom", "opacity", "contrast_limits", "tool", "brush_radius"];
     for (const t of [...traits, "shape", "chunk_shape", "height", "label_dtype"]) {
       const onTrait = () => this.syncFromModel(t);
@@ -99,6 +157,41 @@ class VoxView {
     this.syncFromModel();
     this.layout();
     send(make("hello", { id: this.helloId, protocol: PROTOCOL_VERSION }));
+    this.conn.start();
+    this.disposers.push(() => this.conn.stop());
+    this.store
+      .load()
+      .then((batches) => {
+        if (this.disposed) return;
+        this.queue.adopt(batches);
+        this.loaded = true;
+        if (this.conn.online) this.queue.replay();
+        this.updateStatus();
+      })
+      .catch((err) => {
+        console.warn("voxwidget: reading pending edits failed", err);
+        this.loaded = true;
+        if (this.conn.online) this.queue.replay();
+      });
+  }
+
+  // -- connection --------------------------------------------------------------------------
+  onConnection(state) {
+    if (state !== "online") this.queue.setOnline(false);
+    this.updateStatus();
+  }
+
+  /** The kernel answered (first welcome, or back after being offline): replay, refetch. */
+  onOnline({ labelmapId, first }) {
+    if (labelmapId !== undefined && labelmapId !== this.labelmapId) {
+      this.showError(
+        `the kernel's label map ${labelmapId} is not this view's ${this.labelmapId}: re-run the cell`,
+      );
+      return;
+    }
+    if (!first) this.client.retry(); // replies to requests made while offline were lost
+    if (this.loaded) this.queue.replay();
+    this.updateStatus();
   }
 
   // -- traits ----------------------------------------------------------------------------------
@@ -240,6 +333,7 @@ class VoxView {
   }
 
   strokeStart(x, y) {
+    siblings(this.model).owner = this;
     const tool = this.model.get("tool") ?? "brush";
     let value = 0;
     if (tool === "brush") {
@@ -284,10 +378,18 @@ class VoxView {
 
   command(name) {
     if (this.stroke) this.strokeEnd();
-    this.queue.flush();
-    const id = newId();
-    this.commands.set(id, name);
-    this.send(make("command", { id, name }));
+    if (!this.conn.online) {
+      this.queue.flush();
+      this.flash(`offline: ${name} needs the kernel`);
+      this.updateStatus();
+      return;
+    }
+    // after every painted batch went out, so the command cannot overtake them
+    this.queue.afterSent(() => {
+      const id = newId();
+      this.commands.set(id, name);
+      this.send(make("command", { id, name }));
+    });
   }
 
   // -- kernel messages -------------------------------------------------------------------------
@@ -302,6 +404,7 @@ class VoxView {
       }
       throw err;
     }
+    if (this.conn.received(msg)) return; // the heartbeat's pong
     switch (msg.kind) {
       case "welcome":
         if (msg.reply_to === this.helloId && msg.protocol !== PROTOCOL_VERSION) {
@@ -383,22 +486,59 @@ class VoxView {
     }
     const { loading: n, total } = this.client.progress();
     loading.textContent = n ? `loading ${total - n}/${total}` : "";
-    const pending = this.queue.pendingCount + (this.queue.acc.size ? 1 : 0);
-    let text;
-    let state;
-    if (this.error) {
-      text = `error: ${this.error}`;
-      state = "error";
-    } else if (pending) {
-      text = `pending ${pending}`;
-      state = "pending";
-    } else {
-      text = this.note ?? "saved";
-      state = "saved";
-    }
+    const { state, text } = this.syncState();
     if (sync.textContent !== text) sync.textContent = text;
-    sync.title = this.error ?? "";
+    sync.title = this.error ?? (state === "offline" ? this.conn.why : "");
     sync.dataset.state = state;
+    this.reportSync();
+  }
+
+  /** @returns {{state: string, pending: number, text: string}} this view's sync state */
+  syncState() {
+    const pending = this.queue.pendingCount + (this.queue.acc.size ? 1 : 0);
+    const replaying = this.queue.replayCount;
+    if (this.error) return { state: "error", pending, text: `error: ${this.error}` };
+    if (this.conn.state === "offline")
+      return { state: "offline", pending, text: `offline (${pending} pending)` };
+    if (replaying) return { state: "replaying", pending, text: `replaying ${replaying}` };
+    if (pending) return { state: "pending", pending, text: `pending ${pending}` };
+    return { state: "saved", pending: 0, text: this.note ?? "saved" };
+  }
+
+  /**
+   * Report the sync state of all views of this model to Python (`sync_status`), if this view owns
+   * it and the kernel is there; throttled, and only when it changed.
+   */
+  reportSync() {
+    const sib = siblings(this.model);
+    if (sib.owner !== this || this.disposed) return;
+    if (this.reportTimer !== null) return;
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = null;
+      if (sib.owner !== this || this.disposed || !this.conn.online) return;
+      let worst = "saved";
+      let error;
+      const ids = new Set();
+      let accumulating = 0;
+      for (const v of sib.views) {
+        const s = v.syncState();
+        if (SEVERITY[s.state] > SEVERITY[worst]) worst = s.state;
+        if (s.state === "error") error = v.error;
+        for (const b of v.queue.store.all()) ids.add(b.id);
+        if (v.queue.acc.size) accumulating++;
+      }
+      const status = { state: worst, pending: ids.size + accumulating };
+      if (error !== undefined) status.error = String(error);
+      const key = JSON.stringify(status);
+      if (key === this.reported) return;
+      try {
+        this.model.set("sync_status", status);
+        this.model.save_changes();
+        this.reported = key;
+      } catch (err) {
+        console.warn("voxwidget: could not report sync_status", err);
+      }
+    }, SYNC_STATUS_MS);
   }
 
   // -- test hooks ------------------------------------------------------------------------------
@@ -425,7 +565,38 @@ class VoxView {
         loadingTiles: this.client.inflight.size,
         idle: this.queue.idle && this.client.idle && !view.drawPending && !this.stroke,
         stats: { ...this.client.stats },
+        sync: {
+          ...this.syncState(),
+          connection: this.conn.state,
+          unstored: this.queue.unstored,
+          persistent: this.store.persistent,
+          loaded: this.loaded,
+          labelmapId: this.labelmapId,
+        },
       }),
+      painted: () => {
+        const out = [];
+        const chunks = this.queue.chunks;
+        const local = [0, 0, 0];
+        for (const r of this.queue.record ?? []) {
+          for (const o of r.offsets) {
+            offsetToLocal(o, chunks, local);
+            out.push(
+              r.key[0] * chunks[0] + local[0],
+              r.key[1] * chunks[1] + local[1],
+              r.key[2] * chunks[2] + local[2],
+              Number(r.value),
+            );
+          }
+        }
+        return out;
+      },
+      heartbeat: ({ pingMs, timeoutMs } = {}) => {
+        if (pingMs) this.conn.pingMs = pingMs;
+        if (timeoutMs) this.conn.timeoutMs = timeoutMs;
+        this.conn.stop();
+        this.conn.start();
+      },
     };
     this.disposers.push(() => {
       delete canvas.voxwidget;
@@ -434,7 +605,9 @@ class VoxView {
 
   dispose() {
     if (this.stroke) this.strokeEnd();
-    this.queue.flush();
+    this.queue.flush(); // stored in IndexedDB (and sent if still online)
+    this.disposed = true;
+    clearTimeout(this.reportTimer);
     if (this.throttle) {
       clearTimeout(this.throttle);
       this.throttle = null;

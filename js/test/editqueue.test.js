@@ -354,3 +354,127 @@ test("an asynchronous pending store sends only once the batch is stored", async 
   assert.equal(applies(sent).length, 1);
   assert.deepEqual(stored, [applies(sent)[0].msg.id]);
 });
+
+test("offline: batches are stored, not sent; replay sends every pending batch in order, sent or not", () => {
+  const { sent, client, queue } = setup();
+  client.view(0, 10, [[0, 0, 0]]);
+  for (const r of labelGets(sent)) reply(client, r, 1);
+  queue.beginStroke();
+  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [5, 5], radius: 1 }), 3);
+  queue.endStroke();
+  assert.equal(applies(sent).length, 1, "online: sent at once");
+  queue.setOnline(false);
+  queue.beginStroke();
+  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [9, 9], radius: 1 }), 4);
+  queue.endStroke();
+  assert.equal(applies(sent).length, 1, "offline: nothing more sent");
+  assert.equal(queue.pendingCount, 2);
+  assert.equal(client.tile("labels", 0, 10, [0, 0, 0]).data[9 * 32 + 9], 4, "the overlay shows it");
+  const ids = queue.store.all().map((b) => b.id);
+  assert.equal(queue.replay(), 2);
+  const after = applies(sent);
+  assert.deepEqual(
+    after.slice(1).map((s) => s.msg.id),
+    ids,
+    "both pending batches go out again, oldest first",
+  );
+  assert.equal(queue.replayCount, 2);
+  queue.handle({ kind: "edits.ack", reply_to: ids[0], keys: [[0, 0, 0]], versions: [2], duplicate: false });
+  assert.equal(queue.replayCount, 1);
+  // the original send of batch 0 was applied too: its second ack is a duplicate, ignored
+  assert.equal(
+    queue.handle({ kind: "edits.ack", reply_to: ids[0], keys: [[0, 0, 0]], versions: [2], duplicate: true }),
+    true,
+  );
+  queue.handle({ kind: "edits.ack", reply_to: ids[1], keys: [[0, 0, 0]], versions: [3], duplicate: false });
+  assert.equal(queue.replayCount, 0);
+  assert.ok(queue.idle);
+});
+
+test("a send that fails leaves the batch unsent (replayed later); a slow put holds back later batches", async () => {
+  const sent = [];
+  let online = true;
+  const send = (msg, buffers = []) => {
+    if (!online && msg.kind === "edits.apply") return false;
+    sent.push({ msg, buffers });
+    return true;
+  };
+  const resolvers = [];
+  const store = new MemoryPendingStore();
+  const put = store.put.bind(store);
+  store.put = (b) => {
+    put(b);
+    return new Promise((r) => resolvers.push(r));
+  };
+  let n = 0;
+  const client = new ChunkClient({ send, makeId: () => `c${n++}` });
+  const queue = new EditQueue({ send, client, dtype: "uint32", chunks, store, makeId: () => `b${n++}` });
+  const g = (x) => strokeVoxels({ shape, chunks, axis: 0, index: 1, from: null, to: [x, 1], radius: 0 });
+  queue.paint(g(1), 1);
+  queue.flush();
+  queue.paint(g(2), 2);
+  queue.flush();
+  assert.equal(applies(sent).length, 0, "nothing sent before the put resolved");
+  resolvers[1]();
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.equal(applies(sent).length, 0, "the second batch waits for the first one's put");
+  assert.equal(queue.unstored, 1);
+  resolvers[0]();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(
+    applies(sent).map((s) => s.msg.id),
+    queue.store.all().map((b) => b.id),
+  );
+  online = false;
+  queue.paint(g(3), 3);
+  queue.flush();
+  resolvers[2]();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(applies(sent).length, 2, "the failed send is not counted as sent");
+  assert.equal(queue.store.all()[2].sent, false);
+  online = true;
+  queue.pump();
+  assert.equal(applies(sent).length, 3);
+});
+
+test("a command waits until every painted batch is sent", async () => {
+  const { sent, queue } = setup();
+  const resolvers = [];
+  const put = queue.store.put.bind(queue.store);
+  queue.store.put = (b) => {
+    put(b);
+    return new Promise((r) => resolvers.push(r));
+  };
+  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 1, from: null, to: [1, 1], radius: 0 }), 1);
+  const order = [];
+  queue.afterSent(() => order.push("command"));
+  assert.deepEqual(order, []);
+  resolvers[0]();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(applies(sent).length, 1);
+  assert.deepEqual(order, ["command"]);
+});
+
+test("adopted batches (left by an earlier view) show in the overlay and are replayed", () => {
+  const { sent, client, queue } = setup();
+  client.view(0, 10, [[0, 0, 0]]);
+  for (const r of labelGets(sent)) reply(client, r, 5);
+  const offsets = Uint32Array.from([localOffset([10, 3, 4], chunks)]);
+  const batch = {
+    id: "old",
+    stroke: "s",
+    dtype: "uint32",
+    edits: [{ key: [0, 0, 0], ks: "0,0,0", base: 2, offsets, values: Uint32Array.from([9]) }],
+  };
+  queue.store.put(batch);
+  queue.setOnline(false);
+  queue.adopt([batch]);
+  assert.equal(client.tile("labels", 0, 10, [0, 0, 0]).data[3 * 32 + 4], 9);
+  assert.ok(queue.isOwn("old"));
+  queue.replay();
+  const a = applies(sent);
+  assert.equal(a.length, 1);
+  assert.equal(a[0].msg.id, "old");
+  assert.deepEqual([...decode(a[0])[0].off], [...offsets]);
+});
