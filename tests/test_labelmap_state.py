@@ -79,6 +79,37 @@ class LabelMapMachine(RuleBasedStateMachine):
         self.lm.paint(center, radius, label, dims=dims, axis=axis)
         self._edit(new)
 
+    @rule(
+        centres=st.lists(coord, min_size=0, max_size=8),
+        radius=st.integers(0, 6),
+        label=labels,
+        dims=st.sampled_from([2, 3]),
+        axis=st.integers(0, 2),
+        erase=st.booleans(),
+        stroke=st.sampled_from([None, "same"]),
+    )
+    def paint_stroke(self, centres, radius, label, dims, axis, erase, stroke):
+        """A whole stroke (N centres) as one batch: the union of the stamps, one undo step."""
+        new = self.ref.copy()
+        for c in centres:
+            new[ref_brush(c, radius, dims, axis)] = 0 if erase else label
+        arr = np.array(centres, dtype=np.int64).reshape(-1, 3)
+        sid = None if stroke is None else (self.open_stroke or "stroke-x")
+        if erase:
+            res = self.lm.erase(arr, radius, dims=dims, axis=axis, stroke=sid)
+        else:
+            res = self.lm.paint(arr, radius, label, dims=dims, axis=axis, stroke=sid)
+        res.durable.result(timeout=10)
+        changed = {
+            k for k in np.ndindex(*GRID) if not np.array_equal(self._chunk(self.ref, k), self._chunk(new, k))
+        }
+        assert set(res.versions) == changed
+        self._edit(new, sid)
+
+    @staticmethod
+    def _chunk(a: np.ndarray, key) -> np.ndarray:
+        return a[tuple(slice(k * c, (k + 1) * c) for k, c in zip(key, CHUNKS, strict=True))]
+
     @rule(a=coord, b=coord, label=labels, use_array=st.booleans(), seed=st.integers(0, 2**16))
     def setitem(self, a, b, label, use_array, seed):
         sl = tuple(slice(min(x, y), max(x, y) + 1) for x, y in zip(a, b, strict=True))

@@ -1,4 +1,5 @@
-"""Edit operations of :class:`voxwidget.labelmap.LabelMap` (batches, brush, setitem, undo/redo).
+"""Edit operations of :class:`voxwidget.labelmap.LabelMap` (batches, setitem, undo/redo; brushes in
+:mod:`voxwidget._labelmap_brush`).
 
 Every operation validates first, then under the map's lock applies vectorized changes chunk by
 chunk, records only the changed voxels as history atoms, appends one journal record and bumps
@@ -16,12 +17,10 @@ from ._labelmap_types import (
     BatchRejected,
     BatchResult,
     ChunkEdit,
-    OutOfBoundsError,
     check_labels,
     done_future,
     normalize_index,
 )
-from .brush import brush_box, brush_template
 from .history import Atom
 from .journal import Record, encode_record
 
@@ -31,6 +30,17 @@ if TYPE_CHECKING:
 Key = tuple[int, int, int]
 Entry = tuple[Key, np.ndarray, np.ndarray]  # (key, offsets, values) to set, in order
 _SMALL = 16384  # box pieces up to this many voxels use boolean indexing
+
+
+def _has_duplicates(offs: np.ndarray, n: int) -> bool:
+    """Whether ``offs`` (valid offsets ``< n``) repeats a value: O(len) with a scratch bitmap for
+    big edits, a sort for small ones (the browser never sends duplicates; this only detects them)."""
+    if offs.size <= 4096:
+        s = np.sort(offs)
+        return bool((s[1:] == s[:-1]).any())
+    seen = np.zeros(n, bool)
+    seen[offs] = True
+    return int(np.count_nonzero(seen)) != offs.size
 
 
 class OpsMixin:
@@ -115,7 +125,7 @@ class OpsMixin:
                 raise BatchRejected(
                     f"{where}: offset {mn if mn < 0 else mx} is out of range; allowed: 0..{n - 1}"
                 )
-            edge = [s.stop - s.start for s in self._chunk_slices(key)]
+            edge = [min(c, s - k * c) for k, c, s in zip(key, self.chunk_shape, self.shape, strict=True)]
             if edge != list(self.chunk_shape):
                 coords = np.unravel_index(offs, self.chunk_shape)
                 for d in range(3):
@@ -128,7 +138,7 @@ class OpsMixin:
                         )
         vals = check_labels(vals, self.dtype, f"{where}: value", BatchRejected)
         offs = offs.astype(np.intp, copy=False)
-        if offs.size > 1:
+        if offs.size > 1 and _has_duplicates(offs, n):
             rev = offs[::-1]
             u, idx = np.unique(rev, return_index=True)
             if u.size < offs.size:  # duplicate offsets: the last one wins, as in numpy assignment
@@ -183,7 +193,7 @@ class OpsMixin:
         self._notify(versions, batch_id)
         return BatchResult(current, False, fut)
 
-    # -- regions and brushes ---------------------------------------------------------------------
+    # -- regions -------------------------------------------------------------------------------
     def _set_region(
         self: LabelMap, lo: tuple[int, ...], hi: tuple[int, ...], value: Any, mask: Any
     ) -> list[Atom]:
@@ -251,68 +261,6 @@ class OpsMixin:
             versions, fut = self._commit(entries, atoms, None, stroke)
             self._evict()
         return self._finish(versions, fut, None)
-
-    def paint(
-        self: LabelMap,
-        center: Any,
-        radius: int,
-        label: int,
-        dims: int = 2,
-        axis: int = 0,
-        *,
-        stroke: str | None = None,
-    ) -> BatchResult:
-        """Paint a disk (``dims=2``, in the plane orthogonal to ``axis``) or a ball (``dims=3``).
-
-        Parameters
-        ----------
-        center : 3 ints
-            Brush centre (z, y, x) inside the array (negative values are not wrapped).
-        radius : int
-            Voxels with squared distance ``<= radius**2`` are painted; clipped to the array.
-        label : int
-            Label value within the dtype's range.
-        stroke : str, optional
-            Contiguous calls with the same stroke id form one undo step (default: one step each).
-        """
-        lab = check_labels(label, self.dtype, "label")
-        if lab.ndim != 0:
-            raise ValueError(f"label must be a scalar, got shape {lab.shape}")
-        if dims not in (2, 3):
-            raise ValueError(f"dims must be 2 or 3, got {dims!r}")
-        if axis not in (0, 1, 2):
-            raise ValueError(f"axis must be 0, 1 or 2, got {axis!r}")
-        c = self._check_point(center)
-        box = brush_box(c, radius, dims, axis, self.shape)
-        mask = brush_template(int(radius), dims, axis)
-        lo, hi, tsl = box  # type: ignore[misc]  # the centre is inside, so the box is not empty
-        return self._edit_region(lo, hi, lab[()], mask[tsl], stroke)
-
-    def erase(
-        self: LabelMap, center: Any, radius: int, dims: int = 2, axis: int = 0, **kw: Any
-    ) -> BatchResult:
-        """Set a disk or ball to 0 (see :meth:`paint`)."""
-        return self.paint(center, radius, 0, dims, axis, **kw)
-
-    def _check_point(self: LabelMap, center: Any) -> tuple[int, int, int]:
-        if type(center) is tuple and len(center) == 3 and all(type(v) is int for v in center):
-            z, y, x = center
-            sz, sy, sx = self.shape
-            if 0 <= z < sz and 0 <= y < sy and 0 <= x < sx:
-                return center
-        try:
-            c = tuple(int(v) for v in center)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"center {center!r} must be 3 integers (z, y, x)") from e
-        if len(c) != 3 or any(int(v) != v for v in center):
-            raise ValueError(f"center {center!r} must be 3 integers (z, y, x)")
-        for d in range(3):
-            if not 0 <= c[d] < self.shape[d]:
-                raise OutOfBoundsError(
-                    f"center {c} is outside the array: axis {d} coordinate {c[d]}, "
-                    f"allowed 0..{self.shape[d] - 1}"
-                )
-        return c  # type: ignore[return-value]
 
     def __setitem__(self: LabelMap, index: Any, value: Any) -> None:
         self.set(index, value)

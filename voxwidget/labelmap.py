@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ._labelmap_brush import BrushMixin
 from ._labelmap_ops import OpsMixin
 from ._labelmap_persist import PersistMixin, _is_array
 from ._labelmap_types import (
@@ -53,7 +54,7 @@ class _Entry:
         self.mods = 0
 
 
-class LabelMap(OpsMixin, PersistMixin):
+class LabelMap(BrushMixin, OpsMixin, PersistMixin):
     """A 3D label volume, chunked, versioned, undoable and (with a ``path``) crash-safe.
 
     Parameters
@@ -143,6 +144,7 @@ class LabelMap(OpsMixin, PersistMixin):
         self._closed = False
         self._fill = 0
         self._lin = np.arange(int(np.prod(chunks)), dtype=np.uint32).reshape(chunks)
+        self._lin64: np.ndarray | None = None  # intp offsets table, made on the first paint
         self._chunk_nbytes = int(np.prod(chunks)) * dtype.itemsize
 
     # -- construction ----------------------------------------------------------------------
