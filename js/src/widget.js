@@ -19,6 +19,8 @@
  *   - `painted() -> number[]`: with `globalThis.__voxwidgetRecord = true` set before the view was
  *     made, every voxel this view painted, in order, flat `[z, y, x, value, ...]` (values as
  *     Numbers);
+ *   - `labels([[z, y, x], ...]) -> (string|null)[]`: the label this view holds for each voxel of
+ *     the shown slice (null when its tile is not loaded);
  *   - `heartbeat({pingMs, timeoutMs})`: change the heartbeat timing of this view.
  * - the status line has class `voxwidget-status` (its sync part `voxwidget-sync` reads "saved",
  *   "pending N", "offline (N pending)", "replaying N" or the error; `voxwidget-warn` shows when
@@ -591,6 +593,7 @@ class VoxView {
         }
         return out;
       },
+      labels: (points) => points.map((p) => view.valuesAt(p).label),
       heartbeat: ({ pingMs, timeoutMs } = {}) => {
         if (pingMs) this.conn.pingMs = pingMs;
         if (timeoutMs) this.conn.timeoutMs = timeoutMs;
