@@ -93,10 +93,13 @@ class PersistMixin:
                 seq = self._seq
                 rot = self._journal.rotate() if self._journal is not None else None
                 self._first_dirty = None
+            # The journal must hold every record behind these chunks before any chunk file changes:
+            # a crash mid-write then leaves a partly written batch that replay on reopen completes.
+            covered = rot.result() if rot is not None else None
             self._store.write_chunks((k, d) for k, d, _ in dirty)
             self._store.write_meta(meta)
-            if rot is not None:
-                self._journal.discard(rot.result())  # type: ignore[union-attr]
+            if covered is not None:
+                self._journal.discard(covered)  # type: ignore[union-attr]
             with self._lock:
                 self._ckpt_seq = seq
                 for k, _, mods in dirty:
