@@ -84,6 +84,13 @@ def python_side() -> dict:
         (protocol.make("command.result", reply_to="c", ok=True, changed=1), []),
         (protocol.make("error", error="bad"), []),
         (protocol.make("pong", reply_to="p", labelmap_id="lm"), []),
+        (protocol.make("cache.clear"), []),
+        (
+            protocol.make(
+                "chunks.data", reply_to="r2", layer="labels", level=2, tiles=[], done=True, axis=1, index=0
+            ),
+            [],
+        ),
     ]
     kinds = {m["kind"] for m, _ in msgs}
     assert kinds == {k for k, v in protocol.SCHEMA.items() if v["from"] == "kernel"}

@@ -7,9 +7,10 @@ import time
 
 import numpy as np
 import pytest
-from voxwidget.labelmap import LabelMap
 
 from voxwidget import protocol
+from voxwidget.labelmap import LabelMap
+from voxwidget.pyramid import downsample_mode
 from voxwidget.server import Endpoint
 from voxwidget.sources import ImageSource
 from voxwidget.tiles import decode_tile
@@ -302,3 +303,125 @@ def test_ping_answers_with_the_store_id(setup):
     ep, wire, labels = setup
     ep.handle({"kind": "ping", "id": "p1"})
     assert wire.reply("pong", "p1")["labelmap_id"] == labels.id
+
+
+# -- levels of detail ---------------------------------------------------------------------------
+def _plane_tiles(wire, rid, shape2):
+    got = np.full(shape2, -1, np.int64)
+    versions = {}
+    for msg, buffers in wire.tiles(rid):
+        axis = msg["axis"]
+        other = [a for a in range(3) if a != axis]
+        for t in msg["tiles"]:
+            versions[tuple(t["key"])] = (t["version"], t["codec"])
+            if t["codec"] == "unchanged":
+                continue
+            data = decode_tile(
+                t["codec"], buffers[t["buffer"]] if t["buffer"] >= 0 else None, t["shape"], t["dtype"]
+            )
+            o = [t["key"][a] * CHUNKS[a] for a in other]
+            got[o[0] : o[0] + data.shape[0], o[1] : o[1] + data.shape[1]] = data
+    return got, versions
+
+
+def _level_plane_get(ep, rid, layer, level, axis, index, known=None):
+    shape = ep.level_shape(level)
+    grid = [-(-s // c) for s, c in zip(shape, CHUNKS, strict=True)]
+    keys = [
+        [i, j, k]
+        for i in range(grid[0])
+        for j in range(grid[1])
+        for k in range(grid[2])
+        if [i, j, k][axis] == index // CHUNKS[axis]
+    ]
+    ep.handle(
+        {
+            "kind": "chunks.get",
+            "id": rid,
+            "layer": layer,
+            "level": level,
+            "keys": keys,
+            "known": known if known is not None else [-1] * len(keys),
+            "axis": axis,
+            "index": index,
+        }
+    )
+    return keys
+
+
+BIG = (40, 160, 144)
+
+
+@pytest.fixture
+def big(tmp_path):
+    image = (np.arange(np.prod(BIG), dtype=np.uint32).reshape(BIG) % 997).astype(np.uint16)
+    wire = Wire()
+    labels = LabelMap(BIG, dtype="uint8", chunks=CHUNKS, path=tmp_path / "labels.zarr")
+    ep = Endpoint(wire, ImageSource(image), labels, "fp")
+    yield ep, wire, labels
+    ep.close()
+    labels.close()
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_image_tiles_at_every_level_match_the_pyramid(big, level):
+    ep, wire, _ = big
+    assert len(ep.levels) >= 3
+    lv = ep.levels[level]
+    index = lv.shape[0] // 2
+    _level_plane_get(ep, "r", "image", level, 0, index)
+    got, versions = _plane_tiles(wire, "r", lv.shape[1:])
+    np.testing.assert_array_equal(got, lv.read((slice(index, index + 1), slice(None), slice(None)))[0])
+    assert {m["level"] for m, _ in wire.tiles("r")} == {level}
+    assert ep.stats["levels"][level] == len(versions) and ep.stats["bytes"] > 0
+    # a browser holding them (version 0) gets "unchanged", no bytes
+    before = ep.stats["bytes"]
+    keys = _level_plane_get(ep, "r2", "image", level, 0, index, known=None)
+    wire.tiles("r2")
+    ep.stats["bytes"] = before
+    _level_plane_get(ep, "r3", "image", level, 0, index, known=[0] * len(keys))
+    _, v3 = _plane_tiles(wire, "r3", lv.shape[1:])
+    assert {c for _, c in v3.values()} == {"unchanged"} and ep.stats["bytes"] == before
+
+
+def test_coarse_label_tiles_are_mode_downsampled_and_versioned_by_the_chunks_under_them(big):
+    ep, wire, labels = big
+    d = ep.downsamples[1]
+    lv_shape = ep.level_shape(1)
+    index = 2  # level-1 plane z = 2 covers level-0 z = 2 * d ... 3 * d - 1
+    _level_plane_get(ep, "a", "labels", 1, 0, index)
+    got, v0 = _plane_tiles(wire, "a", lv_shape[1:])
+    assert (got == 0).all() and {c for _, c in v0.values()} == {"zero"}
+    assert all(v == 0 for v, _ in v0.values())
+    labels[index * d[0] : (index + 1) * d[0], 0:10, 0:8] = 7
+    ep.flush()
+    changed = wire.wait(lambda m: m["kind"] == "chunks.changed" and m["level"] == 1)
+    notice = changed[-1][0]
+    assert notice["keys"] == [[0, 0, 0]] and notice["versions"][0] > 0 and "origin" not in notice
+    _level_plane_get(ep, "b", "labels", 1, 0, index, known=None)
+    got, v1 = _plane_tiles(wire, "b", lv_shape[1:])
+    expected = downsample_mode(labels.to_numpy()[index * d[0] : (index + 1) * d[0]], d)[0]
+    np.testing.assert_array_equal(got, expected)
+    assert v1[(0, 0, 0)][0] == notice["versions"][0] == ep.label_version(1, (0, 0, 0))
+    # a known version gets "unchanged"; another edit under the coarse chunk gives a new version
+    keys = _level_plane_get(ep, "c", "labels", 1, 0, index, known=[v for v, _ in v1.values()])
+    _, v2 = _plane_tiles(wire, "c", lv_shape[1:])
+    assert {c for _, c in v2.values()} == {"unchanged"} and len(keys) == len(v2)
+    labels[0, 0, 0] = 3
+    assert ep.label_version(1, (0, 0, 0)) > v1[(0, 0, 0)][0]
+
+
+def test_levels_outside_the_pyramid_and_planes_outside_a_level_are_errors(big):
+    ep, wire, _ = big
+    n = len(ep.levels)
+    base = {"kind": "chunks.get", "layer": "image", "keys": [[0, 0, 0]], "known": [-1]}
+    ep.handle({**base, "id": "x", "level": n})
+    assert "does not exist" in wire.reply("error", "x")["error"]
+    ep.handle({**base, "id": "y", "level": 1, "axis": 0, "index": ep.level_shape(1)[0]})
+    assert "outside level 1" in wire.reply("error", "y")["error"]
+
+
+def test_clear_browser_cache_sends_cache_clear(big):
+    ep, wire, _ = big
+    ep.clear_browser_cache()
+    assert wire.wait(lambda m: m["kind"] == "cache.clear")

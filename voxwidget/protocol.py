@@ -125,6 +125,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     "error": {"from": "kernel", "fields": {"error": "str", "reply_to?": "str"}},
     "pong": {"from": "kernel", "fields": {"reply_to": "str", "labelmap_id": "str"}},
+    # empty the browser's persistent chunk cache (``VoxWidget.clear_browser_cache()``)
+    "cache.clear": {"from": "kernel", "fields": {}},
 }
 
 

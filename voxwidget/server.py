@@ -5,6 +5,25 @@ messages here); ``send(content, buffers)`` is the one exit. Tile requests are se
 thread pool so the notebook stays responsive while a view streams; cancelled requests stop early.
 Edits are applied on the calling thread, in arrival order, and acknowledged only once the label
 map's journal made them durable.
+
+Levels of detail
+----------------
+Every level ``L`` of the image's multiscale pyramid is served. Its tile grid is the label chunk
+shape laid over that level's shape, so tile ``key`` at level ``L`` covers level-``L`` voxels
+``key * chunks`` … ``(key + 1) * chunks`` and level-0 voxels ``key * chunks * d`` … (``d`` the level's
+integer downsample factors). A plane request's ``index`` is in level-``L`` voxels.
+
+* Image tiles come from ``levels[L].read`` (stored, or computed lazily through the pyramid's LRU);
+  their version is always 0 (the image is read-only), so a browser that holds a tile gets
+  "unchanged" for it.
+* Label tiles at ``L > 0`` are computed on demand by :func:`~voxwidget.pyramid.downsample_mode` from
+  the level-0 label voxels under them, kept in a byte-bounded LRU keyed by version. Their
+  **version is the sum of the versions of the level-0 chunks under the whole level-``L`` chunk**: every
+  edit bumps one level-0 chunk's version by at least one, so the sum strictly grows and any edit
+  under a coarse chunk gives it a new version (undo/redo too: they also bump versions). With each
+  level-0 change notice the kernel also announces the new coarse versions (``chunks.changed`` with
+  ``level = L``, no origin), so browsers refetch coarse label tiles they show. A coarse tile whose
+  level-0 chunks all have version 0 (never written) is all zero and costs no read.
 """
 
 from __future__ import annotations
@@ -19,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from . import protocol
-from .grid import AXES, check_key, chunk_box, plane_region
+from .grid import AXES, check_key, chunk_box, grid_shape, plane_region
 from .labelmap import BatchRejected, ChunkEdit, LabelMap
+from .pyramid import BlockCache, downsample_mode
 from .sources import ImageSource
 from .tiles import Tile, encode_tile, pack_replies
 
@@ -48,10 +68,24 @@ class Endpoint:
         The dataset fingerprint announced in ``welcome``.
     workers
         Threads serving tile requests.
+    label_cache_bytes
+        Bound of the LRU holding computed coarse label tiles.
+
+    Attributes
+    ----------
+    stats : dict
+        What the endpoint sent in tile replies: ``messages``, ``tiles``, ``bytes`` (payload bytes),
+        ``unchanged`` (tiles answered "unchanged"), per ``level`` a count of tiles, and ``requests``.
     """
 
     def __init__(
-        self, send: Send, image: ImageSource, labels: LabelMap, fingerprint: str, workers: int = 2
+        self,
+        send: Send,
+        image: ImageSource,
+        labels: LabelMap,
+        fingerprint: str,
+        workers: int = 2,
+        label_cache_bytes: int = 64 * 2**20,
     ) -> None:
         if tuple(image.shape) != tuple(labels.shape):
             raise ValueError(f"labels shape {labels.shape} differs from the image shape {image.shape}")
@@ -59,6 +93,12 @@ class Endpoint:
         self.image = image
         self.labels = labels
         self.fingerprint = fingerprint
+        self.levels = list(image.levels)
+        self.downsamples = [tuple(int(d) for d in lv.downsample) for lv in self.levels]
+        self._label_cache = BlockCache(label_cache_bytes)
+        self._coarse_versions: dict[tuple[int, tuple[int, int, int]], int] = {}
+        self.stats: dict[str, Any] = {}
+        self.reset_stats()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="voxwidget-tiles")
         self._live: set[str] = set()  # tile requests not yet finished or cancelled
         self._lock = threading.Lock()
@@ -87,6 +127,18 @@ class Endpoint:
         except Exception as exc:  # a bug must not kill the comm; report it to the view and the log
             log.exception("voxwidget: failed to handle %r", content.get("kind"))
             self.send("error", error=f"{type(exc).__name__}: {exc}", reply_to=reply_to)
+
+    def reset_stats(self) -> None:
+        """Zero :attr:`stats`."""
+        self.stats = {"requests": 0, "messages": 0, "tiles": 0, "bytes": 0, "unchanged": 0, "levels": {}}
+
+    def level_shape(self, level: int) -> tuple[int, int, int]:
+        """The (z, y, x) shape of ``level``."""
+        return tuple(self.levels[level].shape)  # type: ignore[return-value]
+
+    def clear_browser_cache(self) -> None:
+        """Tell every view to empty its persistent chunk cache (and refetch what it shows)."""
+        self.send("cache.clear")
 
     def send(self, kind: str, buffers: Sequence[bytes] = (), **fields: Any) -> None:
         msg = protocol.make(kind, **fields)
@@ -125,27 +177,32 @@ class Endpoint:
     def _chunks_get(self, msg: dict, buffers: Sequence[Any]) -> None:
         if msg["layer"] not in protocol.LAYERS:
             raise protocol.ProtocolError(f"chunks.get.layer {msg['layer']!r} is not one of {protocol.LAYERS}")
-        if msg["level"] != 0:
-            raise protocol.ProtocolError(f"chunks.get.level {msg['level']} does not exist; levels: [0]")
+        level = msg["level"]
+        if not 0 <= level < len(self.levels):
+            raise protocol.ProtocolError(
+                f"chunks.get.level {level} does not exist; levels: 0…{len(self.levels) - 1}"
+            )
         if len(msg["known"]) != len(msg["keys"]):
             raise protocol.ProtocolError(
                 f"chunks.get.known has {len(msg['known'])} entries for {len(msg['keys'])} keys"
             )
-        grid = self.labels.grid_shape
+        shape, chunks = self.level_shape(level), self.labels.chunk_shape
+        grid = grid_shape(shape, chunks)
         keys = [check_key(k, grid) for k in msg["keys"]]
         plane = None
         if msg.get("axis") is not None or msg.get("index") is not None:
             axis, index = msg.get("axis"), msg.get("index")
-            if axis not in (0, 1, 2) or index is None or not 0 <= index < self.labels.shape[axis]:
+            if axis not in (0, 1, 2) or index is None or not 0 <= index < shape[axis]:
                 raise protocol.ProtocolError(
-                    f"chunks.get plane axis={axis} index={index} is outside the volume "
-                    f"{list(self.labels.shape)}"
+                    f"chunks.get plane axis={axis} index={index} is outside level {level}'s shape "
+                    f"{list(shape)}"
                 )
             plane = (axis, index)
             for k in keys:
-                plane_region(k, self.labels.shape, self.labels.chunk_shape, axis, index)
+                plane_region(k, shape, chunks, axis, index)
         with self._lock:
             self._live.add(msg["id"])
+            self.stats["requests"] += 1
         self._pool.submit(self._serve_or_report, msg, keys, plane).add_done_callback(_log_failure)
 
     def _chunks_cancel(self, msg: dict, buffers: Sequence[Any]) -> None:
@@ -219,10 +276,10 @@ class Endpoint:
             raise
 
     def _serve(self, msg: dict, keys: list[tuple[int, int, int]], plane: tuple[int, int] | None) -> None:
-        rid, layer = msg["id"], msg["layer"]
+        rid, layer, level = msg["id"], msg["layer"], msg["level"]
         extra = {"axis": plane[0], "index": plane[1]} if plane else {}
         tiles = (
-            self._tile(layer, k, known, plane)
+            self._tile(layer, level, k, known, plane)
             for k, known in zip(keys, msg["known"], strict=True)
             if self._is_live(rid)  # a cancelled request stops reading chunks at once
         )
@@ -233,19 +290,20 @@ class Endpoint:
             following = next(pending, None)
             records, bufs = batch
             sent_last = following is None
+            self._count(level, records, bufs)
             self.send(
                 "chunks.data",
                 bufs,
                 reply_to=rid,
                 layer=layer,
-                level=0,
+                level=level,
                 tiles=records,
                 done=sent_last,
                 **extra,
             )
             batch = following
         if not sent_last and self._is_live(rid):  # nothing to send at all
-            self.send("chunks.data", reply_to=rid, layer=layer, level=0, tiles=[], done=True, **extra)
+            self.send("chunks.data", reply_to=rid, layer=layer, level=level, tiles=[], done=True, **extra)
         with self._lock:
             self._live.discard(rid)
 
@@ -253,13 +311,27 @@ class Endpoint:
         with self._lock:
             return rid in self._live
 
-    def _tile(self, layer: str, key: tuple[int, int, int], known: int, plane: tuple[int, int] | None) -> Tile:
-        shape, chunks = self.labels.shape, self.labels.chunk_shape
+    def _count(self, level: int, records: list[dict], bufs: Sequence[bytes]) -> None:
+        with self._lock:
+            st = self.stats
+            st["messages"] += 1
+            st["tiles"] += len(records)
+            st["bytes"] += sum(len(b) for b in bufs)
+            st["unchanged"] += sum(r["codec"] == "unchanged" for r in records)
+            st["levels"][level] = st["levels"].get(level, 0) + len(records)
+
+    def _tile(
+        self, layer: str, level: int, key: tuple[int, int, int], known: int, plane: tuple[int, int] | None
+    ) -> Tile:
+        shape, chunks = self.level_shape(level), self.labels.chunk_shape
         region = plane_region(key, shape, chunks, *plane) if plane else chunk_box(key, shape, chunks)
+        tile_shape = tuple(r.stop - r.start for i, r in enumerate(region) if not plane or i != plane[0])
         if layer == "image":
-            data = self.image.read(region)
+            data = self.levels[level].read(region)
             version, dtype = 0, self.image.dtype
-        else:
+            if known == version:  # the browser holds it: skip the encoding
+                return encode_tile(key, version, None, tile_shape, dtype, known)
+        elif level == 0:
             version, chunk = self.labels.snapshot_chunk(key)
             dtype = self.labels.dtype
             data = None
@@ -269,10 +341,57 @@ class Endpoint:
                     slice(r.start - b.start, r.stop - b.start) for r, b in zip(region, base, strict=True)
                 )
                 data = chunk[local]
-        tile_shape = tuple(r.stop - r.start for i, r in enumerate(region) if not plane or i != plane[0])
+        else:
+            dtype = self.labels.dtype
+            version = self.label_version(level, key)
+            data = None if known == version else self._coarse_labels(level, key, region, version)
         if data is not None:
             data = data.reshape(tile_shape)
         return encode_tile(key, version, data, tile_shape, dtype, known)
+
+    # -- coarse label levels -----------------------------------------------------------------
+    def _level0_keys(self, level: int, region: Sequence[slice]) -> list[tuple[int, int, int]]:
+        """The level-0 chunk keys under a level-``level`` region."""
+        d, c, n0 = self.downsamples[level], self.labels.chunk_shape, self.labels.shape
+        ranges = []
+        for r, f, cc, n in zip(region, d, c, n0, strict=True):
+            lo, hi = r.start * f, min(r.stop * f, n)
+            ranges.append(range(lo // cc, max(lo // cc, (hi - 1) // cc) + 1))
+        return [(z, y, x) for z in ranges[0] for y in ranges[1] for x in ranges[2]]
+
+    def label_version(self, level: int, key: tuple[int, int, int]) -> int:
+        """The version of label tile ``key`` at ``level``: the sum of the level-0 chunk versions under
+        the whole level-``level`` chunk (see the module docstring)."""
+        if level == 0:
+            return self.labels.version(key)
+        with self._lock:
+            v = self._coarse_versions.get((level, key))
+        if v is not None:
+            return v
+        box = chunk_box(key, self.level_shape(level), self.labels.chunk_shape)
+        v = sum(self.labels.version(k) for k in self._level0_keys(level, box))
+        with self._lock:
+            if len(self._coarse_versions) > 200_000:
+                self._coarse_versions.clear()
+            self._coarse_versions[(level, key)] = v
+        return v
+
+    def _coarse_labels(
+        self, level: int, key: tuple[int, int, int], region: Sequence[slice], version: int
+    ) -> np.ndarray | None:
+        """Mode-downsampled labels of a level-``level`` region (None when all zero), cached by version."""
+        if version == 0 or not any(self.labels.version(k) for k in self._level0_keys(level, region)):
+            return None
+        d, n0 = self.downsamples[level], self.labels.shape
+        region0 = tuple(slice(r.start * f, min(r.stop * f, n)) for r, f, n in zip(region, d, n0, strict=True))
+        ck = (level, key, tuple((r.start, r.stop) for r in region), version)
+
+        def compute() -> np.ndarray:
+            return downsample_mode(self.labels.to_numpy(region0), d)
+
+        out = self._label_cache.get_or_compute(ck, compute)
+        want = tuple(r.stop - r.start for r in region)
+        return out[tuple(slice(0, w) for w in want)]
 
     # -- change notices ----------------------------------------------------------------------
     def _on_change(self, change: Any) -> None:
@@ -283,6 +402,9 @@ class Endpoint:
                 if key in self._changes and self._changes[key][1] != origin:
                     origin = None  # mixed sources in one window: every view must refresh this chunk
                 self._changes[key] = (version, origin)
+                for level in range(1, len(self.levels)):  # their coarse versions are recomputed
+                    ck = tuple(k // f for k, f in zip(key, self.downsamples[level], strict=True))
+                    self._coarse_versions.pop((level, ck), None)  # type: ignore[arg-type]
             if self._flush_timer is None:
                 self._flush_timer = threading.Timer(CHANGE_FLUSH_SECONDS, self._flush_changes)
                 self._flush_timer.daemon = True
@@ -295,16 +417,29 @@ class Endpoint:
         for key, (version, origin) in sorted(changes.items()):
             by_origin.setdefault(origin, []).append((key, version))
         for origin, items in by_origin.items():
-            for start in range(0, len(items), 4096):
-                part = items[start : start + 4096]
-                self.send(
-                    "chunks.changed",
-                    layer="labels",
-                    level=0,
-                    keys=[list(k) for k, _ in part],
-                    versions=[v for _, v in part],
-                    origin=origin,
-                )
+            self._announce(0, items, origin)
+        c = self.labels.chunk_shape
+        for level in range(1, len(self.levels)):
+            d = self.downsamples[level]
+            coarse = sorted({tuple(k // f for k, f in zip(key, d, strict=True)) for key in changes})
+            with self._lock:
+                for ck in coarse:
+                    self._coarse_versions.pop((level, ck), None)  # type: ignore[arg-type]
+            grid = grid_shape(self.level_shape(level), c)
+            coarse = [k for k in coarse if all(a < g for a, g in zip(k, grid, strict=True))]
+            self._announce(level, [(k, self.label_version(level, k)) for k in coarse], None)  # type: ignore[misc]
+
+    def _announce(self, level: int, items: list, origin: str | None) -> None:
+        for start in range(0, len(items), 4096):
+            part = items[start : start + 4096]
+            self.send(
+                "chunks.changed",
+                layer="labels",
+                level=level,
+                keys=[list(k) for k, _ in part],
+                versions=[v for _, v in part],
+                origin=origin,
+            )
 
     def flush(self) -> None:
         """Send pending change notices now (tests and shutdown)."""

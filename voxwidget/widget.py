@@ -104,6 +104,17 @@ class VoxWidget(anywidget.AnyWidget):
     labelmap_id = t.Unicode(read_only=True).tag(sync=True)
     """str: the label store's stable id (read-only)."""
 
+    levels = t.List(t.Dict(), read_only=True).tag(sync=True)
+    """list[dict]: the resolution levels the view streams, finest first, each
+    ``{"shape": [z, y, x], "downsample": [dz, dy, dx]}`` (integer factors versus level 0; read-only)."""
+
+    voxel_size = t.List(t.Float(), read_only=True).tag(sync=True)
+    """list[float]: physical size of a level-0 voxel ``[z, y, x]`` (read-only)."""
+
+    browser_cache_mb = t.Int(256).tag(sync=True)
+    """int: size bound of the browser's persistent chunk cache (IndexedDB, shared by all widgets of
+    the page's origin, least recently used tiles evicted first); 0 turns it off. Default ``256``."""
+
     def __init__(
         self,
         image: Any,
@@ -128,6 +139,11 @@ class VoxWidget(anywidget.AnyWidget):
         self.set_trait("label_dtype", np.dtype(labelmap.dtype).name)
         self.set_trait("fingerprint", fingerprint)
         self.set_trait("labelmap_id", labelmap.id)
+        self.set_trait(
+            "levels",
+            [{"shape": list(lv.shape), "downsample": list(lv.downsample)} for lv in source.levels],
+        )
+        self.set_trait("voxel_size", [float(v) for v in source.multiscale.voxel_size])
         self._source = source
         self._labels = labelmap
         self._endpoint = Endpoint(lambda msg, bufs: self.send(msg, bufs), source, labelmap, fingerprint)
@@ -155,6 +171,13 @@ class VoxWidget(anywidget.AnyWidget):
         shape = self.shape or value
         if self.shape and any(not 0 <= p < s for p, s in zip(value, shape, strict=True)):
             raise t.TraitError(f"position {value} is outside the volume {list(shape)}")
+        return value
+
+    @t.validate("browser_cache_mb")
+    def _valid_cache_mb(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if not 0 <= value <= 1 << 20:
+            raise t.TraitError(f"browser_cache_mb {value} is outside 0 … {1 << 20}")
         return value
 
     @t.validate("opacity")
@@ -204,6 +227,16 @@ class VoxWidget(anywidget.AnyWidget):
     def redo(self) -> bool:
         """Redo the last undone stroke or edit; False when there is nothing to redo."""
         return self._labels.redo()
+
+    def clear_browser_cache(self) -> None:
+        """Empty the browser's persistent chunk cache in every open view (they refetch what they show)."""
+        self._endpoint.clear_browser_cache()
+
+    @property
+    def stream_stats(self) -> dict[str, Any]:
+        """What the kernel sent in tile replies so far: ``requests``, ``messages``, ``tiles``, ``bytes``
+        (payload), ``unchanged`` (tiles the browser already held) and ``levels`` ({level: tiles})."""
+        return dict(self._endpoint.stats, levels=dict(self._endpoint.stats["levels"]))
 
     def save(self, path: str | os.PathLike | None = None) -> None:
         """Persist the labels as a zarr store (at ``path``, or where they were opened from)."""

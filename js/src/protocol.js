@@ -115,6 +115,8 @@ export const SCHEMA = Object.freeze({
   },
   error: { from: "kernel", fields: { error: "str", "reply_to?": "str" } },
   pong: { from: "kernel", fields: { reply_to: "str", labelmap_id: "str" } },
+  // empty the browser's persistent chunk cache (`VoxWidget.clear_browser_cache()`)
+  "cache.clear": { from: "kernel", fields: {} },
 });
 
 /** A message that does not match {@link SCHEMA}; the text names the field and the bad value. */
