@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_multiscale import SPACE, write_ome
 
 from voxwidget import VoxWidget
-
-from test_multiscale import SPACE, write_ome
 
 zarr = pytest.importorskip("zarr")
 
