@@ -2,6 +2,12 @@
  * ChunkClient: fetches the tiles a view shows, keeps them in the memory LRU cache, follows the
  * kernel's change notices and cancels requests the view no longer needs.
  *
+ * A view declares a plan (see lod.js): per level its plane index and visible keys, coarsest level
+ * first, so coarse placeholders are asked for before fine tiles. With a persistent cache
+ * (chunkcache.js), tiles missing from memory are looked up there first: found ones are drawn at
+ * once (marked stale) and asked for with their version as `known`, so the kernel answers
+ * "unchanged" without bytes; tiles arriving from the kernel are written there.
+ *
  * Message flow (see protocol.js): `chunks.get` {id, layer, level, keys, known, axis, index} →
  * one or more `chunks.data` {reply_to, tiles, done}; `chunks.cancel` {ids}; `chunks.changed`
  * {layer, level, keys, versions, origin?} from the kernel at any time.
@@ -11,6 +17,9 @@
 import { keyString } from "./grid.js";
 import { make } from "./protocol.js";
 import { asBytes, decodeTile, TileCache, tileId } from "./tiles.js";
+
+/** How many requests `stats.requests` remembers. */
+export const REQUEST_LOG = 1000;
 
 /** Both layers, fetched for every visible key. */
 const VIEW_LAYERS = ["image", "labels"];
@@ -33,10 +42,22 @@ export class ChunkClient {
    * @param {TileCache} [p.cache]
    * @param {() => string} [p.makeId] request id factory
    * @param {() => void} [p.onUpdate] called after tiles arrived or versions changed (redraw)
+   * @param {import("./chunkcache.js").ChunkCache|null} [p.persist] persistent tile cache
+   * @param {(layer: string) => string|null} [p.prefix] its key prefix per layer (null: don't persist)
    */
-  constructor({ send, level = 0, cache = new TileCache(), makeId = newId, onUpdate = () => {} }) {
+  constructor({
+    send,
+    level = 0,
+    cache = new TileCache(),
+    makeId = newId,
+    onUpdate = () => {},
+    persist = null,
+    prefix = () => null,
+  }) {
     this.send = send;
-    this.level = level;
+    this.level = level; // the level edits are painted at (0)
+    this.persist = persist;
+    this.prefix = prefix;
     this.cache = cache;
     this.makeId = makeId;
     this.onUpdate = onUpdate;
@@ -48,8 +69,9 @@ export class ChunkClient {
     this.inflight = new Map();
     /** @type {Map<string, number>} "layer/level/ks" -> newest version known to exist */
     this.versions = new Map();
-    this.current = null; // {axis, index, keys}
-    this.stats = { messages: 0, tiles: 0, bytes: 0 };
+    this.current = null; // {axis, plan: [{level, index, keys}]}
+    /** requests: the last REQUEST_LOG chunks.get sent, {layer, level, axis, index, keys, known} */
+    this.stats = { messages: 0, tiles: 0, bytes: 0, unchanged: 0, fromCache: 0, requests: [] };
     this.wave = 0; // tiles requested since the last time nothing was in flight
     this.lastError = null;
   }
@@ -70,8 +92,8 @@ export class ChunkClient {
    * @param {string} ks
    * @returns {number}
    */
-  chunkVersion(layer, ks) {
-    return this.versions.get(`${layer}/${this.level}/${ks}`) ?? -1;
+  chunkVersion(layer, ks, level = this.level) {
+    return this.versions.get(`${layer}/${level}/${ks}`) ?? -1;
   }
 
   /**
@@ -80,31 +102,44 @@ export class ChunkClient {
    * @param {number} axis
    * @param {number} index
    * @param {number[]} key
+   * @param {number} [level]
    * @returns {object|undefined}
    */
-  tile(layer, axis, index, key) {
-    return this.cache.get(tileId(layer, this.level, axis, index, keyString(key)));
+  tile(layer, axis, index, key, level = this.level) {
+    return this.cache.get(tileId(layer, level, axis, index, keyString(key)));
   }
 
   /**
-   * Declare what the view shows: fetch missing, stale and dirty tiles of both layers, cancel
-   * requests for other planes or keys that left the view, and evict old tiles.
+   * Declare what the view shows at one level (the paint level unless given).
    * @param {number} axis
    * @param {number} index
    * @param {number[][]} keys visible chunk keys, most important first
+   * @param {number} [level]
    */
-  view(axis, index, keys) {
-    this.current = { axis, index, keys };
+  view(axis, index, keys, level = this.level) {
+    this.viewPlan(axis, [{ level, index, keys }]);
+  }
+
+  /**
+   * Declare what the view shows: fetch missing, stale and dirty tiles of both layers for every
+   * level of the plan (in plan order: coarse first), cancel requests for planes, levels or keys
+   * that left the view, and evict old tiles.
+   * @param {number} axis
+   * @param {{level: number, index: number, keys: number[][]}[]} plan
+   */
+  viewPlan(axis, plan) {
+    this.current = { axis, plan };
     const visible = new Set();
-    for (const layer of VIEW_LAYERS) {
-      for (const key of keys) visible.add(tileId(layer, this.level, axis, index, keyString(key)));
+    for (const { level, index, keys } of plan) {
+      for (const layer of VIEW_LAYERS) {
+        for (const key of keys) visible.add(tileId(layer, level, axis, index, keyString(key)));
+      }
     }
     // cancel what the view no longer needs
     const cancel = [];
     for (const [rid, req] of this.requests) {
-      let needed = req.axis === axis && req.index === index;
-      if (needed) {
-        needed = false;
+      let needed = false;
+      if (req.axis === axis) {
         for (const id of req.ids) {
           if (visible.has(id)) {
             needed = true;
@@ -116,34 +151,91 @@ export class ChunkClient {
     }
     if (cancel.length) this.cancel(cancel);
     // fetch what is missing
-    for (const layer of VIEW_LAYERS) {
-      const want = [];
-      const known = [];
-      const ids = new Set();
-      for (const key of keys) {
-        const id = tileId(layer, this.level, axis, index, keyString(key));
-        if (this.inflight.has(id)) continue;
-        const t = this.cache.get(id);
-        if (t && !t.stale && !t.dirty) continue;
-        want.push(key);
-        known.push(t && !t.dirty ? t.version : -1);
-        ids.add(id);
+    for (const { level, index, keys } of plan) {
+      for (const layer of VIEW_LAYERS) {
+        const want = [];
+        const ids = new Set();
+        const fresh = []; // not in memory: look in the persistent cache first
+        for (const key of keys) {
+          const id = tileId(layer, level, axis, index, keyString(key));
+          if (this.inflight.has(id)) continue;
+          const t = this.cache.get(id);
+          if (t && !t.stale && !t.dirty) continue;
+          want.push(key);
+          ids.add(id);
+          if (!t) fresh.push(id);
+        }
+        if (!want.length) continue;
+        const rid = this.makeId();
+        if (this.inflight.size === 0) this.wave = 0;
+        this.wave += ids.size;
+        const req = { layer, level, axis, index, ids };
+        this.requests.set(rid, req);
+        for (const id of ids) this.inflight.set(id, rid);
+        const prefix = this.persist?.enabled ? this.prefix(layer) : null;
+        if (prefix === null || !fresh.length) {
+          this.sendGet(rid, req, want);
+          continue;
+        }
+        this.persist
+          .getMany(fresh.map((id) => `${prefix}/${id}`))
+          .catch(() => new Map())
+          .then((found) => {
+            for (const id of fresh) {
+              const hit = found.get(`${prefix}/${id}`);
+              if (hit && !this.cache.peek(id)) this.fromDisk(id, layer, level, axis, index, hit);
+            }
+            if (found.size) this.onUpdate();
+            if (this.requests.get(rid) === req) this.sendGet(rid, req, want);
+          });
       }
-      if (!want.length) continue;
-      const rid = this.makeId();
-      const msg = make("chunks.get", { id: rid, layer, level: this.level, keys: want, known, axis, index });
-      if (this.inflight.size === 0) this.wave = 0;
-      this.wave += ids.size;
-      this.requests.set(rid, { layer, axis, index, ids });
-      for (const id of ids) this.inflight.set(id, rid);
-      this.send(msg, []);
     }
     this.cache.evict(visible);
   }
 
-  /** Re-run {@link view} with the last declared view (after versions changed). */
+  /** Send the chunks.get of a request, with the versions held now as `known`. */
+  sendGet(rid, req, keys) {
+    const { layer, level, axis, index } = req;
+    const known = keys.map((key) => {
+      const t = this.cache.peek(tileId(layer, level, axis, index, keyString(key)));
+      return t && !t.dirty ? t.version : -1;
+    });
+    const msg = make("chunks.get", { id: rid, layer, level, keys, known, axis, index });
+    const log = this.stats.requests;
+    log.push({ layer, level, axis, index, keys, known });
+    if (log.length > REQUEST_LOG) log.splice(0, log.length - REQUEST_LOG);
+    this.send(msg, []);
+  }
+
+  /** A tile read from the persistent cache: shown at once, stale until the kernel confirms it. */
+  fromDisk(id, layer, level, axis, index, hit) {
+    const ks = id.slice(id.lastIndexOf("/") + 1);
+    this.stats.fromCache++;
+    const tile = {
+      id,
+      layer,
+      level,
+      axis,
+      index,
+      key: ks.split(",").map(Number),
+      ks,
+      version: hit.version,
+      shape: hit.shape,
+      dtype: hit.dtype,
+      data: hit.data,
+      rev: 0,
+      stale: true,
+      dirty: false,
+      overlaid: null,
+      cached: true,
+    };
+    if (layer === "labels" && level === this.level) this.overlay.reapply(tile);
+    this.cache.set(tile);
+  }
+
+  /** Re-run {@link viewPlan} with the last declared view (after versions changed). */
   refresh() {
-    if (this.current) this.view(this.current.axis, this.current.index, this.current.keys);
+    if (this.current) this.viewPlan(this.current.axis, this.current.plan);
   }
 
   /**
@@ -229,9 +321,12 @@ export class ChunkClient {
       req.ids.delete(id);
       this.stats.tiles++;
       if (rec.codec === "unchanged") {
+        this.stats.unchanged++;
         const t = this.cache.peek(id);
+        const ck = `${msg.layer}/${msg.level}/${ks}`;
+        if (rec.version > (this.versions.get(ck) ?? -1)) this.versions.set(ck, rec.version);
         if (t && !t.dirty && t.version === rec.version) {
-          t.stale = rec.version < this.chunkVersion(msg.layer, ks);
+          t.stale = rec.version < this.chunkVersion(msg.layer, ks, msg.level);
         }
         again = again || !t || t.dirty || t.stale;
         continue;
@@ -285,7 +380,9 @@ export class ChunkClient {
     const latest = this.versions.get(ck) ?? -1;
     tile.stale = tile.version < latest;
     if (tile.version > latest) this.versions.set(ck, tile.version);
-    if (tile.layer === "labels") this.overlay.reapply(tile);
+    const prefix = this.persist?.enabled && !tile.stale ? this.prefix(tile.layer) : null;
+    if (prefix !== null) this.persist.put(`${prefix}/${tile.id}`, tile); // the kernel's data, copied
+    if (tile.layer === "labels" && tile.level === this.level) this.overlay.reapply(tile);
     this.cache.set(tile);
   }
 
@@ -293,7 +390,8 @@ export class ChunkClient {
     const own = msg.origin !== undefined && this.overlay.isOwn(msg.origin);
     let stale = false;
     for (let i = 0; i < msg.keys.length; i++) {
-      stale = this.noteVersion(msg.layer, keyString(msg.keys[i]), msg.versions[i], own) || stale;
+      const ks = keyString(msg.keys[i]);
+      stale = this.noteVersion(msg.layer, ks, msg.versions[i], own, msg.level) || stale;
     }
     if (stale) this.refresh();
     this.onUpdate();
@@ -307,15 +405,16 @@ export class ChunkClient {
    * @param {string} ks
    * @param {number} version
    * @param {boolean} own
+   * @param {number} [level]
    * @returns {boolean} whether a tile became stale
    */
-  noteVersion(layer, ks, version, own) {
-    const ck = `${layer}/${this.level}/${ks}`;
+  noteVersion(layer, ks, version, own, level = this.level) {
+    const ck = `${layer}/${level}/${ks}`;
     if (version > (this.versions.get(ck) ?? -1)) this.versions.set(ck, version);
     let stale = false;
-    for (const t of this.cache.ofChunk(layer, this.level, ks)) {
+    for (const t of this.cache.ofChunk(layer, level, ks)) {
       if (t.version >= version) continue;
-      if (own && !t.dirty && t.version === version - 1) t.version = version;
+      if (own && level === this.level && !t.dirty && t.version === version - 1) t.version = version;
       else {
         t.stale = true;
         stale = true;

@@ -97,6 +97,12 @@ export function buildUI(el) {
   const cmax = h("input", { type: "number", step: "any", title: "Contrast maximum" });
   const undo = h("button", { type: "button", title: "Undo (ctrl+z)", text: "undo" });
   const redo = h("button", { type: "button", title: "Redo (ctrl+shift+z)", text: "redo" });
+  const clearCache = h("button", {
+    type: "button",
+    class: "voxwidget-clear-cache",
+    title: "Empty this browser's chunk cache (IndexedDB)",
+    text: "clear cache",
+  });
   const toolbar = h(
     "div",
     { class: "voxwidget-toolbar" },
@@ -108,6 +114,7 @@ export function buildUI(el) {
     labelled("opacity", opacity),
     h("span", { class: "voxwidget-group" }, "contrast", cmin, cmax),
     h("span", { class: "voxwidget-group" }, undo, redo),
+    clearCache,
   );
   const canvas = h("canvas", { class: "voxwidget-canvas", tabindex: "-1" });
   const wrap = h("div", { class: "voxwidget-canvas-wrap" }, canvas);
@@ -148,6 +155,7 @@ export function buildUI(el) {
       cmax,
       undo,
       redo,
+      clearCache,
     },
   };
 }

@@ -9,11 +9,19 @@
  *
  * Coordinates: a voxel `(u, v)` of the plane covers `[u, u+1) × [v, v+1)`; CSS pixel
  * `x = (u - centerU) * scale + width / 2` (same for v/y).
+ *
+ * Levels of detail: with `state.levels` (`[{shape, downsample}]`, finest first) the view plans its
+ * fetches with lod.js (the coarsest level, then the level the zoom needs) and draws each layer
+ * coarse to fine, so the coarsest available tile shows under finer ones until they arrive; a
+ * level-L tile covers level-0 voxels `key * chunks * d …`. Labels are composed on their own layer
+ * (a finer tile replaces what is under it) and drawn once with `opacity`. Paint always maps the
+ * screen to level-0 voxels.
  * @module view2d
  */
 
 import { labelRGBA32 } from "./colors.js";
 import { chunkOf, planeAxes, tileIndex, visibleKeys } from "./grid.js";
+import { planView } from "./lod.js";
 
 const BACKGROUND = "#1b1b1d";
 const VOLUME = "#2a2a2e";
@@ -153,6 +161,7 @@ export class View2D {
       centerU: 0.5,
       centerV: 0.5,
       zoom: 0, // 0 = fit
+      levels: [], // [{shape, downsample}] finest first; empty: level 0 only
       opacity: 0.5,
       contrast: [0, 255],
       tool: "brush",
@@ -181,7 +190,7 @@ export class View2D {
    */
   set(partial) {
     let view = false;
-    for (const k of ["shape", "chunks", "axis", "index", "centerU", "centerV", "zoom"]) {
+    for (const k of ["shape", "chunks", "axis", "index", "centerU", "centerV", "zoom", "levels"]) {
       if (k in partial && partial[k] !== this.state[k]) view = true;
     }
     Object.assign(this.state, partial);
@@ -291,6 +300,19 @@ export class View2D {
     return visibleKeys(shape, chunks, axis, index, this.visibleRect());
   }
 
+  /**
+   * What the view fetches, in order (coarse first): per level its plane index and visible keys.
+   * @returns {{level: number, index: number, keys: number[][]}[]}
+   */
+  plan() {
+    const { shape, chunks, axis, index, levels } = this.state;
+    if (!levels || levels.length <= 1) return [{ level: 0, index, keys: this.visibleKeys() }];
+    if (index < 0 || index >= shape[axis]) return [];
+    const r = this.visibleRect();
+    const rect = { u0: r.u0, u1: r.u1, v0: r.v0, v1: r.v1 };
+    return planView(levels, chunks, axis, index, rect, this.scale * this.dpr);
+  }
+
   /** Queue a redraw (coalesced per animation frame). */
   invalidate() {
     if (this.frame !== null) return;
@@ -332,6 +354,16 @@ export class View2D {
     return b.canvas;
   }
 
+  /** The labels layer canvas (device pixels), created or resized on demand. */
+  labelLayer() {
+    const { width, height } = this.canvas;
+    if (!this.layer || this.layer.canvas.width !== width || this.layer.canvas.height !== height) {
+      const canvas = makeCanvas(width, height);
+      this.layer = { canvas, ctx: canvas.getContext("2d") };
+    }
+    return this.layer;
+  }
+
   /** Draw the slice now. */
   draw() {
     this.draws++;
@@ -353,23 +385,55 @@ export class View2D {
     ctx.fillStyle = VOLUME;
     ctx.fillRect(vx0, vy0, vx1 - vx0, vy1 - vy0);
     if (index < 0 || index >= this.state.shape[axis]) return;
-    const keys = this.visibleKeys();
-    for (const layer of ["image", "labels"]) {
-      if (layer === "labels") {
-        if (opacity <= 0) break;
-        ctx.globalAlpha = opacity;
-      }
-      for (const key of keys) {
-        const tile = this.client.tile(layer, axis, index, key);
-        if (tile?.shape.length !== 2) continue;
-        const bm = this.bitmap(tile, layer);
-        const u0 = key[u] * chunks[u];
-        const v0 = key[v] * chunks[v];
-        const [x0, y0] = px(u0, v0);
-        const [x1, y1] = px(u0 + tile.shape[1], v0 + tile.shape[0]);
-        ctx.drawImage(bm, x0, y0, x1 - x0, y1 - y0);
+    const plan = this.plan();
+    const levels = this.state.levels;
+    // every level from the coarsest planned one to the finest planned one, coarse first, so a
+    // finer level the view showed before (still in memory) also covers the coarse placeholder
+    const order = [];
+    if (plan.length) {
+      const lo = Math.min(...plan.map((p) => p.level));
+      const hi = Math.max(...plan.map((p) => p.level));
+      for (let l = hi; l >= lo; l--) {
+        const p = plan.find((q) => q.level === l);
+        if (p) order.push(p);
+        else if (levels[l]) {
+          const d = levels[l].downsample;
+          const li = Math.floor(index / d[axis]);
+          const r = this.visibleRect();
+          const rect = { u0: r.u0 / d[u], u1: r.u1 / d[u], v0: r.v0 / d[v], v1: r.v1 / d[v] };
+          order.push({ level: l, index: li, keys: visibleKeys(levels[l].shape, chunks, axis, li, rect) });
+        }
       }
     }
+    const layer = opacity > 0 ? this.labelLayer() : null;
+    if (layer) layer.ctx.clearRect(0, 0, layer.canvas.width, layer.canvas.height);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(vx0, vy0, vx1 - vx0, vy1 - vy0);
+    ctx.clip();
+    for (const { level, index: li, keys } of order) {
+      const d = levels[level]?.downsample ?? [1, 1, 1];
+      for (const name of layer ? ["image", "labels"] : ["image"]) {
+        const target = name === "image" ? ctx : layer.ctx;
+        if (name === "labels") target.imageSmoothingEnabled = false;
+        for (const key of keys) {
+          const tile = this.client.tile(name, axis, li, key, level);
+          if (tile?.shape.length !== 2) continue;
+          const bm = this.bitmap(tile, name);
+          const u0 = key[u] * chunks[u] * d[u];
+          const v0 = key[v] * chunks[v] * d[v];
+          const [x0, y0] = px(u0, v0);
+          const [x1, y1] = px(u0 + tile.shape[1] * d[u], v0 + tile.shape[0] * d[v]);
+          if (name === "labels") target.clearRect(x0, y0, x1 - x0, y1 - y0);
+          target.drawImage(bm, x0, y0, x1 - x0, y1 - y0);
+        }
+      }
+    }
+    if (layer) {
+      ctx.globalAlpha = opacity;
+      ctx.drawImage(layer.canvas, 0, 0);
+    }
+    ctx.restore();
     ctx.globalAlpha = 1;
     this.drawCursor();
   }

@@ -10,7 +10,10 @@
  *   - `voxelToClient([z, y, x]) -> {x, y}`: client (CSS) coordinates of the voxel's centre, for
  *     `page.mouse`;
  *   - `clientToVoxel(x, y) -> [z, y, x]`: the voxel under a client point (may lie outside the array);
- *   - `state() -> {pendingBatches, loadingTiles, idle, stats: {messages, tiles, bytes}, sync}`:
+ *   - `state() -> {pendingBatches, loadingTiles, idle, stats: {messages, tiles, bytes, unchanged,
+ *     fromCache, requests, cache}, sync}` (`requests`: the last chunks.get sent, each
+ *     `{layer, level, axis, index, keys, known}`; `fromCache`: tiles read from the persistent
+ *     cache; `cache`: its hits/misses/writes/evicted/bytes):
  *     `idle` is true when no edit batch is pending or accumulating, no tile request is
  *     outstanding and no redraw is queued; stats count kernel messages, tiles and payload bytes
  *     this view received; `sync` is `{state: "saved"|"pending"|"offline"|"replaying"|"error",
@@ -29,6 +32,7 @@
  */
 
 import { strokeVoxels } from "./brush.js";
+import { ChunkCache } from "./chunkcache.js";
 import { ChunkClient, newId } from "./client.js";
 import { Connection } from "./connection.js";
 import { EditQueue, parseLabel } from "./editqueue.js";
@@ -62,6 +66,14 @@ function siblings(model) {
   return s;
 }
 
+/** The page's persistent chunk cache (one per page, shared by every view). */
+let PERSIST = null;
+function persistentCache(mb) {
+  if (!PERSIST) PERSIST = new ChunkCache({ budget: mb * 2 ** 20 });
+  else if (PERSIST.budget !== mb * 2 ** 20) PERSIST.setBudget(mb * 2 ** 20);
+  return PERSIST;
+}
+
 /** One rendered view. */
 class VoxView {
   constructor(model, el) {
@@ -89,12 +101,21 @@ class VoxView {
     });
     const send = (msg, buffers = []) => this.conn.send(msg, buffers);
     this.send = send;
-    this.client = new ChunkClient({ send, onUpdate: () => this.onTiles() });
+    this.persist = persistentCache(model.get("browser_cache_mb") ?? 256);
+    this.client = new ChunkClient({
+      send,
+      onUpdate: () => this.onTiles(),
+      persist: this.persist,
+      prefix: (layer) => {
+        const fp = this.model.get("fingerprint");
+        if (!fp) return null;
+        return layer === "labels" ? `${fp}:${this.labelmapId}` : fp;
+      },
+    });
     this.view = new View2D({
       canvas: ui.canvas,
       client: this.client,
-      onViewChange: () =>
-        this.client.view(this.view.state.axis, this.view.state.index, this.view.visibleKeys()),
+      onViewChange: () => this.client.viewPlan(this.view.state.axis, this.view.plan()),
     });
     this.store = new PendingDB({
       labelmapId: this.labelmapId,
@@ -144,7 +165,15 @@ class VoxView {
       sib.owner?.reportSync();
     });
     const traits = ["axis", "position", "zoom", "opacity", "contrast_limits", "tool", "brush_radius"];
-    for (const t of [...traits, "shape", "chunk_shape", "height", "label_dtype"]) {
+    for (const t of [
+      ...traits,
+      "shape",
+      "chunk_shape",
+      "height",
+      "label_dtype",
+      "levels",
+      "browser_cache_mb",
+    ]) {
       const onTrait = () => this.syncFromModel(t);
       model.on(`change:${t}`, onTrait);
       this.disposers.push(() => model.off(`change:${t}`, onTrait));
@@ -155,6 +184,9 @@ class VoxView {
       ro.observe(ui.wrap);
       this.disposers.push(() => ro.disconnect());
     }
+    const onClear = () => this.clearCache();
+    ui.controls.clearCache.addEventListener("click", onClear);
+    this.disposers.push(() => ui.controls.clearCache.removeEventListener("click", onClear));
     this.installHooks();
     this.syncFromModel();
     this.layout();
@@ -226,6 +258,8 @@ class VoxView {
     if (all || name === "tool") patch.tool = m.get("tool") ?? "brush";
     if (all || name === "brush_radius") patch.radius = m.get("brush_radius") ?? 5;
     if (all || name === "label_dtype") this.queue.dtype = m.get("label_dtype") || this.queue.dtype;
+    if (all || name === "levels") patch.levels = m.get("levels") ?? [];
+    if (name === "browser_cache_mb") this.persist.setBudget((m.get("browser_cache_mb") ?? 256) * 2 ** 20);
     if (all || name === "axis" || name === "position" || name === "shape") {
       const { u, v } = planeAxes(axis);
       patch.axis = axis;
@@ -408,6 +442,9 @@ class VoxView {
     }
     if (this.conn.received(msg)) return; // the heartbeat's pong
     switch (msg.kind) {
+      case "cache.clear":
+        this.clearCache();
+        return;
       case "welcome":
         if (msg.reply_to === this.helloId && msg.protocol !== PROTOCOL_VERSION) {
           this.showError(
@@ -543,6 +580,14 @@ class VoxView {
     }, SYNC_STATUS_MS);
   }
 
+  /** Empty the persistent chunk cache (Python's clear_browser_cache() or the toolbar button). */
+  clearCache() {
+    this.persist
+      .clear()
+      .then(() => this.flash("browser cache cleared"))
+      .catch((err) => this.showError(`clearing the browser cache failed: ${err.message}`));
+  }
+
   // -- test hooks ------------------------------------------------------------------------------
   installHooks() {
     const canvas = this.ui.canvas;
@@ -566,7 +611,7 @@ class VoxView {
         pendingBatches: this.queue.pendingCount,
         loadingTiles: this.client.inflight.size,
         idle: this.queue.idle && this.client.idle && !view.drawPending && !this.stroke,
-        stats: { ...this.client.stats },
+        stats: { ...this.client.stats, cache: { ...this.persist.stats, bytes: this.persist.bytes } },
         sync: {
           ...this.syncState(),
           connection: this.conn.state,

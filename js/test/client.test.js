@@ -78,7 +78,8 @@ test("tiles decode (raw from a DataView, zero, unchanged) and count stats", () =
   );
   const t = client.tile("image", 0, 1, [0, 0, 0]);
   assert.deepEqual([...t.data], [1, 2, 3, 4]);
-  assert.deepEqual(client.stats, { messages: 1, tiles: 1, bytes: 4 });
+  const { messages, tiles, bytes } = client.stats;
+  assert.deepEqual({ messages, tiles, bytes }, { messages: 1, tiles: 1, bytes: 4 });
   assert.ok(updates() >= 1);
   // the same view again asks nothing; after a slice change and back, known = cached version
   client.view(0, 2, [[0, 0, 0]]);
@@ -123,4 +124,73 @@ test("the LRU evicts least recently used tiles, sparing visible ones", () => {
   assert.deepEqual([...cache.tiles.keys()].sort(), ["a", "b"]);
   assert.equal(cache.bytes, 80);
   assert.deepEqual(cache.ofChunk("image", 0, "c"), []);
+});
+
+test("viewPlan requests coarse levels first and cancels levels and keys that left the view", () => {
+  const { sent, client } = setup();
+  client.viewPlan(0, [
+    { level: 3, index: 64, keys: [[1, 0, 0]] },
+    {
+      level: 1,
+      index: 256,
+      keys: [
+        [4, 2, 2],
+        [4, 2, 3],
+      ],
+    },
+  ]);
+  const gets = sent.filter((m) => m.kind === "chunks.get");
+  assert.deepEqual(
+    gets.map((m) => [m.level, m.layer, m.index, m.keys.length]),
+    [
+      [3, "image", 64, 1],
+      [3, "labels", 64, 1],
+      [1, "image", 256, 2],
+      [1, "labels", 256, 2],
+    ],
+  );
+  assert.deepEqual(
+    client.stats.requests.map((r) => r.level),
+    [3, 3, 1, 1],
+  );
+  // zoom in: level 0 replaces level 1; the level-1 requests are cancelled, level 3 kept
+  sent.length = 0;
+  client.viewPlan(0, [
+    { level: 3, index: 64, keys: [[1, 0, 0]] },
+    { level: 0, index: 512, keys: [[8, 4, 4]] },
+  ]);
+  const cancel = sent.find((m) => m.kind === "chunks.cancel");
+  assert.deepEqual(cancel.ids.sort(), [gets[2].id, gets[3].id].sort());
+  assert.deepEqual(
+    sent.filter((m) => m.kind === "chunks.get").map((m) => m.level),
+    [0, 0],
+  );
+  // a late reply to a cancelled request is ignored
+  assert.equal(
+    client.handle(
+      { kind: "chunks.data", reply_to: gets[2].id, layer: "image", level: 1, tiles: [], done: true },
+      [],
+    ),
+    false,
+  );
+  // a coarse label change notice makes that level's tiles stale
+  client.handle(
+    {
+      kind: "chunks.data",
+      reply_to: gets[1].id,
+      layer: "labels",
+      level: 3,
+      axis: 0,
+      index: 64,
+      done: true,
+      tiles: [{ key: [1, 0, 0], version: 5, shape: [2, 2], dtype: "uint8", codec: "zero", buffer: -1 }],
+    },
+    [],
+  );
+  assert.equal(client.tile("labels", 0, 64, [1, 0, 0], 3).stale, false);
+  sent.length = 0;
+  client.handle({ kind: "chunks.changed", layer: "labels", level: 3, keys: [[1, 0, 0]], versions: [6] }, []);
+  assert.equal(client.tile("labels", 0, 64, [1, 0, 0], 3).stale, true);
+  const again = sent.find((m) => m.kind === "chunks.get" && m.layer === "labels" && m.level === 3);
+  assert.deepEqual(again.known, [5]);
 });

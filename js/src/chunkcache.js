@@ -1,0 +1,307 @@
+/**
+ * The browser's persistent chunk cache (DESIGN tier 1): decoded tiles kept in IndexedDB so that
+ * reopening a notebook draws the last slice before the kernel answers, and revisiting a region costs
+ * only an "unchanged" reply.
+ *
+ * One database per origin, `voxwidget-chunks`, two object stores:
+ * - `tiles`: key `${prefix}/${layer}/${level}/${axis}/${index}/${ks}` → `{version, shape, dtype,
+ *   bytes}` (`bytes` an ArrayBuffer of the tile data, little-endian C order); `prefix` is the
+ *   dataset fingerprint, for label tiles `${fingerprint}:${labelmapId}`.
+ * - `lru`: the same key → `{used, size}` with an index on `used` (last use, ms): the eviction order.
+ *
+ * Entries are never trusted: a view draws them at once and asks the kernel with their version as
+ * `known`; the kernel answers "unchanged" (no bytes) or sends the newer tile, which replaces it.
+ * The total size is bounded (`budget` bytes); least recently used entries go first. Writes are
+ * batched (one transaction per flush). Without IndexedDB the cache does nothing (`enabled` false).
+ * @module chunkcache
+ */
+
+import { TYPED } from "./tiles.js";
+
+export const DB_NAME = "voxwidget-chunks";
+export const DB_VERSION = 1;
+const TILES = "tiles";
+const LRU = "lru";
+const FLUSH_MS = 200;
+
+const req = (r) =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+
+const done = (tx) =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
+    tx.onerror = () => reject(tx.error ?? new Error("transaction failed"));
+  });
+
+/** Open databases per factory: views of one page share one connection. */
+const connections = new WeakMap();
+
+function openDB(idb, name) {
+  let perName = connections.get(idb);
+  if (!perName) {
+    perName = new Map();
+    connections.set(idb, perName);
+  }
+  let p = perName.get(name);
+  if (p) return p;
+  p = new Promise((resolve, reject) => {
+    let r;
+    try {
+      r = idb.open(name, DB_VERSION);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    r.onupgradeneeded = () => {
+      const db = r.result;
+      if (!db.objectStoreNames.contains(TILES)) db.createObjectStore(TILES);
+      if (!db.objectStoreNames.contains(LRU)) db.createObjectStore(LRU).createIndex("used", "used");
+    };
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.onblocked = () => reject(new Error("IndexedDB open blocked"));
+  });
+  perName.set(name, p);
+  p.catch(() => perName.delete(name));
+  return p;
+}
+
+/**
+ * The cache key of a tile.
+ * @param {string} prefix fingerprint (image) or `${fingerprint}:${labelmapId}` (labels)
+ * @param {string} id the memory cache's tile id `${layer}/${level}/${axis}/${index}/${ks}`
+ * @returns {string}
+ */
+export function cacheKey(prefix, id) {
+  return `${prefix}/${id}`;
+}
+
+export class ChunkCache {
+  /**
+   * @param {object} [p]
+   * @param {IDBFactory|null} [p.indexedDB] defaults to the global one
+   * @param {number} [p.budget] bytes kept at most
+   * @param {string} [p.name] database name
+   * @param {() => number} [p.now] clock (ms), for tests
+   */
+  constructor({
+    indexedDB = globalThis.indexedDB ?? null,
+    budget = 256 * 2 ** 20,
+    name = DB_NAME,
+    now = () => Date.now(),
+  } = {}) {
+    this.idb = indexedDB;
+    this.budget = budget;
+    this.name = name;
+    this.now = now;
+    this.enabled = !!indexedDB && budget > 0;
+    this.bytes = null; // total size, known after the first write or evict
+    this.queue = new Map(); // key -> value waiting to be written
+    this.touched = new Map(); // key -> used time waiting to be written
+    this.timer = null;
+    this.writing = Promise.resolve();
+    this.stats = { hits: 0, misses: 0, writes: 0, evicted: 0 };
+    this.clock = 0;
+  }
+
+  /** A strictly increasing use time (so entries used in one millisecond keep their order). */
+  stamp() {
+    this.clock = Math.max(this.clock + 1e-3, this.now());
+    return this.clock;
+  }
+
+  async db() {
+    if (!this.enabled) return null;
+    try {
+      return await openDB(this.idb, this.name);
+    } catch (err) {
+      console.warn("voxwidget: the chunk cache is off (IndexedDB unavailable)", err);
+      this.enabled = false;
+      return null;
+    }
+  }
+
+  /**
+   * Look several tiles up at once; found ones are marked used.
+   * @param {string[]} keys
+   * @returns {Promise<Map<string, {version: number, shape: number[], dtype: string, data: ArrayBufferView}>>}
+   */
+  async getMany(keys) {
+    const out = new Map();
+    if (!keys.length) return out;
+    for (const k of keys) {
+      const q = this.queue.get(k);
+      if (q) out.set(k, toTile(q));
+    }
+    const db = await this.db();
+    if (!db) return out;
+    const rest = keys.filter((k) => !out.has(k));
+    if (rest.length) {
+      const tx = db.transaction(TILES, "readonly");
+      const store = tx.objectStore(TILES);
+      const values = await Promise.all(rest.map((k) => req(store.get(k))));
+      rest.forEach((k, i) => {
+        if (values[i]) out.set(k, toTile(values[i]));
+      });
+    }
+    this.stats.hits += out.size;
+    this.stats.misses += keys.length - out.size;
+    for (const k of out.keys()) this.touched.set(k, this.stamp());
+    if (out.size) this.schedule();
+    return out;
+  }
+
+  /**
+   * Keep a tile (written in the next batch).
+   * @param {string} key
+   * @param {{version: number, shape: number[], dtype: string, data: ArrayBufferView}} tile
+   */
+  put(key, tile) {
+    if (!this.enabled) return;
+    const d = tile.data;
+    const bytes = d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength);
+    this.queue.set(key, { version: tile.version, shape: [...tile.shape], dtype: tile.dtype, bytes });
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.timer !== null || !this.enabled) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, FLUSH_MS);
+  }
+
+  /**
+   * Write what is queued now, then evict down to the budget.
+   * @returns {Promise<void>}
+   */
+  flush() {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const queue = this.queue;
+    const touched = this.touched;
+    this.queue = new Map();
+    this.touched = new Map();
+    this.writing = this.writing
+      .then(() => this.write(queue, touched))
+      .catch((err) => console.warn("voxwidget: writing the chunk cache failed", err));
+    return this.writing;
+  }
+
+  async write(queue, touched) {
+    const db = await this.db();
+    if (!db || (!queue.size && !touched.size)) return;
+    if (this.bytes === null) this.bytes = await this.size(db);
+    const tx = db.transaction([TILES, LRU], "readwrite");
+    const tiles = tx.objectStore(TILES);
+    const lru = tx.objectStore(LRU);
+    const olds = await Promise.all([...queue.keys()].map((k) => req(lru.get(k))));
+    let i = 0;
+    for (const [k, v] of queue) {
+      const old = olds[i++];
+      tiles.put(v, k);
+      lru.put({ used: touched.get(k) ?? this.stamp(), size: v.bytes.byteLength }, k);
+      this.bytes += v.bytes.byteLength - (old ? old.size : 0);
+      this.stats.writes++;
+    }
+    for (const [k, used] of touched) {
+      if (queue.has(k)) continue;
+      const cur = await req(lru.get(k));
+      if (cur) lru.put({ used, size: cur.size }, k);
+    }
+    await done(tx);
+    if (this.bytes > this.budget) await this.evict(db);
+  }
+
+  async size(db) {
+    const tx = db.transaction(LRU, "readonly");
+    const all = await req(tx.objectStore(LRU).getAll());
+    return all.reduce((s, e) => s + e.size, 0);
+  }
+
+  /** Drop least recently used entries until the total is at most 90% of the budget. */
+  async evict(db) {
+    const target = this.budget * 0.9;
+    const tx = db.transaction([TILES, LRU], "readwrite");
+    const tiles = tx.objectStore(TILES);
+    const lru = tx.objectStore(LRU);
+    await new Promise((resolve, reject) => {
+      const r = lru.index("used").openCursor();
+      r.onerror = () => reject(r.error);
+      r.onsuccess = () => {
+        const cur = r.result;
+        if (!cur || this.bytes <= target) {
+          resolve();
+          return;
+        }
+        tiles.delete(cur.primaryKey);
+        lru.delete(cur.primaryKey);
+        this.bytes -= cur.value.size;
+        this.stats.evicted++;
+        cur.continue();
+      };
+    });
+    await done(tx);
+  }
+
+  /**
+   * Change the size bound (evicting at once when it shrank); 0 turns the cache off.
+   * @param {number} budget bytes
+   * @returns {Promise<void>}
+   */
+  async setBudget(budget) {
+    this.budget = budget;
+    this.enabled = !!this.idb && budget > 0;
+    if (!this.enabled) return;
+    const db = await this.db();
+    if (!db) return;
+    if (this.bytes === null) this.bytes = await this.size(db);
+    if (this.bytes > this.budget) await this.evict(db);
+  }
+
+  /**
+   * Forget every entry (of every dataset of this origin).
+   * @returns {Promise<void>}
+   */
+  async clear() {
+    this.queue.clear();
+    this.touched.clear();
+    if (!this.idb) return;
+    await this.writing;
+    let db;
+    try {
+      db = await openDB(this.idb, this.name);
+    } catch {
+      return;
+    }
+    const tx = db.transaction([TILES, LRU], "readwrite");
+    tx.objectStore(TILES).clear();
+    tx.objectStore(LRU).clear();
+    await done(tx);
+    this.bytes = 0;
+  }
+
+  /**
+   * Every key, least recently used first (tests, diagnostics).
+   * @returns {Promise<string[]>}
+   */
+  async keys() {
+    await this.writing;
+    const db = await this.db();
+    if (!db) return [];
+    const tx = db.transaction(LRU, "readonly");
+    return req(tx.objectStore(LRU).index("used").getAllKeys());
+  }
+}
+
+function toTile(v) {
+  const T = TYPED[v.dtype];
+  return { version: v.version, shape: v.shape, dtype: v.dtype, data: new T(v.bytes.slice(0)) };
+}

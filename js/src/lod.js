@@ -1,0 +1,97 @@
+/**
+ * Level-of-detail arithmetic for the 2D view (mirror of `voxwidget/lod.py`): which level a zoom
+ * needs, which chunks of each level the view shows, and the fetch plan (coarsest level first as a
+ * quick placeholder, then the level the zoom needs; within a level nearest the centre first).
+ *
+ * Conventions: `zoom` is screen (device) pixels per level-0 voxel; a level with in-plane downsample
+ * factors `du, dv` shows each of its voxels over `sqrt(du * dv) * zoom` pixels. The view fetches the
+ * finest level whose voxels cover at least one pixel; level 0 when zoomed in; the coarsest when even
+ * that one is finer than a pixel. Rectangles are in level-0 voxels `{u0, u1, v0, v1}`.
+ * @module lod
+ */
+
+import { planeAxes, visibleKeys } from "./grid.js";
+
+/**
+ * The level a 2D view at `zoom` should fetch.
+ * @param {number[][]} downsamples per level (finest first) its (z, y, x) factors versus level 0
+ * @param {number} zoom pixels per level-0 voxel (> 0)
+ * @param {number} axis the view's axis (selects the in-plane factors)
+ * @returns {number}
+ */
+export function chooseLevel(downsamples, zoom, axis) {
+  if (!downsamples.length) return 0;
+  if (!(zoom > 0) || !Number.isFinite(zoom)) throw new RangeError(`zoom must be positive, got ${zoom}`);
+  const { u, v } = planeAxes(axis);
+  let best = -1;
+  let bestPx = Infinity;
+  let coarsest = 0;
+  let coarsestPx = -Infinity;
+  downsamples.forEach((d, i) => {
+    const px = Math.sqrt(d[u] * d[v]) * zoom;
+    if (px >= 1 - 1e-9 && px < bestPx) {
+      best = i;
+      bestPx = px;
+    }
+    if (px > coarsestPx) {
+      coarsest = i;
+      coarsestPx = px;
+    }
+  });
+  return best >= 0 ? best : coarsest;
+}
+
+/**
+ * The plane index at `level` of the level-0 plane `index0`.
+ * @param {number} index0
+ * @param {number[]} downsample the level's (z, y, x) factors
+ * @param {number} axis
+ * @returns {number}
+ */
+export function levelIndex(index0, downsample, axis) {
+  return Math.floor(index0 / downsample[axis]);
+}
+
+/**
+ * Chunk keys of `level` the view shows, centre first.
+ * @param {{shape: number[], downsample: number[]}} level
+ * @param {number[]} chunks tile grid chunk shape (the same at every level)
+ * @param {number} axis
+ * @param {number} index0 plane index in level-0 voxels
+ * @param {{u0: number, u1: number, v0: number, v1: number}} rect0 visible rectangle, level-0 voxels
+ * @returns {{index: number, keys: number[][]}} the plane index at this level and the keys
+ */
+export function levelKeys(level, chunks, axis, index0, rect0) {
+  const { u, v } = planeAxes(axis);
+  const d = level.downsample;
+  const index = levelIndex(index0, d, axis);
+  const rect = { u0: rect0.u0 / d[u], u1: rect0.u1 / d[u], v0: rect0.v0 / d[v], v1: rect0.v1 / d[v] };
+  return { index, keys: visibleKeys(level.shape, chunks, axis, index, rect) };
+}
+
+/**
+ * What a 2D view fetches, in order: the coarsest level's visible chunks, then those of the level
+ * the zoom needs (once when they are the same level).
+ * @param {{shape: number[], downsample: number[]}[]} levels finest first
+ * @param {number[]} chunks
+ * @param {number} axis
+ * @param {number} index0
+ * @param {{u0: number, u1: number, v0: number, v1: number}} rect0
+ * @param {number} zoom pixels per level-0 voxel
+ * @returns {{level: number, index: number, keys: number[][]}[]} coarse first
+ */
+export function planView(levels, chunks, axis, index0, rect0, zoom) {
+  if (!levels.length) return [];
+  const target = chooseLevel(
+    levels.map((l) => l.downsample),
+    zoom,
+    axis,
+  );
+  const coarsest = levels.length - 1;
+  const out = [];
+  for (const level of coarsest === target ? [target] : [coarsest, target]) {
+    const { index, keys } = levelKeys(levels[level], chunks, axis, index0, rect0);
+    out.push({ level, index, keys });
+  }
+  return out;
+}
