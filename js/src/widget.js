@@ -24,6 +24,8 @@
  *     Numbers);
  *   - `labels([[z, y, x], ...]) -> (string|null)[]`: the label this view holds for each voxel of
  *     the shown slice (null when its tile is not loaded);
+ *   - `view() -> {axis, index, zoom, rect: {u0, u1, v0, v1}, plan}`: the shown plane, device px
+ *     per level-0 voxel, the visible level-0 rectangle and the fetch plan (lod.js);
  *   - `heartbeat({pingMs, timeoutMs})`: change the heartbeat timing of this view.
  * - the status line has class `voxwidget-status` (its sync part `voxwidget-sync` reads "saved",
  *   "pending N", "offline (N pending)", "replaying N" or the error; `voxwidget-warn` shows when
@@ -639,6 +641,16 @@ class VoxView {
         return out;
       },
       labels: (points) => points.map((p) => view.valuesAt(p).label),
+      view: () => {
+        const r = view.visibleRect();
+        return {
+          axis: view.state.axis,
+          index: view.state.index,
+          zoom: view.scale * view.dpr,
+          rect: { u0: r.u0, u1: r.u1, v0: r.v0, v1: r.v1 },
+          plan: view.plan().map((p) => ({ level: p.level, index: p.index, keys: p.keys })),
+        };
+      },
       heartbeat: ({ pingMs, timeoutMs } = {}) => {
         if (pingMs) this.conn.pingMs = pingMs;
         if (timeoutMs) this.conn.timeoutMs = timeoutMs;
