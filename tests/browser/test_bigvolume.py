@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from voxwidget.lod import PLANE_AXES, choose_level, visible_chunks
+from voxwidget.lod import choose_level, visible_chunks
 
 from .jupyter import wait_until, write_notebook
 
@@ -110,9 +110,8 @@ def check_requests(lab, log: list[dict]) -> set[int]:
     d = 2**target
     rect = (r["u0"] / d, r["v0"] / d, r["u1"] / d, r["v1"] / d)
     visible = set(visible_chunks((N // d,) * 3, (CHUNK,) * 3, axis, index // d, rect))
-    shown = [p for p in view["plan"] if p["level"] == target][0]
+    shown = next(p for p in view["plan"] if p["level"] == target)
     assert {tuple(k) for k in shown["keys"]} == visible
-    assert {PLANE_AXES[axis]} == {(2, 1)}
     return levels
 
 
@@ -155,7 +154,8 @@ def test_scroll_and_zoom_request_only_visible_chunks_at_the_right_level(lab_page
     for step in range(12):
         n = len(requests(lab))
         lab.page.mouse.wheel(0, 100)
-        wait_until(lambda: hook(lab, "view")["index"] == Z0 + step + 1, 10, what="slice stepped")
+        want = Z0 + step + 1
+        wait_until(lambda want=want: hook(lab, "view")["index"] == want, 10, what="slice stepped")
         wait_view_idle(lab)
         check_requests(lab, requests(lab)[n:])
 
@@ -178,6 +178,7 @@ def test_scroll_and_zoom_request_only_visible_chunks_at_the_right_level(lab_page
     stats = json.loads(lab.kernel_exec("import json; print(json.dumps(w.stream_stats))"))
     assert set(stats["levels"]) >= {"0", str(LEVELS - 1)}
     grown = rss(lab) - rss0
+    print(f"kernel RSS {rss0 / 2**20:.0f} MiB, grew by {grown / 2**20:.0f} MiB; stats {stats}")
     assert grown < RSS_BOUND, f"kernel RSS grew by {grown / 2**20:.0f} MiB"
 
 
