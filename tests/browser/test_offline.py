@@ -17,6 +17,7 @@ import json
 import os
 import random
 import signal
+import threading
 import time
 
 import numpy as np
@@ -231,10 +232,12 @@ def kernel_pid(lab) -> int:
     return lab.kernel_eval_json("__import__('os').getpid()")
 
 
-def kill_kernel(lab) -> None:
-    """SIGKILL the kernel process; wait until the restarter brought a new one up and it is idle."""
-    pid = kernel_pid(lab)
-    os.kill(pid, signal.SIGKILL)
+def kill_kernel(lab, pid: int | None = None) -> None:
+    """SIGKILL the kernel process (unless ``pid`` says it was killed already); wait until the
+    restarter brought a new one up and it is idle."""
+    if pid is None:
+        pid = kernel_pid(lab)
+        os.kill(pid, signal.SIGKILL)
     wait_until(lambda: kernel_pid(lab) != pid, 60, interval=0.2, what="the kernel restarted after SIGKILL")
     lab.wait_idle(60)
     dismiss_dialogs(lab)
@@ -403,25 +406,44 @@ def test_chaos_paint_kill_restart_loses_nothing(lab):
     wait_saved(lab)
     paints: list[np.ndarray] = []
     times = []
+    modes: list[str] = []
     for cycle in range(CYCLES):
         t0 = time.monotonic()
-        mode = rng.choice(["flow", "hold", "noack"])
+        # flow: acks flow; hold: batches held back unapplied; noack: applied, acks lost;
+        # midstroke: the kernel dies while a stroke is being painted
+        mode = rng.choice(["flow", "hold", "noack", "midstroke"])
         lab.kernel_exec(
-            {"flow": "pass", "hold": "w._vw_tap.apply = False", "noack": "w._vw_tap.ack = False"}[mode]
+            {"hold": "w._vw_tap.apply = False", "noack": "w._vw_tap.ack = False"}.get(mode, "pass")
         )
-        for _ in range(rng.randint(1, 2)):
+        pid = kernel_pid(lab)
+        killer = None
+        for i in range(rng.randint(1, 2)):
             erase = rng.random() < 0.25
             set_traits(lab, tool="erase" if erase else "brush", label=rng.randint(1, 6))
-            pts = [(Z, rng.randrange(4, SHAPE[1] - 4), rng.randrange(4, SHAPE[2] - 4)) for _ in range(2)]
-            stroke(lab, pts, steps=4)
-        time.sleep(rng.choice([0, 0.05, 0.3]))
-        if mode != "flow":
+            pts = [(Z, rng.randrange(4, SHAPE[1] - 4), rng.randrange(4, SHAPE[2] - 4)) for _ in range(3)]
+            if mode == "midstroke" and i == 0:
+                killer = threading.Timer(rng.uniform(0.0, 0.4), os.kill, (pid, signal.SIGKILL))
+                killer.start()
+            stroke(lab, pts, steps=12)
+            if killer is not None:
+                break  # the kernel is gone: no more trait changes
+        if killer is not None:
+            killer.join()
+        else:
+            time.sleep(rng.choice([0, 0.05, 0.3]))
+        if mode in ("hold", "noack"):
             wait_sync(lab, lambda s: s["unstored"] == 0 and s["pending"] >= 1, "batches stored")
         paints.append(painted(lab))
-        kill_kernel(lab)
+        if killer is None:
+            os.kill(pid, signal.SIGKILL)
+        kill_kernel(lab, pid)
+        modes.append(mode)
         start_widget(lab)
         wait_saved(lab)
         assert_same(kernel_volume(lab), expected_volume(paints), f"cycle {cycle} ({mode})")
         times.append(time.monotonic() - t0)
     assert_same(kernel_volume(lab, "_vw_on_disk(w)"), expected_volume(paints), "store reopened from disk")
-    print(f"\nchaos: {CYCLES} cycles, {np.mean(times):.1f} s each (max {max(times):.1f} s)")
+    print(
+        f"\nchaos: {CYCLES} cycles ({', '.join(modes)}), {np.mean(times):.1f} s each "
+        f"(max {max(times):.1f} s), {int((expected_volume(paints) != 0).sum())} labelled voxels"
+    )
