@@ -15,7 +15,10 @@ integer downsample factors). A plane request's ``index`` is in level-``L`` voxel
 
 * Image tiles come from ``levels[L].read`` (stored, or computed lazily through the pyramid's LRU);
   their version is always 0 (the image is read-only), so a browser that holds a tile gets
-  "unchanged" for it.
+  "unchanged" for it. The kernel reads **whole 3D chunks** and keeps them decoded in a byte-bounded
+  LRU (``image_cache_bytes``), so scrolling through a chunk layer decodes each chunk once; the
+  missing chunks of one request are read together (one region per ≤ 64 MiB batch, which lets zarr
+  fetch and decode them concurrently). Memory stays bounded whatever the volume's size.
 * Label tiles at ``L > 0`` are computed on demand by :func:`~voxwidget.pyramid.downsample_mode` from
   the level-0 label voxels under them, kept in a byte-bounded LRU keyed by version. Their
   **version is the sum of the versions of the level-0 chunks under the whole level-``L`` chunk**: every
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -70,12 +74,15 @@ class Endpoint:
         Threads serving tile requests.
     label_cache_bytes
         Bound of the LRU holding computed coarse label tiles.
+    image_cache_bytes
+        Bound of the LRU holding decoded image chunks (all levels).
 
     Attributes
     ----------
     stats : dict
         What the endpoint sent in tile replies: ``messages``, ``tiles``, ``bytes`` (payload bytes),
-        ``unchanged`` (tiles answered "unchanged"), per ``level`` a count of tiles, and ``requests``.
+        ``unchanged`` (tiles answered "unchanged"), per ``level`` a count of tiles, ``requests`` and
+        ``seconds`` (worker time spent serving).
     """
 
     def __init__(
@@ -86,6 +93,7 @@ class Endpoint:
         fingerprint: str,
         workers: int = 2,
         label_cache_bytes: int = 64 * 2**20,
+        image_cache_bytes: int = 256 * 2**20,
     ) -> None:
         if tuple(image.shape) != tuple(labels.shape):
             raise ValueError(f"labels shape {labels.shape} differs from the image shape {image.shape}")
@@ -96,6 +104,7 @@ class Endpoint:
         self.levels = list(image.levels)
         self.downsamples = [tuple(int(d) for d in lv.downsample) for lv in self.levels]
         self._label_cache = BlockCache(label_cache_bytes)
+        self._image_cache = BlockCache(image_cache_bytes)
         self._coarse_versions: dict[tuple[int, tuple[int, int, int]], int] = {}
         self.stats: dict[str, Any] = {}
         self.reset_stats()
@@ -130,7 +139,15 @@ class Endpoint:
 
     def reset_stats(self) -> None:
         """Zero :attr:`stats`."""
-        self.stats = {"requests": 0, "messages": 0, "tiles": 0, "bytes": 0, "unchanged": 0, "levels": {}}
+        self.stats = {
+            "requests": 0,
+            "messages": 0,
+            "tiles": 0,
+            "bytes": 0,
+            "unchanged": 0,
+            "levels": {},
+            "seconds": 0.0,
+        }
 
     def level_shape(self, level: int) -> tuple[int, int, int]:
         """The (z, y, x) shape of ``level``."""
@@ -267,6 +284,7 @@ class Endpoint:
     def _serve_or_report(
         self, msg: dict, keys: list[tuple[int, int, int]], plane: tuple[int, int] | None
     ) -> None:
+        t0 = time.perf_counter()
         try:
             self._serve(msg, keys, plane)
         except Exception as exc:
@@ -274,10 +292,15 @@ class Endpoint:
                 self._live.discard(msg["id"])
             self.send("error", error=f"reading tiles failed: {type(exc).__name__}: {exc}", reply_to=msg["id"])
             raise
+        finally:
+            with self._lock:
+                self.stats["seconds"] += time.perf_counter() - t0
 
     def _serve(self, msg: dict, keys: list[tuple[int, int, int]], plane: tuple[int, int] | None) -> None:
         rid, layer, level = msg["id"], msg["layer"], msg["level"]
         extra = {"axis": plane[0], "index": plane[1]} if plane else {}
+        if layer == "image":
+            self._prefetch(level, [k for k, kn in zip(keys, msg["known"], strict=True) if kn != 0], rid)
         tiles = (
             self._tile(layer, level, k, known, plane)
             for k, known in zip(keys, msg["known"], strict=True)
@@ -327,10 +350,14 @@ class Endpoint:
         region = plane_region(key, shape, chunks, *plane) if plane else chunk_box(key, shape, chunks)
         tile_shape = tuple(r.stop - r.start for i, r in enumerate(region) if not plane or i != plane[0])
         if layer == "image":
-            data = self.levels[level].read(region)
             version, dtype = 0, self.image.dtype
-            if known == version:  # the browser holds it: skip the encoding
+            if known == version:  # the browser holds it: no read at all
                 return encode_tile(key, version, None, tile_shape, dtype, known)
+            box = chunk_box(key, shape, chunks)
+            chunk = self._image_cache.get_or_compute((level, key), lambda: self.levels[level].read(box))
+            data = chunk[
+                tuple(slice(r.start - b.start, r.stop - b.start) for r, b in zip(region, box, strict=True))
+            ]
         elif level == 0:
             version, chunk = self.labels.snapshot_chunk(key)
             dtype = self.labels.dtype
@@ -348,6 +375,39 @@ class Endpoint:
         if data is not None:
             data = data.reshape(tile_shape)
         return encode_tile(key, version, data, tile_shape, dtype, known)
+
+    def _prefetch(self, level: int, keys: list[tuple[int, int, int]], rid: str) -> None:
+        """Read the image chunks of ``keys`` missing from the cache, a few regions at a time."""
+        shape, c = self.level_shape(level), self.labels.chunk_shape
+        missing = [k for k in keys if (level, k) not in self._image_cache]
+        if len(missing) < 2:
+            return
+        itemsize = self.image.dtype.itemsize
+        budget = max(1, min(64 * 2**20, self._image_cache.max_bytes // 2) // (int(np.prod(c)) * itemsize))
+        # rows of keys along the last axis that varies, batched up to the budget
+        lo = [min(k[a] for k in missing) for a in range(3)]
+        hi = [max(k[a] for k in missing) + 1 for a in range(3)]
+        sizes = [h - x for x, h in zip(lo, hi, strict=True)]
+        if int(np.prod(sizes)) > 2 * len(missing):
+            return  # scattered keys: read them one by one
+        a = int(np.argmax(sizes))
+        per = max(1, budget // max(1, int(np.prod(sizes)) // sizes[a]))
+        for start in range(lo[a], hi[a], per):
+            if not self._is_live(rid):
+                return
+            blo, bhi = list(lo), list(hi)
+            blo[a], bhi[a] = start, min(hi[a], start + per)
+            region = tuple(
+                slice(x * cc, min(h * cc, n)) for x, h, cc, n in zip(blo, bhi, c, shape, strict=True)
+            )
+            data = self.levels[level].read(region)
+            for key in np.ndindex(*[h - x for x, h in zip(blo, bhi, strict=True)]):
+                key = tuple(int(k + x) for k, x in zip(key, blo, strict=True))
+                box = chunk_box(key, shape, c)  # type: ignore[arg-type]
+                local = tuple(
+                    slice(b.start - r.start, b.stop - r.start) for b, r in zip(box, region, strict=True)
+                )
+                self._image_cache.put((level, key), np.ascontiguousarray(data[local]))
 
     # -- coarse label levels -----------------------------------------------------------------
     def _level0_keys(self, level: int, region: Sequence[slice]) -> list[tuple[int, int, int]]:

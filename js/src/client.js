@@ -71,7 +71,7 @@ export class ChunkClient {
     this.versions = new Map();
     this.current = null; // {axis, plan: [{level, index, keys}]}
     /** requests: the last REQUEST_LOG chunks.get sent, {layer, level, axis, index, keys, known} */
-    this.stats = { messages: 0, tiles: 0, bytes: 0, unchanged: 0, fromCache: 0, requests: [] };
+    this.stats = { messages: 0, tiles: 0, bytes: 0, unchanged: 0, fromCache: 0, requests: [], dataMs: 0 };
     this.wave = 0; // tiles requested since the last time nothing was in flight
     this.lastError = null;
   }
@@ -79,6 +79,13 @@ export class ChunkClient {
   /** @returns {{loading: number, total: number}} tiles in flight and requested in this wave */
   progress() {
     return { loading: this.inflight.size, total: this.wave };
+  }
+
+  /** @returns {number} tiles of shown (not prefetched) planes still in flight */
+  get shownLoading() {
+    let n = 0;
+    for (const req of this.requests.values()) if (!req.prefetch) n += req.ids.size;
+    return n;
   }
 
   /** @returns {boolean} whether no request is outstanding */
@@ -151,7 +158,7 @@ export class ChunkClient {
     }
     if (cancel.length) this.cancel(cancel);
     // fetch what is missing
-    for (const { level, index, keys } of plan) {
+    for (const { level, index, keys, prefetch = false } of plan) {
       for (const layer of VIEW_LAYERS) {
         const want = [];
         const ids = new Set();
@@ -169,7 +176,7 @@ export class ChunkClient {
         const rid = this.makeId();
         if (this.inflight.size === 0) this.wave = 0;
         this.wave += ids.size;
-        const req = { layer, level, axis, index, ids };
+        const req = { layer, level, axis, index, ids, prefetch };
         this.requests.set(rid, req);
         for (const id of ids) this.inflight.set(id, rid);
         const prefix = this.persist?.enabled ? this.prefix(layer) : null;
@@ -202,7 +209,7 @@ export class ChunkClient {
     });
     const msg = make("chunks.get", { id: rid, layer, level, keys, known, axis, index });
     const log = this.stats.requests;
-    log.push({ layer, level, axis, index, keys, known });
+    log.push({ layer, level, axis, index, keys, known, prefetch: req.prefetch, t: Date.now() });
     if (log.length > REQUEST_LOG) log.splice(0, log.length - REQUEST_LOG);
     this.send(msg, []);
   }
@@ -308,6 +315,15 @@ export class ChunkClient {
   }
 
   onData(msg, buffers) {
+    const t0 = globalThis.performance?.now() ?? 0;
+    try {
+      return this.onDataTimed(msg, buffers);
+    } finally {
+      this.stats.dataMs += (globalThis.performance?.now() ?? 0) - t0;
+    }
+  }
+
+  onDataTimed(msg, buffers) {
     const req = this.requests.get(msg.reply_to);
     if (!req) return false; // another view's, or cancelled
     this.stats.messages++;
@@ -359,6 +375,7 @@ export class ChunkClient {
         stale: false,
         dirty: false,
         overlaid: null,
+        zero: rec.codec === "zero", // all zero while rev is 0 (paint bumps rev)
       });
       const t = this.cache.peek(id);
       again = again || !t || t.stale || t.dirty;

@@ -95,3 +95,40 @@ export function planView(levels, chunks, axis, index0, rect0, zoom) {
   }
   return out;
 }
+
+/**
+ * Idle-time prefetch around the shown slice: the same in-plane keys of the planes next to the
+ * plan's finest level, `ahead` planes in the scroll direction `dir` and `behind` the other way
+ * (level-L planes, clipped to the level). Entries carry `prefetch: true`.
+ * @param {{level: number, index: number, keys: number[][]}[]} plan from {@link planView}
+ * @param {{shape: number[]}[]} levels
+ * @param {number[]} chunks
+ * @param {number} axis
+ * @param {number} dir +1 or -1
+ * @param {number} [ahead]
+ * @param {number} [behind]
+ * @returns {{level: number, index: number, keys: number[][], prefetch: true}[]} nearest first
+ */
+export function prefetchPlan(plan, levels, chunks, axis, dir, ahead = 3, behind = 1) {
+  if (!plan.length) return [];
+  const fine = plan.reduce((a, b) => (b.level < a.level ? b : a));
+  const n = levels[fine.level]?.shape[axis] ?? Infinity;
+  const steps = [];
+  for (let i = 1; i <= Math.max(ahead, behind); i++) {
+    if (i <= ahead) steps.push(dir * i);
+    if (i <= behind) steps.push(-dir * i);
+  }
+  const out = [];
+  for (const s of steps) {
+    const index = fine.index + s;
+    if (index < 0 || index >= n) continue;
+    const ka = Math.floor(index / chunks[axis]);
+    const keys = fine.keys.map((k) => {
+      const key = [...k];
+      key[axis] = ka;
+      return key;
+    });
+    out.push({ level: fine.level, index, keys, prefetch: true });
+  }
+  return out;
+}

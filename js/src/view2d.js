@@ -175,6 +175,7 @@ export class View2D {
     this.frame = null;
     this.viewDirty = true;
     this.draws = 0;
+    this.drawMs = 0;
     this.raf = globalThis.requestAnimationFrame?.bind(globalThis) ?? ((f) => setTimeout(f, 16));
     this.caf = globalThis.cancelAnimationFrame?.bind(globalThis) ?? clearTimeout;
   }
@@ -364,8 +365,17 @@ export class View2D {
     return this.layer;
   }
 
-  /** Draw the slice now. */
+  /** Draw the slice now (time spent accumulates in `drawMs`). */
   draw() {
+    const t0 = globalThis.performance?.now() ?? 0;
+    try {
+      this.drawSlice();
+    } finally {
+      this.drawMs += (globalThis.performance?.now() ?? 0) - t0;
+    }
+  }
+
+  drawSlice() {
     this.draws++;
     const { ctx, dpr } = this;
     const { chunks, axis, index, opacity } = this.state;
@@ -419,13 +429,14 @@ export class View2D {
         for (const key of keys) {
           const tile = this.client.tile(name, axis, li, key, level);
           if (tile?.shape.length !== 2) continue;
-          const bm = this.bitmap(tile, name);
+          const empty = name === "labels" && tile.zero && tile.rev === 0; // nothing to compose
+          const bm = empty ? null : this.bitmap(tile, name);
           const u0 = key[u] * chunks[u] * d[u];
           const v0 = key[v] * chunks[v] * d[v];
           const [x0, y0] = px(u0, v0);
           const [x1, y1] = px(u0 + tile.shape[1] * d[u], v0 + tile.shape[0] * d[v]);
           if (name === "labels") target.clearRect(x0, y0, x1 - x0, y1 - y0);
-          target.drawImage(bm, x0, y0, x1 - x0, y1 - y0);
+          if (bm) target.drawImage(bm, x0, y0, x1 - x0, y1 - y0);
         }
       }
     }

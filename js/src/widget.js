@@ -12,7 +12,7 @@
  *   - `clientToVoxel(x, y) -> [z, y, x]`: the voxel under a client point (may lie outside the array);
  *   - `state() -> {pendingBatches, loadingTiles, idle, stats: {messages, tiles, bytes, unchanged,
  *     fromCache, requests, cache}, sync}` (`requests`: the last chunks.get sent, each
- *     `{layer, level, axis, index, keys, known}`; `fromCache`: tiles read from the persistent
+ *     `{layer, level, axis, index, keys, known, t}` (t: Date.now()); `fromCache`: tiles read from the persistent
  *     cache; `cache`: its hits/misses/writes/evicted/bytes):
  *     `idle` is true when no edit batch is pending or accumulating, no tile request is
  *     outstanding and no redraw is queued; stats count kernel messages, tiles and payload bytes
@@ -24,6 +24,8 @@
  *     Numbers);
  *   - `labels([[z, y, x], ...]) -> (string|null)[]`: the label this view holds for each voxel of
  *     the shown slice (null when its tile is not loaded);
+ *   - `state().shown`: every tile of the shown planes arrived and no redraw is queued (prefetch
+ *     requests for neighbouring planes, flagged `prefetch: true` in `stats.requests`, may still run);
  *   - `view() -> {axis, index, zoom, rect: {u0, u1, v0, v1}, plan}`: the shown plane, device px
  *     per level-0 voxel, the visible level-0 rectangle and the fetch plan (lod.js);
  *   - `heartbeat({pingMs, timeoutMs})`: change the heartbeat timing of this view.
@@ -40,6 +42,7 @@ import { Connection } from "./connection.js";
 import { EditQueue, parseLabel } from "./editqueue.js";
 import { offsetToLocal, planeAxes } from "./grid.js";
 import { attachInput } from "./input.js";
+import { prefetchPlan } from "./lod.js";
 import { PendingDB } from "./pendingdb.js";
 import { make, PROTOCOL_VERSION, ProtocolError, validate } from "./protocol.js";
 import { bindUI, buildUI } from "./ui.js";
@@ -117,7 +120,7 @@ class VoxView {
     this.view = new View2D({
       canvas: ui.canvas,
       client: this.client,
-      onViewChange: () => this.client.viewPlan(this.view.state.axis, this.view.plan()),
+      onViewChange: () => this.fetchView(),
     });
     this.store = new PendingDB({
       labelmapId: this.labelmapId,
@@ -582,6 +585,19 @@ class VoxView {
     }, SYNC_STATUS_MS);
   }
 
+  /** Fetch what the view shows (coarse first), then prefetch the next planes in the scroll direction. */
+  fetchView() {
+    const st = this.view.state;
+    if (this.lastIndex !== undefined && st.index !== this.lastIndex) {
+      this.scrollDir = Math.sign(st.index - this.lastIndex);
+    }
+    this.lastIndex = st.index;
+    const plan = this.view.plan();
+    const levels = st.levels?.length ? st.levels : [{ shape: st.shape }];
+    const ahead = prefetchPlan(plan, levels, st.chunks, st.axis, this.scrollDir ?? 1);
+    this.client.viewPlan(st.axis, [...plan, ...ahead]);
+  }
+
   /** Empty the persistent chunk cache (Python's clear_browser_cache() or the toolbar button). */
   clearCache() {
     this.persist
@@ -613,7 +629,13 @@ class VoxView {
         pendingBatches: this.queue.pendingCount,
         loadingTiles: this.client.inflight.size,
         idle: this.queue.idle && this.client.idle && !view.drawPending && !this.stroke,
-        stats: { ...this.client.stats, cache: { ...this.persist.stats, bytes: this.persist.bytes } },
+        shown: this.client.shownLoading === 0 && !view.drawPending,
+        stats: {
+          ...this.client.stats,
+          cache: { ...this.persist.stats, bytes: this.persist.bytes },
+          draws: view.draws,
+          drawMs: view.drawMs,
+        },
         sync: {
           ...this.syncState(),
           connection: this.conn.state,
