@@ -425,3 +425,28 @@ def test_clear_browser_cache_sends_cache_clear(big):
     ep, wire, _ = big
     ep.clear_browser_cache()
     assert wire.wait(lambda m: m["kind"] == "cache.clear")
+
+
+def test_image_chunks_are_read_once_per_chunk_layer_and_kept_under_a_budget(tmp_path):
+    image = (np.arange(np.prod(BIG), dtype=np.uint32).reshape(BIG) % 997).astype(np.uint16)
+    wire = Wire()
+    labels = LabelMap(BIG, dtype="uint8", chunks=CHUNKS)
+    chunk_bytes = int(np.prod(CHUNKS)) * 2
+    ep = Endpoint(wire, ImageSource(image), labels, "fp", image_cache_bytes=100 * chunk_bytes)
+    reads = []
+    level0 = ep.levels[0]
+    original = level0.read
+    level0.read = lambda region: reads.append(region) or original(region)
+    try:
+        keys = _level_plane_get(ep, "a", "image", 0, 0, 9)
+        got, _ = _plane_tiles(wire, "a", BIG[1:])
+        np.testing.assert_array_equal(got, image[9])
+        assert len(keys) == 90 and 1 <= len(reads) <= 3  # batched region reads, not one per chunk
+        n = len(reads)
+        _level_plane_get(ep, "b", "image", 0, 0, 10)  # the same chunk layer: no read at all
+        got, _ = _plane_tiles(wire, "b", BIG[1:])
+        np.testing.assert_array_equal(got, image[10])
+        assert len(reads) == n
+        assert ep._image_cache.nbytes <= 100 * chunk_bytes
+    finally:
+        ep.close()

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { chooseLevel, levelKeys, planView } from "../src/lod.js";
+import { chooseLevel, levelKeys, planView, prefetchPlan } from "../src/lod.js";
 
 const DOWN = [
   [1, 1, 1],
@@ -69,4 +69,27 @@ test("planView: coarsest level first, then the zoom's level; visible keys only",
     [3],
   );
   assert.deepEqual(planView([], [64, 64, 64], 0, 0, rect, 1), []);
+});
+
+test("prefetchPlan: the next planes in the scroll direction, one behind, clipped, same in-plane keys", () => {
+  const rect = { u0: 0, u1: 300, v0: 0, v1: 100 };
+  const plan = planView(LEVELS, [64, 64, 64], 0, 63, rect, 2);
+  const pf = prefetchPlan(plan, LEVELS, [64, 64, 64], 0, 1);
+  assert.deepEqual(
+    pf.map((p) => p.index),
+    [64, 62, 65, 66],
+  );
+  assert.ok(pf.every((p) => p.prefetch && p.level === 0));
+  assert.equal(pf[0].keys[0][0], 1, "plane 64 lies in the next chunk layer");
+  assert.equal(pf[1].keys[0][0], 0);
+  assert.deepEqual(
+    pf[0].keys.map((k) => [k[1], k[2]]),
+    plan[1].keys.map((k) => [k[1], k[2]]),
+  );
+  const down = prefetchPlan(planView(LEVELS, [64, 64, 64], 0, 1, rect, 2), LEVELS, [64, 64, 64], 0, -1);
+  assert.deepEqual(
+    down.map((p) => p.index),
+    [0, 2],
+  );
+  assert.deepEqual(prefetchPlan([], LEVELS, [64, 64, 64], 0, 1), []);
 });

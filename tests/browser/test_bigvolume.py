@@ -2,7 +2,8 @@
 one 64-slice chunk layer, the rest left to the fill value) scrolled and zoomed.
 
 * Only visible chunks are requested, at the level ``lod.py`` chooses for the view's zoom (plus the
-  coarsest level as a placeholder), and the kernel's RSS grows by less than ``RSS_BOUND``.
+  coarsest level as a placeholder; idle prefetch asks for the same in-plane chunks of the next
+  ``PREFETCH`` planes, flagged), and the kernel's RSS grows by less than ``RSS_BOUND``.
 * With a persistent browser profile, reopening the notebook draws the slice from the browser's
   chunk cache: the kernel sends no tile bytes the second time (every tile answered "unchanged").
 """
@@ -27,6 +28,7 @@ Z0 = N // 2  # data lives in z = Z0 … Z0 + 63 (one chunk layer); the view open
 CANVAS = ".voxwidget-canvas"
 RSS_BOUND = 512 * 2**20  # kernel RSS growth while browsing (the volume is 2 GiB raw)
 LEVELS = 5  # 1024 → 64
+PREFETCH = 3  # planes fetched ahead of the shown one (js/src/lod.js prefetchPlan)
 
 
 def pattern(z, y, x):
@@ -101,8 +103,15 @@ def check_requests(lab, log: list[dict]) -> set[int]:
         shape = (N // d,) * 3
         rect = (r["u0"] / d, r["v0"] / d, r["u1"] / d, r["v1"] / d)
         visible = set(visible_chunks(shape, (CHUNK,) * 3, axis, index // d, rect))
-        assert req["axis"] == axis and req["index"] == index // d, req
         got = {tuple(k) for k in req["keys"]}
+        assert req["axis"] == axis, req
+        if req.get("prefetch"):  # the next planes around the shown one: same in-plane keys, same level
+            assert lv == target and 0 < abs(req["index"] - index // d) <= PREFETCH, req
+            plane = {tuple(v for i, v in enumerate(k) if i != axis) for k in visible}
+            assert {tuple(v for i, v in enumerate(k) if i != axis) for k in got} <= plane
+            levels.add(lv)
+            continue
+        assert req["index"] == index // d, req
         assert got <= visible, f"level {lv}: requested {sorted(got - visible)} outside the view"
         assert lv in (target, LEVELS - 1), f"level {lv} requested; plan is {target} + {LEVELS - 1}"
         levels.add(lv)
