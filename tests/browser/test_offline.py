@@ -217,14 +217,23 @@ def kernel_volume(lab, expr: str = "_vw_nonzero(w.to_numpy())") -> np.ndarray:
     return vol
 
 
-def assert_same(got: np.ndarray, want: np.ndarray, what: str) -> None:
+def assert_same(got: np.ndarray, want: np.ndarray, what: str, paints: list[np.ndarray] | None = None) -> None:
     diff = np.argwhere(got != want)
     if len(diff):
         ex = [(tuple(int(c) for c in p), int(got[tuple(p)]), int(want[tuple(p)])) for p in diff[:5]]
         lost = int(((want != 0) & (got != want)).sum())
+        history = ""
+        if paints is not None:  # which cycles painted the first differing voxel, with what
+            z, y, x = diff[0]
+            hist = [
+                (i, int(v))
+                for i, p in enumerate(paints)
+                for v in p[(p[:, 0] == z) & (p[:, 1] == y) & (p[:, 2] == x), 3]
+            ]
+            history = f"; history of {tuple(int(c) for c in diff[0])} as (cycle, value): {hist}"
         raise AssertionError(
             f"{what}: {len(diff)} voxels differ ({lost} painted voxels lost or wrong); "
-            f"(voxel, got, want) e.g. {ex}"
+            f"(voxel, got, want) e.g. {ex}{history}"
         )
 
 
@@ -440,7 +449,7 @@ def test_chaos_paint_kill_restart_loses_nothing(lab):
         modes.append(mode)
         start_widget(lab)
         wait_saved(lab)
-        assert_same(kernel_volume(lab), expected_volume(paints), f"cycle {cycle} ({mode})")
+        assert_same(kernel_volume(lab), expected_volume(paints), f"cycle {cycle} ({modes})", paints)
         times.append(time.monotonic() - t0)
     assert_same(kernel_volume(lab, "_vw_on_disk(w)"), expected_volume(paints), "store reopened from disk")
     print(
