@@ -162,6 +162,7 @@ export class View2D {
       centerV: 0.5,
       zoom: 0, // 0 = fit
       levels: [], // [{shape, downsample}] finest first; empty: level 0 only
+      voxelSize: null, // [z, y, x] physical voxel size: the v/u aspect on screen
       opacity: 0.5,
       contrast: [0, 255],
       tool: "brush",
@@ -191,7 +192,17 @@ export class View2D {
    */
   set(partial) {
     let view = false;
-    for (const k of ["shape", "chunks", "axis", "index", "centerU", "centerV", "zoom", "levels"]) {
+    for (const k of [
+      "shape",
+      "chunks",
+      "axis",
+      "index",
+      "centerU",
+      "centerV",
+      "zoom",
+      "levels",
+      "voxelSize",
+    ]) {
       if (k in partial && partial[k] !== this.state[k]) view = true;
     }
     Object.assign(this.state, partial);
@@ -225,10 +236,23 @@ export class View2D {
     return { nu: this.state.shape[u], nv: this.state.shape[v] };
   }
 
-  /** @returns {number} the px-per-voxel scale that fits the plane into the canvas */
+  /**
+   * Screen height of a voxel relative to its width: `voxelSize[v] / voxelSize[u]`, so anisotropic
+   * voxels show with their physical aspect (1 without a voxel size).
+   * @returns {number}
+   */
+  get aspect() {
+    const vs = this.state.voxelSize;
+    if (vs?.length !== 3) return 1;
+    const { u, v } = this.axes;
+    const a = vs[v] / vs[u];
+    return Number.isFinite(a) && a > 0 ? a : 1;
+  }
+
+  /** @returns {number} the px-per-voxel scale (along u) that fits the plane into the canvas */
   get fitScale() {
     const { nu, nv } = this.planeSize;
-    return Math.max(1e-6, Math.min(this.width / nu, this.height / nv));
+    return Math.max(1e-6, Math.min(this.width / nu, this.height / (nv * this.aspect)));
   }
 
   /** @returns {number} effective CSS px per voxel */
@@ -252,7 +276,7 @@ export class View2D {
   screenToPlane(x, y) {
     const s = this.scale;
     const { cu, cv } = this.centre;
-    return { u: (x - this.width / 2) / s + cu, v: (y - this.height / 2) / s + cv };
+    return { u: (x - this.width / 2) / s + cu, v: (y - this.height / 2) / (s * this.aspect) + cv };
   }
 
   /**
@@ -264,7 +288,7 @@ export class View2D {
   planeToScreen(u, v) {
     const s = this.scale;
     const { cu, cv } = this.centre;
-    return { x: (u - cu) * s + this.width / 2, y: (v - cv) * s + this.height / 2 };
+    return { x: (u - cu) * s + this.width / 2, y: (v - cv) * s * this.aspect + this.height / 2 };
   }
 
   /**

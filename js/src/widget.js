@@ -178,6 +178,7 @@ class VoxView {
       "label_dtype",
       "levels",
       "browser_cache_mb",
+      "voxel_size",
     ]) {
       const onTrait = () => this.syncFromModel(t);
       model.on(`change:${t}`, onTrait);
@@ -264,6 +265,7 @@ class VoxView {
     if (all || name === "brush_radius") patch.radius = m.get("brush_radius") ?? 5;
     if (all || name === "label_dtype") this.queue.dtype = m.get("label_dtype") || this.queue.dtype;
     if (all || name === "levels") patch.levels = m.get("levels") ?? [];
+    if (all || name === "voxel_size") patch.voxelSize = m.get("voxel_size") ?? null;
     if (name === "browser_cache_mb") this.persist.setBudget((m.get("browser_cache_mb") ?? 256) * 2 ** 20);
     if (all || name === "axis" || name === "position" || name === "shape") {
       const { u, v } = planeAxes(axis);
@@ -330,7 +332,7 @@ class VoxView {
         const s = this.view.scale;
         this.view.set({
           centerU: this.view.state.centerU - dx / s,
-          centerV: this.view.state.centerV - dy / s,
+          centerV: this.view.state.centerV - dy / (s * this.view.aspect),
         });
         this.pushView();
       },

@@ -47,3 +47,36 @@ test("screen/voxel transform: fit, explicit zoom about a centre", () => {
   const keys = v.visibleKeys();
   assert.ok(keys.length > 0 && keys.every((k) => k[2] === 0));
 });
+
+test("anisotropic voxels show with their physical aspect; the plan follows the zoom", () => {
+  const canvas = { getContext: () => ({}), style: {}, width: 0, height: 0 };
+  const v = new View2D({ canvas, client: null });
+  v.raf = () => 1;
+  v.resize(400, 400);
+  // axis y: u = x (0.5 µm), v = z (2 µm): a voxel is 4× taller than wide
+  v.set({ shape: [25, 100, 100], axis: 1, index: 3, voxelSize: [2, 0.5, 0.5] });
+  assert.equal(v.aspect, 4);
+  assert.equal(v.scale, 4); // min(400/100, 400/(25*4))
+  const a = v.planeToScreen(0, 0);
+  const b = v.planeToScreen(1, 1);
+  assert.deepEqual([b.x - a.x, b.y - a.y], [4, 16]);
+  assert.deepEqual(v.voxelAt(200, 200), [12, 3, 50]);
+  const p = v.screenToPlane(100, 300);
+  const q = v.planeToScreen(p.u, p.v);
+  assert.deepEqual([q.x, q.y], [100, 300]);
+  // the plan: level 0 and the coarsest, with the level-0 keys of the plane
+  const levels = [
+    { shape: [25, 100, 100], downsample: [1, 1, 1] },
+    { shape: [13, 50, 50], downsample: [2, 2, 2] },
+  ];
+  v.set({ levels, chunks: [8, 16, 16] });
+  assert.deepEqual(
+    v.plan().map((e) => e.level),
+    [1, 0],
+  );
+  v.set({ axis: 0, voxelSize: [1, 1, 1], zoom: 0.5 });
+  assert.deepEqual(
+    v.plan().map((e) => e.level),
+    [1],
+  );
+});
