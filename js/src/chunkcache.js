@@ -16,6 +16,7 @@
  * @module chunkcache
  */
 
+import { openDB } from "./idb.js";
 import { TYPED } from "./tiles.js";
 
 export const DB_NAME = "voxwidget-chunks";
@@ -37,37 +38,9 @@ const done = (tx) =>
     tx.onerror = () => reject(tx.error ?? new Error("transaction failed"));
   });
 
-/** Open databases per factory: views of one page share one connection. */
-const connections = new WeakMap();
-
-function openDB(idb, name) {
-  let perName = connections.get(idb);
-  if (!perName) {
-    perName = new Map();
-    connections.set(idb, perName);
-  }
-  let p = perName.get(name);
-  if (p) return p;
-  p = new Promise((resolve, reject) => {
-    let r;
-    try {
-      r = idb.open(name, DB_VERSION);
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    r.onupgradeneeded = () => {
-      const db = r.result;
-      if (!db.objectStoreNames.contains(TILES)) db.createObjectStore(TILES);
-      if (!db.objectStoreNames.contains(LRU)) db.createObjectStore(LRU).createIndex("used", "used");
-    };
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-    r.onblocked = () => reject(new Error("IndexedDB open blocked"));
-  });
-  perName.set(name, p);
-  p.catch(() => perName.delete(name));
-  return p;
+function upgradeChunks(db) {
+  if (!db.objectStoreNames.contains(TILES)) db.createObjectStore(TILES);
+  if (!db.objectStoreNames.contains(LRU)) db.createObjectStore(LRU).createIndex("used", "used");
 }
 
 /**
@@ -117,7 +90,7 @@ export class ChunkCache {
   async db() {
     if (!this.enabled) return null;
     try {
-      return await openDB(this.idb, this.name);
+      return await openDB(this.idb, this.name, DB_VERSION, upgradeChunks);
     } catch (err) {
       console.warn("voxwidget: the chunk cache is off (IndexedDB unavailable)", err);
       this.enabled = false;
@@ -277,7 +250,7 @@ export class ChunkCache {
     await this.writing;
     let db;
     try {
-      db = await openDB(this.idb, this.name);
+      db = await openDB(this.idb, this.name, DB_VERSION, upgradeChunks);
     } catch {
       return;
     }

@@ -21,6 +21,7 @@
  */
 
 import { keyString } from "./grid.js";
+import { openDB } from "./idb.js";
 
 export const DB_NAME = "voxwidget-pending";
 export const DB_VERSION = 1;
@@ -43,53 +44,12 @@ const done = (tx) =>
     tx.onerror = () => reject(tx.error ?? new Error("transaction failed"));
   });
 
-/** Open connections per factory and name: views of one page share one. */
-const connections = new WeakMap();
-
-/**
- * Open (creating or upgrading) the pending-edit database.
- * @param {IDBFactory} idb
- * @param {string} [name]
- * @returns {Promise<IDBDatabase>}
- */
-export function openDB(idb, name = DB_NAME) {
-  let perName = connections.get(idb);
-  if (!perName) {
-    perName = new Map();
-    connections.set(idb, perName);
+function upgradePending(db) {
+  if (!db.objectStoreNames.contains(STORE)) {
+    const s = db.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true });
+    s.createIndex("lm", "lm", { unique: false });
+    s.createIndex("id", "id", { unique: true });
   }
-  let p = perName.get(name);
-  if (p) return p;
-  p = new Promise((resolve, reject) => {
-    let r;
-    try {
-      r = idb.open(name, DB_VERSION);
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    r.onupgradeneeded = () => {
-      const db = r.result;
-      if (!db.objectStoreNames.contains(STORE)) {
-        const s = db.createObjectStore(STORE, { keyPath: "seq", autoIncrement: true });
-        s.createIndex("lm", "lm", { unique: false });
-        s.createIndex("id", "id", { unique: true });
-      }
-    };
-    r.onsuccess = () => {
-      const db = r.result;
-      db.onversionchange = () => {
-        db.close();
-        perName.delete(name);
-      };
-      resolve(db);
-    };
-    r.onerror = () => reject(r.error ?? new Error("indexedDB.open failed"));
-    r.onblocked = () => reject(new Error("indexedDB.open blocked by another tab"));
-  });
-  perName.set(name, p);
-  p.catch(() => perName.delete(name));
-  return p;
 }
 
 /** A batch as stored (no runtime fields, no derived `ks`). */
@@ -144,7 +104,9 @@ export class PendingDB {
     /** @type {string|null} why the store is memory-only, or null */
     this.warning = null;
     this.writes = 0; // IndexedDB writes not yet complete
-    this.db = idb ? openDB(idb, name).catch((err) => this.degrade(err)) : Promise.resolve(this.degrade(null));
+    this.db = idb
+      ? openDB(idb, name, DB_VERSION, upgradePending).catch((err) => this.degrade(err))
+      : Promise.resolve(this.degrade(null));
   }
 
   /**

@@ -1,0 +1,50 @@
+/**
+ * Opening IndexedDB databases: one shared connection per factory and name (views of one page share
+ * it), created or upgraded by the caller's `upgrade(db)`, closed and forgotten when another tab
+ * upgrades the schema.
+ * @module idb
+ */
+
+/** @type {WeakMap<IDBFactory, Map<string, Promise<IDBDatabase>>>} */
+const connections = new WeakMap();
+
+/**
+ * Open (once) the database `name` at `version`.
+ * @param {IDBFactory} idb
+ * @param {string} name
+ * @param {number} version
+ * @param {(db: IDBDatabase) => void} upgrade creates missing object stores and indexes
+ * @returns {Promise<IDBDatabase>}
+ */
+export function openDB(idb, name, version, upgrade) {
+  let perName = connections.get(idb);
+  if (!perName) {
+    perName = new Map();
+    connections.set(idb, perName);
+  }
+  let p = perName.get(name);
+  if (p) return p;
+  p = new Promise((resolve, reject) => {
+    let r;
+    try {
+      r = idb.open(name, version);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    r.onupgradeneeded = () => upgrade(r.result);
+    r.onsuccess = () => {
+      const db = r.result;
+      db.onversionchange = () => {
+        db.close();
+        perName.delete(name);
+      };
+      resolve(db);
+    };
+    r.onerror = () => reject(r.error ?? new Error(`indexedDB.open(${name}) failed`));
+    r.onblocked = () => reject(new Error(`indexedDB.open(${name}) blocked by another tab`));
+  });
+  perName.set(name, p);
+  p.catch(() => perName.delete(name));
+  return p;
+}
