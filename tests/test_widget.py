@@ -98,3 +98,13 @@ def test_label_store_path_is_created_then_reopened(tmp_path):
     assert w2.labels[3, 4, 5] == 11 and w2.labelmap_id == first_id
     assert w2.chunk_shape == [8, 8, 8]
     w2.labels.close()
+
+
+def test_channel_picks_the_volume_of_a_4d_image():
+    stack = np.stack([IMAGE, IMAGE + 1000])  # (c, z, y, x)
+    w = VoxWidget(stack, channel=1)
+    assert w.shape == [12, 20, 16]
+    assert w.labels.shape == (12, 20, 16)
+    assert np.array_equal(
+        np.asarray(w._source.read((slice(0, 1), slice(0, 2), slice(0, 2)))), IMAGE[:1, :2, :2] + 1000
+    )

@@ -41,6 +41,8 @@ class VoxWidget(anywidget.AnyWidget):
         Chunk shape of a new label map (z, y, x).
     label_dtype
         dtype of new labels: uint8, uint16, uint32 or uint64.
+    channel, timepoint
+        Which 3D volume of a 4D/5D image (c/t axes) to annotate; required when the image has them.
     **kwargs
         Initial trait values (``tool``, ``label``, ``brush_radius``, ``axis``, ``position``, ...).
 
@@ -122,12 +124,14 @@ class VoxWidget(anywidget.AnyWidget):
         *,
         chunks: tuple[int, int, int] = (64, 64, 64),
         label_dtype: str = "uint32",
+        channel: int | None = None,
+        timepoint: int | None = None,
         **kwargs: Any,
     ) -> None:
         unknown = set(kwargs) - set(self.class_trait_names(sync=True)) - {"layout"}
         if unknown:
             raise TypeError(f"VoxWidget got unexpected keyword argument(s) {sorted(unknown)}")
-        source = ImageSource(image)
+        source = ImageSource(image, channel=channel, timepoint=timepoint)
         labelmap = _as_labelmap(labels, source.shape, chunks, label_dtype)
         fingerprint = source.fingerprint()
         kwargs.setdefault("position", [s // 2 for s in source.shape])
