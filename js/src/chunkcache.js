@@ -16,7 +16,7 @@
  * @module chunkcache
  */
 
-import { openDB } from "./idb.js";
+import { done, openDB, req } from "./idb.js";
 import { TYPED } from "./tiles.js";
 
 export const DB_NAME = "voxwidget-chunks";
@@ -24,19 +24,6 @@ export const DB_VERSION = 1;
 const TILES = "tiles";
 const LRU = "lru";
 const FLUSH_MS = 200;
-
-const req = (r) =>
-  new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-
-const done = (tx) =>
-  new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
-    tx.onerror = () => reject(tx.error ?? new Error("transaction failed"));
-  });
 
 function upgradeChunks(db) {
   if (!db.objectStoreNames.contains(TILES)) db.createObjectStore(TILES);

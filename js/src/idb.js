@@ -48,3 +48,26 @@ export function openDB(idb, name, version, upgrade) {
   p.catch(() => perName.delete(name));
   return p;
 }
+
+/**
+ * The result of an IDBRequest, as a Promise.
+ * @param {IDBRequest} r
+ * @returns {Promise<any>}
+ */
+export const req = (r) =>
+  new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+
+/**
+ * Resolves when the transaction commits; rejects when it aborts or fails.
+ * @param {IDBTransaction} tx
+ * @returns {Promise<void>}
+ */
+export const done = (tx) =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
+    tx.onerror = () => reject(tx.error ?? new Error("transaction failed"));
+  });

@@ -21,7 +21,7 @@
  */
 
 import { keyString } from "./grid.js";
-import { openDB } from "./idb.js";
+import { done, openDB, req } from "./idb.js";
 
 export const DB_NAME = "voxwidget-pending";
 export const DB_VERSION = 1;
@@ -30,19 +30,6 @@ const STORE = "batches";
 /** The warning shown when edits cannot be kept in the browser. */
 export const NO_IDB_WARNING =
   "edits are not kept in this browser (IndexedDB unavailable): a reload loses unsaved ones";
-
-const req = (r) =>
-  new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-
-const done = (tx) =>
-  new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
-    tx.onerror = () => reject(tx.error ?? new Error("transaction failed"));
-  });
 
 function upgradePending(db) {
   if (!db.objectStoreNames.contains(STORE)) {
