@@ -103,20 +103,8 @@ export function encodeBatches({ stroke, dtype, entries, makeId, maxBytes = MAX_B
   let used = 0;
   const close = () => {
     if (!edits.length) return;
-    const id = makeId();
-    const buffers = [];
-    const records = edits.map((e) => {
-      buffers.push(bufferOf(e.offsets), bufferOf(e.values));
-      return {
-        key: e.key,
-        base: e.base,
-        count: e.offsets.length,
-        offsets: buffers.length - 2,
-        values: buffers.length - 1,
-      };
-    });
-    const msg = make("edits.apply", { id, stroke, dtype, edits: records });
-    out.push({ msg, buffers, batch: { id, stroke, dtype, edits, sent: false, stored: false } });
+    const batch = { id: makeId(), stroke, dtype, edits, sent: false, stored: false };
+    out.push({ ...batchMessage(batch), batch });
     edits = [];
     used = 0;
   };
