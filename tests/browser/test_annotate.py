@@ -15,27 +15,14 @@ import pytest
 
 from voxwidget.colors import label_rgb
 
+from .widget_hooks import CANVAS, hook, wait_view_idle
+
 NOTEBOOK = pathlib.Path(__file__).parents[2] / "notebooks" / "quickstart.ipynb"
-CANVAS = ".voxwidget-canvas"
 Z = 48  # the quickstart opens on the middle z slice of the 96-deep demo volume
 OUTER = 0.51  # painted voxels lie within radius + 0.5 of the path
 INNER = 0.75  # voxels within radius - 0.75 of the path are always covered (0.71 = half a diagonal step)
 
 pytestmark = pytest.mark.browser
-
-
-def hook(lab, call: str, *args):
-    """Call the widget's test hook (``canvas.voxwidget``) in the page."""
-    return lab.output_locator(CANVAS).evaluate(f"(c, args) => c.voxwidget.{call}(...args)", list(args))
-
-
-def wait_view_idle(lab, timeout: float = 30) -> None:
-    lab.wait_for_js(
-        "() => { const c = document.querySelector('.voxwidget-canvas');"
-        " return !!(c && c.voxwidget && c.voxwidget.state().idle); }",
-        timeout=timeout,
-        what="widget idle (no pending batches, requests or redraws)",
-    )
 
 
 def stroke(lab, voxels: list[tuple[int, int, int]], steps: int = 25) -> None:

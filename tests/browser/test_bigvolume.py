@@ -19,13 +19,13 @@ import pytest
 from voxwidget.lod import choose_level, visible_chunks
 
 from .jupyter import wait_until, write_notebook
+from .widget_hooks import CANVAS, hook, wait_view_idle
 
 pytestmark = pytest.mark.browser
 
 N = 1024
 CHUNK = 64
 Z0 = N // 2  # data lives in z = Z0 … Z0 + 63 (one chunk layer); the view opens on z = Z0
-CANVAS = ".voxwidget-canvas"
 RSS_BOUND = 512 * 2**20  # kernel RSS growth while browsing (the volume is 2 GiB raw)
 LEVELS = 5  # 1024 → 64
 PREFETCH = 3  # planes fetched ahead of the shown one (js/src/lod.js prefetchPlan)
@@ -58,19 +58,6 @@ def write_volume(path) -> None:
         datasets.append({"path": str(lv), "coordinateTransformations": [{"type": "scale", "scale": [d] * 3}]})
     axes = [{"name": a, "type": "space"} for a in "zyx"]
     g.attrs["multiscales"] = [{"version": "0.4", "name": "big", "axes": axes, "datasets": datasets}]
-
-
-def hook(lab, call: str, *args):
-    return lab.output_locator(CANVAS).evaluate(f"(c, args) => c.voxwidget.{call}(...args)", list(args))
-
-
-def wait_view_idle(lab, timeout: float = 30) -> None:
-    lab.wait_for_js(
-        "() => { const c = document.querySelector('.voxwidget-canvas');"
-        " return !!(c && c.voxwidget && c.voxwidget.state().idle); }",
-        timeout=timeout,
-        what="widget idle",
-    )
 
 
 def rss(lab) -> int:
