@@ -271,3 +271,25 @@ def test_background_checkpoint(tmp_path):
     assert (zarr.open_array(str(path))[0] == 5).all()
     assert not list((path / ".voxwidget" / "journal").glob("seg-*.log")), "journal not truncated"
     lm.close()
+
+
+def test_interpreter_exit_checkpoints_into_the_store(tmp_path):
+    """A script that never closes its map: exiting the interpreter checkpoints the edits into the
+    zarr chunks (read back by plain zarr, the journal truncated), long before the background delay."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "exit.zarr"
+    script = (
+        "import numpy as np, sys\n"
+        "from voxwidget.labelmap import LabelMap\n"
+        "lm = LabelMap((32, 32, 32), chunks=(8, 8, 8), path=sys.argv[1], checkpoint_delay=600)\n"
+        "lm.paint(np.array([[4, 4, 4], [20, 12, 9]]), 5, 3, dims=3).durable.result()\n"
+        "lm[30] = 7\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=120)
+    ref = LabelMap((32, 32, 32), chunks=(8, 8, 8))
+    ref.paint(np.array([[4, 4, 4], [20, 12, 9]]), 5, 3, dims=3)
+    ref[30] = 7
+    np.testing.assert_array_equal(zarr.open_array(str(path))[...], ref[...])
+    assert not list((path / ".voxwidget" / "journal").glob("seg-*.log")), "journal not truncated"

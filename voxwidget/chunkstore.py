@@ -281,7 +281,10 @@ class ChunkStore:
         dirs: set[str] = set()
         for key, _ in items:
             self._ensure_dir(self.chunk_file(key).parent, dirs)
-        results = list(self._pool.map(self._write_one, items))
+        try:
+            results = list(self._pool.map(self._write_one, items))
+        except RuntimeError:  # the interpreter is exiting (atexit close): no new threads, write here
+            results = [self._write_one(item) for item in items]
         for d in {os.path.dirname(p) for p, _ in results} | dirs:
             fsync_dir(d)
         return sum(n for _, n in results)
