@@ -44,9 +44,10 @@ import numpy as np
 from . import protocol
 from .grid import AXES, check_key, chunk_box, grid_shape, plane_region
 from .labelmap import BatchRejected, ChunkEdit, LabelMap
+from .protocol import REPLY_BYTES
 from .pyramid import BlockCache, downsample_mode
 from .sources import ImageSource
-from .tiles import Tile, encode_tile, pack_replies
+from .tiles import MAX_RECORDS, encode_array
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class Endpoint:
         self.fingerprint = fingerprint
         self.levels = list(image.levels)
         self.downsamples = [tuple(int(d) for d in lv.downsample) for lv in self.levels]
+        self._image_dtype = (np.dtype(image.dtype), np.dtype(image.dtype).name)
+        self._label_dtype = (np.dtype(labels.dtype), np.dtype(labels.dtype).name)
         self._label_cache = BlockCache(label_cache_bytes)
         self._image_cache = BlockCache(image_cache_bytes)
         self._coarse_versions: dict[tuple[int, tuple[int, int, int]], int] = {}
@@ -297,44 +300,64 @@ class Endpoint:
                 self.stats["seconds"] += time.perf_counter() - t0
 
     def _serve(self, msg: dict, keys: list[tuple[int, int, int]], plane: tuple[int, int] | None) -> None:
+        """Encode the tiles of one request and send them in messages of at most ``REPLY_BYTES``.
+
+        The hot path of scrolling: per tile one cache lookup, a view of the plane (no copy for
+        C-contiguous cuts), a zero test and one LZ4 call (which releases the GIL, so the other
+        worker encodes or sends meanwhile); records are plain dicts, and the reply envelope is built
+        here rather than through :func:`protocol.make` (whose per-record schema walk cost more than
+        the encoding; the tests validate every message the endpoint sends).
+        """
         rid, layer, level = msg["id"], msg["layer"], msg["level"]
         extra = {"axis": plane[0], "index": plane[1]} if plane else {}
+        known = msg["known"]
         if layer == "image":
-            self._prefetch(level, [k for k, kn in zip(keys, msg["known"], strict=True) if kn != 0], rid)
-        tiles = (
-            self._tile(layer, level, k, known, plane)
-            for k, known in zip(keys, msg["known"], strict=True)
-            if self._is_live(rid)  # a cancelled request stops reading chunks at once
-        )
-        sent_last = False
-        pending = pack_replies(tiles)
-        batch = next(pending, None)
-        while batch is not None and self._is_live(rid):
-            following = next(pending, None)
-            records, bufs = batch
-            sent_last = following is None
-            self._count(level, records, bufs)
-            self.send(
-                "chunks.data",
-                bufs,
-                reply_to=rid,
-                layer=layer,
-                level=level,
-                tiles=records,
-                done=sent_last,
-                **extra,
+            self._prefetch(level, [k for k, kn in zip(keys, known, strict=True) if kn != 0], rid)
+        records: list[dict] = []
+        bufs: list[Any] = []
+        size = 0
+        sent_any = False
+        for key, kn in zip(keys, known, strict=True):
+            if not self._is_live(rid):  # a cancelled request stops reading chunks at once
+                return
+            version, codec, shape, dtype, payload = self._tile(layer, level, key, kn, plane)
+            nbytes = len(payload) if payload is not None else 0
+            if records and (size + nbytes > REPLY_BYTES or len(records) >= MAX_RECORDS):
+                self._reply(rid, layer, level, records, bufs, False, extra)
+                sent_any = True
+                records, bufs, size = [], [], 0
+            records.append(
+                {
+                    "key": list(key),
+                    "version": version,
+                    "shape": shape,
+                    "dtype": dtype,
+                    "codec": codec,
+                    "buffer": len(bufs) if payload is not None else -1,
+                }
             )
-            batch = following
-        if not sent_last and self._is_live(rid):  # nothing to send at all
-            self.send("chunks.data", reply_to=rid, layer=layer, level=level, tiles=[], done=True, **extra)
+            if payload is not None:
+                bufs.append(payload)
+                size += nbytes
+        if self._is_live(rid) and (records or not sent_any):
+            self._reply(rid, layer, level, records, bufs, True, extra)
         with self._lock:
             self._live.discard(rid)
+
+    def _reply(
+        self, rid: str, layer: str, level: int, records: list[dict], bufs: list, done: bool, extra: dict
+    ) -> None:
+        self._count(level, records, bufs)
+        msg = {"kind": "chunks.data", "reply_to": rid, "layer": layer, "level": level, "tiles": records}
+        msg["done"] = done
+        msg.update(extra)
+        self._send(msg, bufs)
 
     def _is_live(self, rid: str) -> bool:
         with self._lock:
             return rid in self._live
 
-    def _count(self, level: int, records: list[dict], bufs: Sequence[bytes]) -> None:
+    def _count(self, level: int, records: list[dict], bufs: Sequence[Any]) -> None:
         with self._lock:
             st = self.stats
             st["messages"] += 1
@@ -345,36 +368,48 @@ class Endpoint:
 
     def _tile(
         self, layer: str, level: int, key: tuple[int, int, int], known: int, plane: tuple[int, int] | None
-    ) -> Tile:
+    ) -> tuple[int, str, list[int], str, Any]:
+        """``(version, codec, shape, dtype name, payload or None)`` of one tile."""
         shape, chunks = self.level_shape(level), self.labels.chunk_shape
-        region = plane_region(key, shape, chunks, *plane) if plane else chunk_box(key, shape, chunks)
-        tile_shape = tuple(r.stop - r.start for i, r in enumerate(region) if not plane or i != plane[0])
-        if layer == "image":
-            version, dtype = 0, self.image.dtype
-            if known == version:  # the browser holds it: no read at all
-                return encode_tile(key, version, None, tile_shape, dtype, known)
-            box = chunk_box(key, shape, chunks)
-            chunk = self._image_cache.get_or_compute((level, key), lambda: self.levels[level].read(box))
-            data = chunk[
-                tuple(slice(r.start - b.start, r.stop - b.start) for r, b in zip(region, box, strict=True))
-            ]
-        elif level == 0:
-            version, chunk = self.labels.snapshot_chunk(key)
-            dtype = self.labels.dtype
-            data = None
-            if chunk is not None:
-                base = chunk_box(key, shape, chunks)
-                local = tuple(
-                    slice(r.start - b.start, r.stop - b.start) for r, b in zip(region, base, strict=True)
-                )
-                data = chunk[local]
+        box = tuple(
+            slice(k * c, (k + 1) * c if (k + 1) * c < n else n)
+            for k, c, n in zip(key, chunks, shape, strict=True)
+        )
+        if plane is not None:
+            axis, index = plane
+            cut: tuple = tuple(index - b.start if i == axis else slice(None) for i, b in enumerate(box))
+            tile_shape = [b.stop - b.start for i, b in enumerate(box) if i != axis]
         else:
-            dtype = self.labels.dtype
+            cut = ()
+            tile_shape = [b.stop - b.start for b in box]
+        if layer == "image":
+            dtype, name = self._image_dtype
+            if known == 0:  # image tiles are always version 0: the browser holds it, no read at all
+                return 0, "unchanged", tile_shape, name, None
+            ck = (level, key)
+            chunk = self._image_cache.get(ck)
+            if chunk is None:
+                chunk = self._image_cache.get_or_compute(ck, lambda: self.levels[level].read(box))
+            return (0, *encode_array(chunk[cut], dtype, tile_shape, name))
+        dtype, name = self._label_dtype
+        if level == 0:
+            version, chunk = self.labels.snapshot_chunk(key)
+            if known == version and known >= 0:
+                return version, "unchanged", tile_shape, name, None
+            data = None if chunk is None else chunk[cut]
+        else:
             version = self.label_version(level, key)
-            data = None if known == version else self._coarse_labels(level, key, region, version)
-        if data is not None:
-            data = data.reshape(tile_shape)
-        return encode_tile(key, version, data, tile_shape, dtype, known)
+            if known == version:
+                return version, "unchanged", tile_shape, name, None
+            region = list(box)
+            if plane is not None:
+                region[plane[0]] = slice(plane[1], plane[1] + 1)
+            data = self._coarse_labels(level, key, region, version)
+            if data is not None:
+                data = data.reshape(tile_shape)
+        if data is None:
+            return version, "zero", tile_shape, name, None
+        return (version, *encode_array(data, dtype, tile_shape, name))
 
     def _prefetch(self, level: int, keys: list[tuple[int, int, int]], rid: str) -> None:
         """Read the image chunks of ``keys`` missing from the cache, a few regions at a time."""

@@ -40,6 +40,34 @@ class Tile:
         }
 
 
+MAX_RECORDS = 4096
+"""Tile records per reply message at most, so its JSON stays small."""
+
+
+def encode_array(
+    data: np.ndarray, dtype: np.dtype, shape: list[int] | tuple[int, ...], name: str | None = None
+) -> tuple:
+    """``(codec, shape, dtype name, payload)`` of one tile's voxels: ``"zero"`` (no payload) when all
+    are zero, else an LZ4 block, or the raw little-endian bytes when those are smaller.
+
+    The hot path of tile serving: ``data`` may be a view into a cached chunk; it is copied only when it
+    is not C-contiguous little-endian, and LZ4 reads it in place (releasing the GIL).
+    """
+    dt = np.dtype(dtype)
+    if name is None:
+        name = dt.name
+    if not data.any():
+        return "zero", shape, name, None
+    le = dt.newbyteorder("<")
+    arr = data if data.flags.c_contiguous and data.dtype == le else np.ascontiguousarray(data, le)
+    if arr.nbytes < _MIN_LZ4_BYTES:
+        return "raw", shape, name, arr.tobytes()
+    packed = lz4.block.compress(arr, store_size=False, mode="fast")
+    if len(packed) >= arr.nbytes:
+        return "raw", shape, name, arr.tobytes()
+    return "lz4", shape, name, packed
+
+
 def encode_tile(
     key: tuple[int, int, int],
     version: int,
@@ -55,15 +83,10 @@ def encode_tile(
     name = np.dtype(dtype).name
     if known == version and known >= 0:
         return Tile(key, version, shape, name, "unchanged", None)
-    if data is None or not data.any():
+    if data is None:
         return Tile(key, version, shape, name, "zero", None)
-    raw = np.ascontiguousarray(data, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
-    if len(raw) < _MIN_LZ4_BYTES:
-        return Tile(key, version, shape, name, "raw", raw)
-    packed = lz4.block.compress(raw, store_size=False, mode="fast")
-    if len(packed) >= len(raw):
-        return Tile(key, version, shape, name, "raw", raw)
-    return Tile(key, version, shape, name, "lz4", packed)
+    codec, _, _, payload = encode_array(np.asarray(data).reshape(shape), dtype, shape)
+    return Tile(key, version, shape, name, codec, payload)
 
 
 def decode_tile(codec: str, payload: bytes | None, shape: tuple[int, ...], dtype: str) -> np.ndarray:
@@ -97,7 +120,7 @@ def pack_replies(
     size = 0
     for tile in tiles:
         nbytes = len(tile.payload) if tile.payload is not None else 0
-        if records and (size + nbytes > budget or len(records) >= 4096):
+        if records and (size + nbytes > budget or len(records) >= MAX_RECORDS):
             yield records, buffers
             records, buffers, size = [], [], 0
         if tile.payload is None:
