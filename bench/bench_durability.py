@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from voxwidget.brush import brush_box, brush_template
+from brush_templates import brush_box, brush_template
+
 from voxwidget.labelmap import ChunkEdit, LabelMap
 
 SHAPE = (512, 512, 512)

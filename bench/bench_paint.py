@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from voxwidget.brush import brush_box, brush_template
+from brush_templates import brush_box, brush_template
+
 from voxwidget.labelmap import LabelMap
 
 N = 512
@@ -154,6 +155,8 @@ def main() -> None:
                 t, td = bench_lm_stroke(lms["stP"], centres, r, dims, label)
                 res["stP"].append(t)
                 res["dur"].append(td)
+                for k in ("ptP", "stP"):  # checkpoint now, untimed, not in a later column's time
+                    lms[k].save()
                 if layer is not None:
                     res["napari"].append(bench_napari(layer, pts, r, dims, label))
             region = np.s_[200:320, 60:440, 180:340]

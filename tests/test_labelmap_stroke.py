@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxwidget.brush import union_tiles
+from voxwidget._stroke_kernel import half_widths, plan_chunks
 from voxwidget.labelmap import LabelMap, OutOfBoundsError
 
 SHAPE = (21, 30, 26)
@@ -71,7 +71,7 @@ def test_stroke_equals_union_of_single_paints(dims, radius, axis):
     np.testing.assert_array_equal(stroke[...], ref)
     # the undo step stores only the changed voxels
     step = stroke._history._undo[-1]
-    assert sum(a.offsets.size for a in step.atoms) == int((ref != base).sum())
+    assert sum(a.count for a in step.atoms) == int((ref != base).sum())
     # erase along the same stroke, one step again
     stroke.erase(pts, radius, dims=dims, axis=axis)
     ref_e = ref.copy()
@@ -82,27 +82,56 @@ def test_stroke_equals_union_of_single_paints(dims, radius, axis):
     np.testing.assert_array_equal(stroke[...], ref)
 
 
-def test_stroke_tiles_split_big_strokes():
-    """A tile budget smaller than the stroke's box splits it at chunk borders; the union is the same."""
-    pts = np.array([[2, 2, 2], [18, 27, 23], [10, 2, 23], [2, 27, 2]])
-    whole = np.zeros(SHAPE, bool)
-    for lo, hi, m in union_tiles(pts, 4, 3, 0, SHAPE, CHUNKS, max_voxels=10**9):
-        whole[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] |= m
-    split = np.zeros(SHAPE, bool)
-    owner = {}
-    n = 0
-    for lo, hi, m in union_tiles(pts, 4, 3, 0, SHAPE, CHUNKS, max_voxels=600):
-        n += 1
-        split[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] |= m
-        for k in np.ndindex(*((h - 1) // c - a // c + 1 for a, h, c in zip(lo, hi, CHUNKS, strict=True))):
-            key = tuple(i + a // c for i, a, c in zip(k, lo, CHUNKS, strict=True))
-            assert owner.setdefault(key, n) == n, f"chunk {key} in two tiles"
-    assert n > 1
-    np.testing.assert_array_equal(split, whole)
-    ref = np.zeros(SHAPE, np.uint8)
+def test_half_widths_are_exact_integer_square_roots():
+    for r in (0, 1, 2, 7, 30, 181, 4096):
+        hw = half_widths(r)
+        d2 = np.arange(r * r + 1)
+        assert ((hw * hw <= r * r - d2) & ((hw + 1) ** 2 > r * r - d2)).all(), r
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "uint64"])
+def test_stroke_kernel_big_brush_many_chunks(dtype):
+    """A radius much larger than a chunk: every chunk of the ball is reached; runs are clipped to each
+    chunk and merged across overlapping stamps; labels at the top of the dtype's range."""
+    top = np.iinfo(dtype).max
+    pts = np.array([[10, 3, 4], [10, 9, 7], [11, 25, 22], [10, 9, 7]])
+    lm = LabelMap(SHAPE, chunks=(4, 8, 4), dtype=dtype)
+    lm[5:9, 2:20, 3:6] = 1
+    ref = lm[...]
+    lm.paint(pts, 9, top, dims=3)
     for c in pts:
-        ref_stamp(ref, c, 4, 3, 0, 1)
-    np.testing.assert_array_equal(whole, ref.astype(bool))
+        ref_stamp(ref, c, 9, 3, 0, top)
+    np.testing.assert_array_equal(lm[...], ref)
+    assert lm.undo()
+    expect = np.zeros(SHAPE, dtype)
+    expect[5:9, 2:20, 3:6] = 1
+    np.testing.assert_array_equal(lm[...], expect)
+
+
+def test_plan_chunks_lists_each_reached_chunk_once():
+    half = np.array([3, 3, 0])
+    pts = np.array([[0, 0, 0], [9, 9, 9], [9, 10, 9], [20, 29, 25]])
+    shape, chunks = np.array(SHAPE), np.array(CHUNKS)
+    expect: dict[tuple, set] = {}
+    for p in pts:
+        lo = np.maximum(p - half, 0) // chunks
+        hi = np.minimum(p + half, shape - 1) // chunks
+        for o in np.ndindex(*(hi - lo + 1)):
+            expect.setdefault(tuple(int(v) for v in lo + o), set()).add(tuple(p.tolist()))
+    plan = plan_chunks(pts, half, shape, chunks)
+    assert [k for k, _ in plan] == sorted(expect)  # each once, in C order
+    assert {k: {tuple(c) for c in cs.tolist()} for k, cs in plan} == expect
+
+
+def test_stroke_reaching_a_chunk_without_painting_it_leaves_it_absent(tmp_path):
+    """A ball's box corner pokes into a chunk the ball itself misses: no chunk is created there."""
+    lm = LabelMap(SHAPE, chunks=CHUNKS, path=tmp_path / "c.zarr")
+    lm.paint(np.array([[6, 6, 6], [6, 6, 6]]), 3, 4, dims=3)  # box 3..9 reaches chunk (1,1,1) at 8..9
+    assert lm.version((1, 1, 1)) == 0 and lm.version((0, 0, 0)) == 1
+    assert (1, 1, 1) not in lm._chunks
+    erased = lm.erase(np.array([[6, 6, 6]]), 3, dims=3).versions
+    assert (0, 0, 0) in erased and (1, 1, 1) not in erased
+    lm.close()
 
 
 @pytest.mark.parametrize(
@@ -158,3 +187,35 @@ def test_stroke_edge_cases(tmp_path):
             LabelMap(SHAPE).paint(bad, 1, 1)
     with pytest.raises(ValueError, match="radius"):
         LabelMap(SHAPE).paint([(1, 1, 1)], -1, 1)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "dims", "axis"), [((5, 7, 100), 3, 0), ((4, 6, 70), 2, 2), ((3, 8, 64), 2, 0)]
+)
+def test_stroke_row_masks_wide_chunks_replay_and_undo(tmp_path, chunks, dims, axis):
+    """Chunks wider than one 64-bit word (and not a multiple of it): painted, journaled as row masks,
+    replayed after a crash, undone — always equal to the per-stamp reference."""
+    shape = (12, 15, 130)
+    pts = np.array([[1, 2, 3], [6, 7, 60], [6, 8, 66], [11, 14, 129], [3, 3, 127]])
+    path = tmp_path / "w.zarr"
+    lm = LabelMap(shape, chunks=chunks, dtype="uint16", path=path)
+    lm[:, 5:9, 20:90] = 3  # old values that differ from 0: the undo step keeps them per voxel
+    ref = lm[...]
+    lm.paint(pts, 6, 9, dims=dims, axis=axis).durable.result(timeout=10)
+    for c in pts:
+        ref_stamp(ref, c, 6, dims, axis, 9)
+    np.testing.assert_array_equal(lm[...], ref)
+    lm._abandon()
+    with LabelMap.open(path) as again:
+        np.testing.assert_array_equal(again[...], ref)
+    lm = LabelMap.open(path)
+    lm[:, 5:9, 20:90] = 3
+    ref2 = lm[...]
+    lm.paint(pts, 6, 9, dims=dims, axis=axis)
+    assert lm.undo()
+    np.testing.assert_array_equal(lm[...], ref2)
+    assert lm.redo()
+    lm.undo()
+    lm.close()  # the undo went through the journal and the checkpoint too
+    with LabelMap.open(path) as again:
+        np.testing.assert_array_equal(again[...], ref2)

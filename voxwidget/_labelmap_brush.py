@@ -1,58 +1,25 @@
 """Brush painting of :class:`voxwidget.labelmap.LabelMap`: one centre or a whole stroke per call.
 
 A stroke (an ``(N, 3)`` array of centres) is the union of its stamps applied as one batch: one
-validation, one lock, one undo step, one journal record, one notification. The union is stamped
-into boolean tiles by slicing cached templates (:func:`voxwidget.brush.union_tiles`); each chunk a
-tile touches then takes one pass: the chunk-local offsets under the mask, the old values there,
-the changed subset, and one scatter of the label.
+validation, one lock, one undo step, one journal record, one notification. Each chunk the
+stamps reach is painted by a compiled kernel (:mod:`voxwidget._stroke_kernel`) in one sweep over
+the union's runs, recording only the voxels that change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._labelmap_types import BatchResult, OutOfBoundsError, check_labels, done_future
-from .brush import union_tiles
 from .history import Atom
+from .rowmask import RowMask, row_words
 
 if TYPE_CHECKING:
     from .labelmap import LabelMap
 
 Key = tuple[int, int, int]
-
-
-def box_pieces(
-    lo: tuple[int, ...], hi: tuple[int, ...], chunks: tuple[int, ...]
-) -> Iterator[tuple[Key, tuple[slice, ...], tuple[slice, ...]]]:
-    """Split the box ``lo:hi`` at chunk borders: ``(key, slices in the box, slices in the chunk)``."""
-    key = tuple(a // c for a, c in zip(lo, chunks, strict=True))
-    if all((b - 1) // c == k for b, c, k in zip(hi, chunks, key, strict=True)):  # inside one chunk
-        yield (
-            key,  # type: ignore[misc]
-            tuple(slice(0, b - a) for a, b in zip(lo, hi, strict=True)),
-            tuple(slice(a - k * c, b - k * c) for a, b, k, c in zip(lo, hi, key, chunks, strict=True)),
-        )
-        return
-    segs = []
-    for d in range(3):
-        c, a0, b0 = chunks[d], lo[d], hi[d]
-        segs.append(
-            [
-                (
-                    k,
-                    slice(max(a0, k * c) - a0, min(b0, k * c + c) - a0),
-                    slice(max(a0, k * c) - k * c, min(b0, k * c + c) - k * c),
-                )
-                for k in range(a0 // c, (b0 - 1) // c + 1)
-            ]
-        )
-    for kz, bz, sz in segs[0]:
-        for ky, by, sy in segs[1]:
-            for kx, bx, sx in segs[2]:
-                yield (kz, ky, kx), (bz, by, bx), (sz, sy, sx)
 
 
 class BrushMixin:
@@ -164,29 +131,40 @@ class BrushMixin:
         self: LabelMap, cs: np.ndarray, r: int, dims: int, axis: int, value: np.ndarray
     ) -> list[Atom]:
         """Set ``value`` (a 0-d array of the map dtype) on the union of the stamps (call with the lock
-        held); returns the atoms of the changed voxels, one per changed chunk."""
-        lin = self._lin64
-        if lin is None:
-            lin = self._lin64 = np.arange(self._lin.size, dtype=np.intp).reshape(self.chunk_shape)
+        held); returns one atom per changed chunk, its voxels as a :class:`RowMask`."""
+        from ._stroke_kernel import apply_mask, half_widths, plan_chunks, stroke_mask
+
+        half = np.full(3, r, np.int64)
+        normal = -1
+        if dims == 2:
+            half[axis], normal = 0, axis
+        shape = np.asarray(self.shape, np.int64)
+        chunks = np.asarray(self.chunk_shape, np.int64)
+        cx = self.chunk_shape[2]
+        hw = half_widths(r)
         newv = value.reshape(1)  # the label as a 1-element array (Atom.new, journal values)
-        value = value[()]
-        create = bool(value)
+        val = value[()]
+        create = bool(val)
+        bits = np.zeros((self.chunk_shape[0] * self.chunk_shape[1], row_words(cx)), np.uint64)  # scratch
+        old = np.empty(self._lin.size, self.dtype)  # scratch: old values of one chunk
         atoms: list[Atom] = []
-        for lo, hi, mask in union_tiles(cs, r, dims, axis, self.shape, self.chunk_shape):
-            for key, bsl, csl in box_pieces(lo, hi, self.chunk_shape):
-                offs = lin[csl][mask[bsl]]
-                if offs.size == 0:
-                    continue
-                data = self._get(key, create)
-                if data is None:  # erasing in a chunk that is all zero
-                    continue
-                flat = data.reshape(-1)
-                old = flat[offs]
-                ch = old != value
-                if not ch.all():
-                    offs, old = offs[ch], old[ch]
-                    if offs.size == 0:
-                        continue
-                flat[offs] = value
-                atoms.append(Atom(key, offs.astype(np.uint32), old, newv))
+        for key, centres in plan_chunks(cs.astype(np.int64, copy=False), half, shape, chunks):
+            origin = np.multiply(key, chunks)
+            extent = np.minimum(chunks, shape - origin)
+            count, r0, r1 = stroke_mask(chunks, origin, extent, centres, half, hw, normal, bits)
+            if count == 0:  # the stamps' boxes reach this chunk, their voxels do not
+                continue
+            rows = bits[r0 : r1 + 1]
+            fresh = key not in self._chunks
+            data = self._get(key, create)
+            if data is None:  # erasing in a chunk that is all zero
+                rows[:] = 0
+                continue
+            n, uniform = apply_mask(data.reshape(-1), chunks, rows, r0, val, old)
+            if n:
+                mask = RowMask(int(r0), rows.copy(), cx, int(n))
+                atoms.append(Atom(key, mask, old[:1].copy() if uniform else old[:n].copy(), newv))
+            elif fresh:
+                self._forget(key, data)
+            rows[:] = 0
         return atoms

@@ -23,12 +23,13 @@ from ._labelmap_types import (
 )
 from .history import Atom
 from .journal import Record, encode_record
+from .rowmask import RowMask
 
 if TYPE_CHECKING:
     from .labelmap import LabelMap
 
 Key = tuple[int, int, int]
-Entry = tuple[Key, np.ndarray, np.ndarray]  # (key, offsets, values) to set, in order
+Entry = tuple[Key, "np.ndarray | RowMask", np.ndarray]  # (key, offsets or mask, values) to set, in order
 _SMALL = 16384  # box pieces up to this many voxels use boolean indexing
 
 
@@ -54,6 +55,11 @@ class OpsMixin:
         batch_id: str | None,
         stroke: str | None,
     ) -> tuple[dict[Key, int], Future[None]]:
+        """Bump versions, record history and batch id, append the journal record.
+
+        Journal entry modes: ``[z, y, x, version, 0]`` offsets + values; ``[…, 1]`` the whole chunk
+        (when smaller); ``[…, 2, row0]`` a :class:`RowMask`'s bit rows + one value (a stroke).
+        """
         versions: dict[Key, int] = {}
         for key, _, _ in entries:
             if key not in versions:
@@ -68,14 +74,23 @@ class OpsMixin:
             return versions, done_future()
         self._seq += 1
         itemsize = self.dtype.itemsize
-        full = {k for k, offs, _ in entries if offs.size * (4 + itemsize) >= self._chunk_nbytes}
         head: list[list[int]] = []
         arrays: list[np.ndarray] = []
-        for key in full:
-            head.append([*key, versions[key], 1])
-            arrays.append(self._chunks[key].data.reshape(-1))
+        whole: set[Key] = set()  # chunks already journaled whole (their final state)
         for key, offs, vals in entries:
-            if key not in full:
+            if key in whole:
+                continue
+            if isinstance(offs, RowMask):
+                if vals.size == 1:
+                    head.append([*key, versions[key], 2, offs.row0])
+                    arrays += [offs.bits, vals]
+                    continue
+                offs = offs.offsets()
+            if offs.size * (4 + itemsize) >= self._chunk_nbytes:
+                head.append([*key, versions[key], 1])
+                arrays.append(self._chunks[key].data.reshape(-1))
+                whole.add(key)
+            else:
                 head.append([*key, versions[key], 0])
                 arrays += [offs.astype(np.uint32, copy=False), vals]
         rec = encode_record(self._seq, {"b": batch_id, "e": head}, arrays)
@@ -84,11 +99,14 @@ class OpsMixin:
     def _replay(self: LabelMap, rec: Record) -> None:
         """Re-apply one journal record (idempotent "set" entries) while opening a store."""
         arrays = iter(rec.arrays)
-        for z, y, x, ver, mode in rec.header["e"]:
+        for z, y, x, ver, mode, *extra in rec.header["e"]:
             key = (z, y, x)
             data = self._get(key, create=True)
             if mode == 1:
                 data.reshape(-1)[:] = next(arrays)
+            elif mode == 2:
+                mask = RowMask.from_record(extra[0], next(arrays), self.chunk_shape[2])
+                data.reshape(-1)[mask.offsets()] = next(arrays)
             else:
                 offs = next(arrays)
                 data.reshape(-1)[offs] = next(arrays)
@@ -318,7 +336,7 @@ class OpsMixin:
             entries: list[Entry] = []
             for a in reversed(step.atoms) if undo else step.atoms:
                 vals = a.old if undo else a.new
-                self._get(a.key, create=True).reshape(-1)[a.offsets] = vals
+                self._get(a.key, create=True).reshape(-1)[a.flat_offsets()] = vals
                 entries.append((a.key, a.offsets, vals))
             versions, _ = self._commit(entries, None, None, None)
             self._evict()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .rowmask import RowMask
+
 __all__ = ["Atom", "History", "Step"]
 
 Key = tuple[int, int, int]
@@ -21,18 +23,28 @@ Key = tuple[int, int, int]
 class Atom:
     """Voxels of one chunk changed by one operation.
 
-    ``offsets`` are C-order indices into the nominal chunk shape (uint32); ``old`` and ``new`` hold
-    one value per offset (``new`` may have length 1 when every voxel got the same value).
+    ``offsets`` are C-order indices into the nominal chunk shape (uint32), or a
+    :class:`~voxwidget.rowmask.RowMask` of the voxels (a brush stroke's compact form); ``old`` and
+    ``new`` hold one value per voxel, or one value for all of them.
     """
 
     key: Key
-    offsets: np.ndarray
+    offsets: np.ndarray | RowMask
     old: np.ndarray
     new: np.ndarray
 
     @property
     def nbytes(self) -> int:
         return self.offsets.nbytes + self.old.nbytes + self.new.nbytes + 64
+
+    @property
+    def count(self) -> int:
+        """Number of voxels."""
+        return self.offsets.count if isinstance(self.offsets, RowMask) else self.offsets.size
+
+    def flat_offsets(self) -> np.ndarray:
+        """The voxels as flat offsets (uint32), whatever form they are kept in."""
+        return self.offsets.offsets() if isinstance(self.offsets, RowMask) else self.offsets
 
 
 @dataclass

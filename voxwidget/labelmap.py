@@ -243,6 +243,12 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
         self._chunks[key] = _Entry(data)
         return data
 
+    def _forget(self, key: Key, data: np.ndarray) -> None:
+        """Drop a clean chunk just loaded by ``_get`` that an edit did not change after all."""
+        del self._chunks[key]
+        if self._store is not None and not data.any():
+            self._absent.add(key)
+
     def _touch(self, key: Key) -> int:
         """Mark ``key`` dirty and bump its version; returns the new version."""
         e = self._chunks[key]
