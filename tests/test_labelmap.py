@@ -293,3 +293,39 @@ def test_interpreter_exit_checkpoints_into_the_store(tmp_path):
     ref[30] = 7
     np.testing.assert_array_equal(zarr.open_array(str(path))[...], ref[...])
     assert not list((path / ".voxwidget" / "journal").glob("seg-*.log")), "journal not truncated"
+
+
+def test_checkpoint_writes_a_snapshot_while_edits_continue(tmp_path):
+    """The checkpoint holds the dirty chunks without copying them; an edit made while it writes gets
+    its own copy (copy-on-write), so the files hold exactly the state at the checkpoint's start."""
+    import threading
+
+    path = tmp_path / "cow.zarr"
+    lm = LabelMap((16, 16, 16), chunks=(8, 8, 8), path=path, checkpoint_delay=600)
+    lm[:8, :8, :8] = 1
+    store = lm._store
+    writing, release = threading.Event(), threading.Event()
+    real = store.write_chunks
+
+    def slow_write(items):
+        items = list(items)
+        writing.set()
+        assert release.wait(10)
+        return real(items)
+
+    store.write_chunks = slow_write
+    t = threading.Thread(target=lm.checkpoint)
+    t.start()
+    assert writing.wait(10)
+    lm[2:4, :8, :8] = 2  # while the checkpoint holds chunk (0, 0, 0)
+    lm.paint(np.array([[5, 5, 5]]), 1, 3, dims=3)
+    release.set()
+    t.join(10)
+    store.write_chunks = real
+    on_disk = zarr.open_array(str(path))[:8, :8, :8]
+    assert (on_disk == 1).all(), "the checkpoint wrote data edited after it started"
+    assert lm[2, 0, 0] == 2 and lm[5, 5, 5] == 3
+    assert lm.cache_info()["dirty"] == 1  # the edited chunk is still dirty
+    lm.checkpoint()
+    np.testing.assert_array_equal(zarr.open_array(str(path))[...], lm[...])
+    lm.close()

@@ -88,7 +88,9 @@ class PersistMixin:
             with self._lock:
                 if self._store is None or (not force and self._seq == self._ckpt_seq):
                     return
-                dirty = [(k, e.data.copy(), e.mods) for k, e in self._chunks.items() if e.dirty]
+                dirty = [(k, e.data, e.mods) for k, e in self._chunks.items() if e.dirty]
+                for k, _, _ in dirty:  # copy-on-write: an edit meanwhile copies the chunk first
+                    self._chunks[k].shared = True
                 meta = self._meta()
                 seq = self._seq
                 rot = self._journal.rotate() if self._journal is not None else None
@@ -102,8 +104,10 @@ class PersistMixin:
                 self._journal.discard(covered)  # type: ignore[union-attr]
             with self._lock:
                 self._ckpt_seq = seq
-                for k, _, mods in dirty:
+                for k, d, mods in dirty:
                     e = self._chunks.get(k)
+                    if e is not None and e.data is d:
+                        e.shared = False
                     if e is not None and e.mods == mods:
                         e.dirty = False
                 self._evict()
@@ -138,7 +142,7 @@ class PersistMixin:
             self.id = copy_id
         for key in np.ndindex(*self.grid_shape):
             with self._lock:
-                data = self._get(key, create=False)
+                data = self._get(key, create=False, write=False)
                 data = None if data is None else data.copy()
                 self._evict()
             if data is not None:

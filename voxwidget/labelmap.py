@@ -46,12 +46,16 @@ Key = tuple[int, int, int]
 
 
 class _Entry:
-    __slots__ = ("data", "dirty", "mods")
+    """A resident chunk. ``shared``: a checkpoint in progress holds ``data`` (no copy was taken); the
+    next write replaces it with a copy first (copy-on-write)."""
+
+    __slots__ = ("data", "dirty", "mods", "shared")
 
     def __init__(self, data: np.ndarray, dirty: bool = False):
         self.data = data
         self.dirty = dirty
         self.mods = 0
+        self.shared = False
 
 
 class LabelMap(BrushMixin, OpsMixin, PersistMixin):
@@ -225,10 +229,15 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
             )
         return k  # type: ignore[return-value]
 
-    def _get(self, key: Key, create: bool) -> np.ndarray | None:
+    def _get(self, key: Key, create: bool, write: bool = True) -> np.ndarray | None:
+        """The chunk's data (loaded, or zeros when ``create``), None when it is all zero and not
+        ``create``. Pass ``write=False`` to only read: a writer gets its own copy of data that a
+        checkpoint still holds."""
         e = self._chunks.get(key)
         if e is not None:
             self._chunks.move_to_end(key)
+            if write and e.shared:
+                e.data, e.shared = e.data.copy(), False
             return e.data
         data = None
         if self._store is not None and key not in self._absent:
@@ -299,7 +308,7 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
         the chunk is all zero."""
         key = self._check_key(key)
         with self._lock:
-            data = self._get(key, create=False)
+            data = self._get(key, create=False, write=False)
             v = self._versions.get(key, 0)
             if data is None or not data.any():
                 self._evict()
@@ -318,7 +327,7 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
                 *(((h - 1) // cc) - (low // cc) + 1 for low, h, cc in zip(lo, hi, c, strict=True))
             ):
                 key = tuple(k + low // cc for k, low, cc in zip(key, lo, c, strict=True))
-                data = self._get(key, create=False)
+                data = self._get(key, create=False, write=False)
                 if data is None:
                     continue
                 a = [max(low, k * cc) for low, k, cc in zip(lo, key, c, strict=True)]
