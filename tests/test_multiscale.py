@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import zarr
 
+from voxwidget import multiscale
 from voxwidget.multiscale import MultiscaleImage, next_factors, open_image
 from voxwidget.sources import ImageSource
 
@@ -235,35 +236,129 @@ def test_max_levels_and_mode_method():
     assert set(np.unique(lv[:, :, :32])) == {0} and set(np.unique(lv[:, :, 32:])) == {7}
 
 
-def test_one_level3_tile_of_a_512_cube_reads_only_the_chunks_under_it(tmp_path):
+def volume_read(src) -> int:
+    return sum(int(np.prod([r.stop - r.start for r in reg])) for reg in src.regions)
+
+
+def test_one_level3_plane_tile_reads_only_the_planes_under_it(tmp_path):
     z = zarr.create_array(
-        tmp_path / "big.zarr", shape=(512, 512, 512), chunks=(64, 64, 64), dtype="uint8", fill_value=9
+        tmp_path / "big.zarr", shape=(512, 1024, 1024), chunks=(64, 64, 64), dtype="uint8", fill_value=9
     )
-    yy, xx = np.mgrid[0:512, 0:512]
+    yy, xx = np.mgrid[0:1024, 0:1024]
     z[32:96] = ((np.arange(32, 96)[:, None, None] + yy + 2 * xx) % 251).astype(np.uint8)  # rest: fill
     src = Counting(z)
     im = open_image(src)
-    assert [lv.shape for lv in im.levels] == [(512 >> k,) * 3 for k in range(4)]
+    assert [lv.shape for lv in im.levels] == [(512 >> k, 1024 >> k, 1024 >> k) for k in range(5)]
     assert src.regions == []
-    # the level-3 tile: plane z=5 (level-0 z 40..48), y 0..32, x 16..48 → level 0 y 0..256, x 128..384
+    # level-3 plane z=5 (level-0 z 40..48), y 0..32, x 16..48: its 64×64 plane tile covers level-0
+    # y 0..512, x 0..512, so 8 planes × 8 × 8 chunks are read, and only those planes
     tile = im.read((slice(5, 6), slice(0, 32), slice(16, 48)), level=3)
-    assert src.chunks_touched() == {(0, ky, kx) for ky in range(4) for kx in range(2, 6)}
-    volume = lambda: sum(np.prod([r.stop - r.start for r in reg]) for reg in src.regions)  # noqa: E731
-    assert volume() == 16 * 64**3  # and none of them twice
-    ref = np.asarray(z[40:48, 0:256, 128:384])
-    for _ in range(3):
-        ref = ref_level(ref, (2, 2, 2))
-    np.testing.assert_array_equal(tile, ref)
-    # the next plane of the same level-3 blocks is served from the cache
+    assert src.chunks_touched() == {(0, ky, kx) for ky in range(8) for kx in range(8)}
+    assert all(reg[0] == slice(40, 48) for reg in src.regions)
+    assert volume_read(src) == 8 * 512 * 512  # and none of them twice
+    ref = np.asarray(z[40:48])
+    refs = {}
+    for k in (1, 2, 3):
+        ref = refs[k] = ref_level(ref, (2, 2, 2))
+    np.testing.assert_array_equal(tile, ref[:, 0:32, 16:48])
+    refs = {k: r[:, : 64 << (3 - k), : 64 << (3 - k)] for k, r in refs.items()}
+    # a region over a cached and a missing plane tile: only the missing one is read
+    np.testing.assert_array_equal(
+        im.read((slice(5, 6), slice(40, 64), slice(0, 128)), level=3), ref[:, 40:64]
+    )
+    assert volume_read(src) == 8 * 512 * 1024 and src.regions[-1][1:] == (slice(0, 512), slice(512, 1024))
+    src.regions.clear()
+    ref = refs[3]
+    # the rest of that plane tile, and the finer planes under it (zooming in), come from the cache
+    np.testing.assert_array_equal(im.read((slice(5, 6), slice(0, 64), slice(0, 64)), level=3), ref)
+    np.testing.assert_array_equal(
+        im.read((slice(11, 12), slice(0, 128), slice(0, 128)), level=2), refs[2][1:]
+    )
+    np.testing.assert_array_equal(
+        im.read((slice(20, 21), slice(0, 256), slice(0, 256)), level=1), refs[1][:1]
+    )
+    assert volume_read(src) == 0
+    # the next plane reads its own 8 planes only
     im.read((slice(6, 7), slice(0, 32), slice(16, 48)), level=3)
-    assert volume() == 16 * 64**3
-    # fingerprint and limits sample a bounded number of chunks, not the volume (512 chunks)
+    assert volume_read(src) == 8 * 512 * 512 and src.regions[-1][0] == slice(48, 56)
+    # a 3D tile goes through the blocks; a plane of those cached blocks then reads nothing
+    src.regions.clear()
+    block = im.read((slice(8, 16), slice(0, 8), slice(0, 8)), level=3)
+    assert volume_read(src) == 64 * 64 * 64
+    np.testing.assert_array_equal(im.read((slice(9, 10), slice(0, 8), slice(0, 8)), level=3), block[1:2])
+    assert volume_read(src) == 64 * 64 * 64
+    # fingerprint and limits sample a bounded number of chunks, not the volume (2048 chunks)
     src.regions.clear()
     im.fingerprint()
     assert 0 < len(src.chunks_touched()) <= 8
     src.regions.clear()
     lo, hi = im.robust_limits()
     assert len(src.chunks_touched()) <= 64 and lo <= 9 <= hi
+
+
+CASES = [
+    ("uint8", "mean", (37, 150, 133), (2.0, 1.0, 1.0)),
+    ("uint16", "mean", (45, 131, 150), (1.0, 2.0, 1.0)),
+    ("float32", "mean", (33, 97, 140), (3.0, 1.0, 1.0)),
+    ("uint32", "mode", (41, 140, 99), (2.0, 1.0, 1.0)),
+]
+
+
+@pytest.mark.parametrize(("dtype", "method", "shape", "voxel"), CASES, ids=[c[0] + "-" + c[1] for c in CASES])
+@pytest.mark.parametrize("batch", [None, 3000], ids=["batch16MiB", "batch3000B"])
+def test_plane_path_and_block_path_give_identical_voxels(
+    tmp_path, monkeypatch, dtype, method, shape, voxel, batch
+):
+    if batch is not None:  # tiny batches: every plane is split into many pieces
+        monkeypatch.setattr(multiscale, "BATCH_BYTES", batch)
+    rng = np.random.default_rng(11)
+    if method == "mode":
+        a = rng.choice(np.array([0, 5, 7, 2**32 - 1], np.uint32), shape, p=[0.4, 0.3, 0.2, 0.1])
+    elif dtype == "float32":
+        a = rng.normal(100, 30, shape).astype(np.float32)
+    else:
+        a = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True, dtype=dtype)
+    z = zarr.create_array(tmp_path / "a.zarr", shape=shape, chunks=(8, 16, 16), dtype=dtype)
+    z[...] = a
+    src = Counting(z)
+    planes = open_image(src, voxel_size=voxel, method=method)
+    blocks = open_image(z, voxel_size=voxel, method=method)
+    factors = {len(set(lv.downsample)) for lv in planes.levels}
+    assert factors == {1, 2}  # the pyramid is anisotropic for a while (next_factors)
+    for k, lv in enumerate(planes.levels[1:], 1):
+        ref = blocks.levels[k].read_blocks(tuple(slice(0, n) for n in lv.shape))
+        for axis in range(3):
+            for index in sorted({0, lv.shape[axis] // 2, lv.shape[axis] - 1}):
+                region = [slice(0, n) for n in lv.shape]
+                region[axis] = slice(index, index + 1)
+                src.regions.clear()
+                planes.cache.clear()
+                got = lv.read(tuple(region))
+                # the plane path ran: it read only the stored planes under this one
+                d = lv.stored_factors[axis]
+                assert src.regions and all(r[axis].stop - r[axis].start <= d for r in src.regions)
+                if batch is not None:  # each read within the batch (or one coarse voxel's footprint)
+                    bound = max(batch, int(np.prod(lv.stored_factors)) * a.itemsize)
+                    assert (
+                        max(np.prod([s.stop - s.start for s in r]) for r in src.regions) * a.itemsize <= bound
+                    )
+                np.testing.assert_array_equal(
+                    got, ref[tuple(region)], err_msg=f"level {k} axis {axis} {index}"
+                )
+        # a sub-rectangle of a plane, not aligned to anything
+        sub = (
+            slice(1, lv.shape[0] - 1),
+            slice(lv.shape[1] // 3, lv.shape[1] // 3 + 1),
+            slice(2, lv.shape[2]),
+        )
+        np.testing.assert_array_equal(lv.read(sub), ref[sub])
+    if method == "mean" and dtype != "float32":
+        ref = a
+        for lv in planes.levels[1:]:
+            ref = ref_level(ref, lv.factors)
+        np.testing.assert_array_equal(
+            planes.levels[-1].read((slice(0, 1), slice(None), slice(None))), ref[:1]
+        )
 
 
 def test_cache_stays_within_its_byte_bound_and_results_stay_right():
