@@ -513,6 +513,7 @@ class VoxView {
 
   flash(text) {
     this.note = text;
+    this.updateStatus();
     clearTimeout(this.noteTimer);
     this.noteTimer = setTimeout(() => {
       this.note = null;
