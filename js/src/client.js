@@ -8,6 +8,12 @@
  * once (marked stale) and asked for with their version as `known`, so the kernel answers
  * "unchanged" without bytes; tiles arriving from the kernel are written there.
  *
+ * Prefetch: plan entries flagged `prefetch` (the planes ahead of the shown one, lod.js) are asked for
+ * in plan order only while the bytes they are estimated to bring (per layer and level, the mean
+ * payload of the tiles received so far) and that are not yet here stay under `prefetchBytes`; the
+ * rest is asked for as replies come in, so the channel stays busy without queueing seconds of work
+ * in the kernel. A prefetch request whose plane becomes shown counts as shown from then on.
+ *
  * Message flow (see protocol.js): `chunks.get` {id, layer, level, keys, known, axis, index} →
  * one or more `chunks.data` {reply_to, tiles, done}; `chunks.cancel` {ids}; `chunks.changed`
  * {layer, level, keys, versions, origin?} from the kernel at any time.
@@ -20,6 +26,15 @@ import { asBytes, decodeTile, TileCache, tileId } from "./tiles.js";
 
 /** How many requests `stats.requests` remembers. */
 export const REQUEST_LOG = 1000;
+
+/** Prefetch requests in flight carry at most about this many payload bytes (see the module doc). */
+export const PREFETCH_BYTES = 8 * 2 ** 20;
+
+/** Estimated payload bytes of a tile before any of its layer and level arrived. */
+const DEFAULT_TILE_BYTES = 4096;
+
+/** Planes `stats.planeBytes` remembers. */
+const PLANE_LOG = 4096;
 
 /** Both layers, fetched for every visible key. */
 const VIEW_LAYERS = ["image", "labels"];
@@ -41,9 +56,11 @@ export class ChunkClient {
    * @param {number} [p.level] resolution level (0 = full)
    * @param {TileCache} [p.cache]
    * @param {() => string} [p.makeId] request id factory
-   * @param {() => void} [p.onUpdate] called after tiles arrived or versions changed (redraw)
+   * @param {(prefetchOnly?: boolean) => void} [p.onUpdate] called after tiles arrived or versions
+   *   changed (redraw); `prefetchOnly` when only tiles of planes not shown arrived
    * @param {import("./chunkcache.js").ChunkCache|null} [p.persist] persistent tile cache
    * @param {(layer: string) => string|null} [p.prefix] its key prefix per layer (null: don't persist)
+   * @param {number} [p.prefetchBytes] bound of the payload bytes prefetch requests have in flight
    */
   constructor({
     send,
@@ -53,7 +70,12 @@ export class ChunkClient {
     onUpdate = () => {},
     persist = null,
     prefix = () => null,
+    prefetchBytes = PREFETCH_BYTES,
   }) {
+    this.prefetchBytes = prefetchBytes;
+    /** @type {Map<string, {bytes: number, tiles: number}>} "layer/level" -> payload received */
+    this.received = new Map();
+    this.deferred = false; // prefetch entries wait for the bytes in flight to drop
     this.send = send;
     this.level = level; // the level edits are painted at (0)
     this.persist = persist;
@@ -70,8 +92,22 @@ export class ChunkClient {
     /** @type {Map<string, number>} "layer/level/ks" -> newest version known to exist */
     this.versions = new Map();
     this.current = null; // {axis, plan: [{level, index, keys}]}
-    /** requests: the last REQUEST_LOG chunks.get sent, {layer, level, axis, index, keys, known} */
-    this.stats = { messages: 0, tiles: 0, bytes: 0, unchanged: 0, fromCache: 0, requests: [], dataMs: 0 };
+    /**
+     * requests: the last REQUEST_LOG chunks.get sent, {layer, level, axis, index, keys, known,
+     * prefetch, t}; planeBytes: payload bytes received per plane "level/axis/index" (the last
+     * PLANE_LOG planes), so prefetched bytes that were never shown can be told apart
+     */
+    this.stats = {
+      messages: 0,
+      tiles: 0,
+      bytes: 0,
+      unchanged: 0,
+      fromCache: 0,
+      requests: [],
+      dataMs: 0,
+      planeBytes: {},
+      prefetchDeferred: 0,
+    };
     this.wave = 0; // tiles requested since the last time nothing was in flight
     this.lastError = null;
   }
@@ -157,15 +193,23 @@ export class ChunkClient {
       if (!needed) cancel.push(rid);
     }
     if (cancel.length) this.cancel(cancel);
-    // fetch what is missing
+    // fetch what is missing (prefetch within the bytes-in-flight bound)
+    let budget = this.prefetchBytes - this.prefetchInFlight();
+    this.deferred = false;
     for (const { level, index, keys, prefetch = false } of plan) {
+      if (prefetch && this.deferred) break; // in plan order: nearest planes first
       for (const layer of VIEW_LAYERS) {
         const want = [];
         const ids = new Set();
         const fresh = []; // not in memory: look in the persistent cache first
         for (const key of keys) {
           const id = tileId(layer, level, axis, index, keyString(key));
-          if (this.inflight.has(id)) continue;
+          const rid = this.inflight.get(id);
+          if (rid !== undefined) {
+            const req = this.requests.get(rid);
+            if (!prefetch && req?.prefetch) req.prefetch = false; // its plane is shown now
+            continue;
+          }
           const t = this.cache.get(id);
           if (t && !t.stale && !t.dirty) continue;
           want.push(key);
@@ -173,6 +217,15 @@ export class ChunkClient {
           if (!t) fresh.push(id);
         }
         if (!want.length) continue;
+        if (prefetch) {
+          const cost = want.length * this.tileBytes(layer, level);
+          if (cost > budget && budget < this.prefetchBytes) {
+            this.deferred = true; // asked for when replies bring the bytes in flight down
+            this.stats.prefetchDeferred++;
+            break;
+          }
+          budget -= cost;
+        }
         const rid = this.makeId();
         if (this.inflight.size === 0) this.wave = 0;
         this.wave += ids.size;
@@ -212,6 +265,26 @@ export class ChunkClient {
     log.push({ layer, level, axis, index, keys, known, prefetch: req.prefetch, t: Date.now() });
     if (log.length > REQUEST_LOG) log.splice(0, log.length - REQUEST_LOG);
     this.send(msg, []);
+  }
+
+  /**
+   * Estimated payload bytes of one tile of `layer` at `level`: the mean of those received so far.
+   * @param {string} layer
+   * @param {number} level
+   * @returns {number}
+   */
+  tileBytes(layer, level) {
+    const r = this.received.get(`${layer}/${level}`);
+    return r && r.tiles >= 16 ? r.bytes / r.tiles : DEFAULT_TILE_BYTES;
+  }
+
+  /** @returns {number} estimated payload bytes prefetch requests still have to bring */
+  prefetchInFlight() {
+    let n = 0;
+    for (const req of this.requests.values()) {
+      if (req.prefetch) n += req.ids.size * this.tileBytes(req.layer, req.level);
+    }
+    return n;
   }
 
   /** A tile read from the persistent cache: shown at once, stale until the kernel confirms it. */
@@ -330,6 +403,7 @@ export class ChunkClient {
     const axis = msg.axis ?? -1;
     const index = msg.index ?? -1;
     let again = false; // a tile arrived older than known, or unusable: ask again
+    let bytes = 0;
     for (const rec of msg.tiles) {
       const ks = keyString(rec.key);
       const id = tileId(msg.layer, msg.level, axis, index, ks);
@@ -351,6 +425,7 @@ export class ChunkClient {
       if (rec.buffer >= 0) {
         payload = asBytes(buffers[rec.buffer]);
         this.stats.bytes += payload.byteLength;
+        bytes += payload.byteLength;
       }
       let data;
       try {
@@ -380,10 +455,28 @@ export class ChunkClient {
       const t = this.cache.peek(id);
       again = again || !t || t.stale || t.dirty;
     }
+    this.noteReceived(msg, bytes);
     if (msg.done) this.finish(msg.reply_to);
-    if (again) this.refresh();
-    this.onUpdate();
+    if (again || (this.deferred && this.prefetchInFlight() < this.prefetchBytes / 2)) this.refresh();
+    this.onUpdate(req.prefetch);
     return true;
+  }
+
+  /** Account a reply's payload: per layer and level (the prefetch estimate), per plane (stats). */
+  noteReceived(msg, bytes) {
+    const k = `${msg.layer}/${msg.level}`;
+    const r = this.received.get(k) ?? { bytes: 0, tiles: 0 };
+    r.bytes += bytes;
+    r.tiles += msg.tiles.length;
+    if (r.tiles > 1e6) {
+      r.bytes /= 2;
+      r.tiles /= 2;
+    }
+    this.received.set(k, r);
+    const planes = this.stats.planeBytes;
+    const pk = `${msg.level}/${msg.axis ?? -1}/${msg.index ?? -1}`;
+    if (!(pk in planes) && Object.keys(planes).length >= PLANE_LOG) this.stats.planeBytes = {};
+    this.stats.planeBytes[pk] = (this.stats.planeBytes[pk] ?? 0) + bytes;
   }
 
   /**

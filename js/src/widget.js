@@ -53,6 +53,9 @@ const TRAIT_THROTTLE_MS = 100;
 const MIN_ZOOM = 1 / 64;
 const MAX_ZOOM = 256;
 const SYNC_STATUS_MS = 150; // at most this often the owning view reports sync_status to Python
+const PREFETCH_AHEAD = 3; // planes prefetched ahead of a view at rest
+const PREFETCH_MAX_AHEAD = 16; // … and while scrolling on (the client bounds the bytes in flight)
+const SCROLL_RUN_MS = 1000; // slice steps this close in one direction make a scroll run
 const SEVERITY = { saved: 0, pending: 1, replaying: 2, offline: 3, error: 4 };
 
 /**
@@ -109,7 +112,7 @@ class VoxView {
     this.persist = persistentCache(model.get("browser_cache_mb") ?? 256);
     this.client = new ChunkClient({
       send,
-      onUpdate: () => this.onTiles(),
+      onUpdate: (prefetchOnly) => this.onTiles(prefetchOnly),
       persist: this.persist,
       prefix: (layer) => {
         const fp = this.model.get("fingerprint");
@@ -495,8 +498,8 @@ class VoxView {
     }
   }
 
-  onTiles() {
-    this.view.invalidate();
+  onTiles(prefetchOnly = false) {
+    if (!prefetchOnly) this.view.invalidate(); // planes not shown need no redraw
     this.updateStatus();
   }
 
@@ -588,16 +591,27 @@ class VoxView {
     }, SYNC_STATUS_MS);
   }
 
-  /** Fetch what the view shows (coarse first), then prefetch the next planes in the scroll direction. */
+  /**
+   * Fetch what the view shows (coarse first), then prefetch the next planes in the scroll
+   * direction: PREFETCH_AHEAD planes at rest, more while the user keeps scrolling one way (up to
+   * PREFETCH_MAX_AHEAD), so a scroll finds its next slices on the wire or here while a view at rest
+   * fetches little it may never show. The client bounds the bytes prefetch has in flight.
+   */
   fetchView() {
     const st = this.view.state;
+    const now = Date.now();
     if (this.lastIndex !== undefined && st.index !== this.lastIndex) {
-      this.scrollDir = Math.sign(st.index - this.lastIndex);
-    }
+      const dir = Math.sign(st.index - this.lastIndex);
+      const onward = dir === this.scrollDir && now - (this.scrolledAt ?? 0) < SCROLL_RUN_MS;
+      this.scrollRun = onward ? (this.scrollRun ?? 0) + 1 : 0;
+      this.scrollDir = dir;
+      this.scrolledAt = now;
+    } else if (now - (this.scrolledAt ?? 0) >= SCROLL_RUN_MS) this.scrollRun = 0;
     this.lastIndex = st.index;
     const plan = this.view.plan();
     const levels = st.levels?.length ? st.levels : [{ shape: st.shape }];
-    const ahead = prefetchPlan(plan, levels, st.chunks, st.axis, this.scrollDir ?? 1);
+    const n = Math.min(PREFETCH_MAX_AHEAD, PREFETCH_AHEAD + 2 * (this.scrollRun ?? 0));
+    const ahead = prefetchPlan(plan, levels, st.chunks, st.axis, this.scrollDir ?? 1, n);
     this.client.viewPlan(st.axis, [...plan, ...ahead]);
   }
 
