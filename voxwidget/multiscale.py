@@ -13,7 +13,11 @@ the same way. Computed levels average (``method="mean"``) or take the mode (``"m
 
 A computed level is read in blocks on a fixed grid; each block is reduced from exactly the level below's
 region under it (recursively down to a stored level, whose reads are aligned to its chunks) and kept in
-a byte-bounded, thread-safe LRU shared by the image's levels.
+a byte-bounded, thread-safe LRU shared by the image's levels. A region thinner than a block (a 2D slice)
+instead reads only the stored planes under it (``2**k`` for a plane of level k, not the block depth
+times that), in chunk-aligned pieces of at most ``BATCH_BYTES``, and caches plane tiles in the same LRU.
+Both paths reduce every coarse voxel from the same window of the level below with the same function, so
+they give identical voxels.
 """
 
 from __future__ import annotations
