@@ -13,6 +13,15 @@
  * `known`; the kernel answers "unchanged" (no bytes) or sends the newer tile, which replaces it.
  * The total size is bounded (`budget` bytes); least recently used entries go first. Writes are
  * batched (one transaction per flush). Without IndexedDB the cache does nothing (`enabled` false).
+ *
+ * All-zero tiles (`zero`, never painted) are not kept: the kernel answers them without bytes
+ * anyway and they draw nothing, so they would only cost IndexedDB writes (half of them while
+ * scrolling a volume without labels).
+ * The cache keeps the set of its keys in memory (read once, then kept up to date by its own writes,
+ * evictions and clears), so {@link ChunkCache#mayHave} tells without a database round trip that
+ * tiles are not there: a view asks the kernel for those at once instead of after a lookup. Another
+ * page writing to the same database is not seen by that set (its tiles are fetched from the kernel,
+ * which is correct, only not cached); entries another page evicted are looked up and missed.
  * @module chunkcache
  */
 
@@ -24,6 +33,7 @@ export const DB_VERSION = 1;
 const TILES = "tiles";
 const LRU = "lru";
 const FLUSH_MS = 200;
+const INDEX_MAX_KEYS = 1_000_000; // beyond this many entries the key set is not kept (always look up)
 
 function upgradeChunks(db) {
   if (!db.objectStoreNames.contains(TILES)) db.createObjectStore(TILES);
@@ -61,11 +71,55 @@ export class ChunkCache {
     this.enabled = !!indexedDB && budget > 0;
     this.bytes = null; // total size, known after the first write or evict
     this.queue = new Map(); // key -> value waiting to be written
+    this.pendingSizes = new Map(); // key -> size of the entry it replaces (from the key set)
     this.touched = new Map(); // key -> used time waiting to be written
     this.timer = null;
     this.writing = Promise.resolve();
     this.stats = { hits: 0, misses: 0, writes: 0, evicted: 0 };
     this.clock = 0;
+    /** @type {Map<string, number>|null} key -> size of every entry (null until read, or when too many) */
+    this.index = null;
+    this.indexing = null;
+    if (this.enabled) this.loadIndex();
+  }
+
+  /**
+   * Read the set of keys (once).
+   * @returns {Promise<void>}
+   */
+  loadIndex() {
+    if (!this.indexing) {
+      this.indexing = (async () => {
+        const db = await this.db();
+        if (!db) return;
+        const tx = db.transaction(LRU, "readonly");
+        const store = tx.objectStore(LRU);
+        const n = await req(store.count());
+        if (n > INDEX_MAX_KEYS) return;
+        const [keys, values] = await Promise.all([req(store.getAllKeys()), req(store.getAll())]);
+        const index = new Map();
+        keys.forEach((k, i) => {
+          index.set(k, values[i].size);
+        });
+        for (const [k, v] of this.queue) index.set(k, v.nbytes);
+        this.index = index;
+      })().catch(() => {
+        this.index = null;
+      });
+    }
+    return this.indexing;
+  }
+
+  /**
+   * Whether any of `keys` may be in the cache (false only when surely none is).
+   * @param {string[]} keys
+   * @returns {boolean}
+   */
+  mayHave(keys) {
+    if (!this.enabled) return false;
+    if (this.index === null) return true;
+    for (const k of keys) if (this.index.has(k) || this.queue.has(k)) return true;
+    return false;
   }
 
   /** A strictly increasing use time (so entries used in one millisecond keep their order). */
@@ -95,7 +149,8 @@ export class ChunkCache {
     if (!keys.length) return out;
     for (const k of keys) {
       const q = this.queue.get(k);
-      if (q) out.set(k, toTile(q));
+      const v = q && entryOf(q);
+      if (v) out.set(k, toTile({ ...v, bytes: v.bytes.slice(0) }));
     }
     const db = await this.db();
     if (!db) return out;
@@ -122,9 +177,13 @@ export class ChunkCache {
    */
   put(key, tile) {
     if (!this.enabled) return;
-    const d = tile.data;
-    const bytes = d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength);
-    this.queue.set(key, { version: tile.version, shape: [...tile.shape], dtype: tile.dtype, bytes });
+    if (tile.zero && !tile.rev) return; // all zero: nothing worth a write (see the module doc)
+    // the tile itself waits for the write (no copy now); written only if still unchanged then
+    const nbytes = tile.data.byteLength;
+    this.queue.set(key, { tile, rev: tile.rev, version: tile.version, nbytes });
+    if (!this.pendingSizes.has(key))
+      this.pendingSizes.set(key, this.index ? (this.index.get(key) ?? 0) : null);
+    this.index?.set(key, nbytes);
     this.schedule();
   }
 
@@ -147,34 +206,43 @@ export class ChunkCache {
     }
     const queue = this.queue;
     const touched = this.touched;
+    const pending = this.pendingSizes;
     this.queue = new Map();
     this.touched = new Map();
+    this.pendingSizes = new Map();
     this.writing = this.writing
-      .then(() => this.write(queue, touched))
+      .then(() => this.write(queue, touched, pending))
       .catch((err) => console.warn("voxwidget: writing the chunk cache failed", err));
     return this.writing;
   }
 
-  async write(queue, touched) {
+  async write(queue, touched, pending = new Map()) {
     const db = await this.db();
     if (!db || (!queue.size && !touched.size)) return;
     if (this.bytes === null) this.bytes = await this.size(db);
     const tx = db.transaction([TILES, LRU], "readwrite");
     const tiles = tx.objectStore(TILES);
     const lru = tx.objectStore(LRU);
-    const olds = await Promise.all([...queue.keys()].map((k) => req(lru.get(k))));
-    let i = 0;
-    for (const [k, v] of queue) {
-      const old = olds[i++];
-      tiles.put(v, k);
+    // sizes of the entries replaced: known from the key set when it was there at put time, else read
+    const unknown = [...queue.keys()].filter((k) => (pending.get(k) ?? null) === null);
+    const read = await Promise.all(unknown.map((k) => req(lru.get(k))));
+    const olds = new Map(unknown.map((k, i) => [k, read[i]?.size ?? 0]));
+    for (const [k, q] of queue) {
+      const v = entryOf(q);
+      if (!v) {
+        if (this.index && pending.get(k) === 0) this.index.delete(k); // it was not there before
+        continue; // painted or replaced since: not the kernel's data of that version any more
+      }
+      const old = pending.get(k) ?? olds.get(k);
+      tiles.put(v, k); // structured clone: the copy of the tile's bytes
       lru.put({ used: touched.get(k) ?? this.stamp(), size: v.bytes.byteLength }, k);
-      this.bytes += v.bytes.byteLength - (old ? old.size : 0);
+      this.bytes += v.bytes.byteLength - (old ?? 0);
       this.stats.writes++;
     }
     for (const [k, used] of touched) {
       if (queue.has(k)) continue;
-      const cur = await req(lru.get(k));
-      if (cur) lru.put({ used, size: cur.size }, k);
+      const size = this.index?.get(k) ?? (await req(lru.get(k)))?.size;
+      if (size !== undefined) lru.put({ used, size }, k);
     }
     await done(tx);
     if (this.bytes > this.budget) await this.evict(db);
@@ -203,6 +271,7 @@ export class ChunkCache {
         }
         tiles.delete(cur.primaryKey);
         lru.delete(cur.primaryKey);
+        if (!this.queue.has(cur.primaryKey)) this.index?.delete(cur.primaryKey);
         this.bytes -= cur.value.size;
         this.stats.evicted++;
         cur.continue();
@@ -246,6 +315,7 @@ export class ChunkCache {
     tx.objectStore(LRU).clear();
     await done(tx);
     this.bytes = 0;
+    if (this.index) this.index.clear();
   }
 
   /**
@@ -259,6 +329,22 @@ export class ChunkCache {
     const tx = db.transaction(LRU, "readonly");
     return req(tx.objectStore(LRU).index("used").getAllKeys());
   }
+}
+
+/**
+ * The stored value of a queued tile, or null when the tile changed since it was queued.
+ * @param {{tile: object, rev: number, version: number}} q
+ * @returns {{version: number, shape: number[], dtype: string, bytes: ArrayBuffer}|null}
+ */
+function entryOf(q) {
+  const t = q.tile;
+  if (t.rev !== q.rev || t.version !== q.version || t.dirty) return null;
+  const d = t.data;
+  const bytes =
+    d.byteOffset === 0 && d.byteLength === d.buffer.byteLength
+      ? d.buffer
+      : d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength);
+  return { version: t.version, shape: [...t.shape], dtype: t.dtype, bytes };
 }
 
 function toTile(v) {

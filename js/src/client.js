@@ -22,7 +22,7 @@
 
 import { keyString } from "./grid.js";
 import { make } from "./protocol.js";
-import { asBytes, decodeTile, TileCache, tileId } from "./tiles.js";
+import { asBytes, decodeTile, lazyZeroData, TileCache, TYPED, tileId } from "./tiles.js";
 
 /** How many requests `stats.requests` remembers. */
 export const REQUEST_LOG = 1000;
@@ -76,6 +76,7 @@ export class ChunkClient {
     /** @type {Map<string, {bytes: number, tiles: number}>} "layer/level" -> payload received */
     this.received = new Map();
     this.deferred = false; // prefetch entries wait for the bytes in flight to drop
+    this.cursor = 0; // the first plan entry still to ask for
     this.send = send;
     this.level = level; // the level edits are painted at (0)
     this.persist = persist;
@@ -172,19 +173,22 @@ export class ChunkClient {
    */
   viewPlan(axis, plan) {
     this.current = { axis, plan };
-    const visible = new Set();
+    // the plan's planes: "level/index" -> key strings
+    const planes = new Map();
     for (const { level, index, keys } of plan) {
-      for (const layer of VIEW_LAYERS) {
-        for (const key of keys) visible.add(tileId(layer, level, axis, index, keyString(key)));
-      }
+      const pk = `${level}/${index}`;
+      let ks = planes.get(pk);
+      if (!ks) planes.set(pk, (ks = new Set()));
+      for (const key of keys) ks.add(keyString(key));
     }
     // cancel what the view no longer needs
     const cancel = [];
     for (const [rid, req] of this.requests) {
+      const ks = req.axis === axis ? planes.get(`${req.level}/${req.index}`) : undefined;
       let needed = false;
-      if (req.axis === axis) {
+      if (ks) {
         for (const id of req.ids) {
-          if (visible.has(id)) {
+          if (ks.has(id.slice(id.lastIndexOf("/") + 1))) {
             needed = true;
             break;
           }
@@ -193,11 +197,36 @@ export class ChunkClient {
       if (!needed) cancel.push(rid);
     }
     if (cancel.length) this.cancel(cancel);
-    // fetch what is missing (prefetch within the bytes-in-flight bound)
+    this.fetchPlan(0);
+    if (this.cache.bytes > this.cache.budget) {
+      const visible = new Set();
+      for (const { level, index, keys } of plan) {
+        for (const layer of VIEW_LAYERS) {
+          for (const key of keys) visible.add(tileId(layer, level, axis, index, keyString(key)));
+        }
+      }
+      this.cache.evict(visible);
+    }
+  }
+
+  /** Ask for the deferred prefetch entries of the current plan that now fit in the bound. */
+  pump() {
+    if (this.deferred && this.current) this.fetchPlan(this.cursor);
+  }
+
+  /**
+   * Request what is missing for plan entries `start…` of the current plan (prefetch ones within
+   * the bytes-in-flight bound; the first that does not fit is remembered as `cursor`).
+   * @param {number} start
+   */
+  fetchPlan(start) {
+    const { axis, plan } = this.current;
     let budget = this.prefetchBytes - this.prefetchInFlight();
     this.deferred = false;
-    for (const { level, index, keys, prefetch = false } of plan) {
-      if (prefetch && this.deferred) break; // in plan order: nearest planes first
+    this.cursor = plan.length;
+    for (let i = start; i < plan.length; i++) {
+      const { level, index, keys, prefetch = false } = plan[i];
+      if (this.deferred) break; // in plan order: nearest planes first
       for (const layer of VIEW_LAYERS) {
         const want = [];
         const ids = new Set();
@@ -221,6 +250,7 @@ export class ChunkClient {
           const cost = want.length * this.tileBytes(layer, level);
           if (cost > budget && budget < this.prefetchBytes) {
             this.deferred = true; // asked for when replies bring the bytes in flight down
+            this.cursor = i;
             this.stats.prefetchDeferred++;
             break;
           }
@@ -233,7 +263,7 @@ export class ChunkClient {
         this.requests.set(rid, req);
         for (const id of ids) this.inflight.set(id, rid);
         const prefix = this.persist?.enabled ? this.prefix(layer) : null;
-        if (prefix === null || !fresh.length) {
+        if (prefix === null || !fresh.length || !this.persist.mayHave(fresh.map((id) => `${prefix}/${id}`))) {
           this.sendGet(rid, req, want);
           continue;
         }
@@ -250,7 +280,6 @@ export class ChunkClient {
           });
       }
     }
-    this.cache.evict(visible);
   }
 
   /** Send the chunks.get of a request, with the versions held now as `known`. */
@@ -429,12 +458,14 @@ export class ChunkClient {
       }
       let data;
       try {
-        data = decodeTile(rec.codec, payload, rec.shape, rec.dtype);
+        data = rec.codec === "zero" ? null : decodeTile(rec.codec, payload, rec.shape, rec.dtype);
+        if (rec.codec === "zero" && !TYPED[rec.dtype])
+          throw new TypeError(`unsupported dtype '${rec.dtype}'`);
       } catch (err) {
         this.lastError = `tile ${ks} of ${msg.layer}: ${err.message}`;
         continue;
       }
-      this.accept({
+      const tile = {
         id,
         layer: msg.layer,
         level: msg.level,
@@ -451,13 +482,16 @@ export class ChunkClient {
         dirty: false,
         overlaid: null,
         zero: rec.codec === "zero", // all zero while rev is 0 (paint bumps rev)
-      });
+      };
+      if (data === null) lazyZeroData(tile, rec.shape, rec.dtype); // made when first used
+      this.accept(tile);
       const t = this.cache.peek(id);
       again = again || !t || t.stale || t.dirty;
     }
     this.noteReceived(msg, bytes);
     if (msg.done) this.finish(msg.reply_to);
-    if (again || (this.deferred && this.prefetchInFlight() < this.prefetchBytes / 2)) this.refresh();
+    if (again) this.refresh();
+    else if (this.deferred && this.prefetchInFlight() < this.prefetchBytes / 2) this.pump();
     this.onUpdate(req.prefetch);
     return true;
   }

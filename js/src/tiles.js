@@ -86,6 +86,40 @@ export function decodeTile(codec, payload, shape, dtype) {
 }
 
 /**
+ * Give an all-zero tile (codec "zero") its `data` lazily: the typed array is made on first access
+ * (painting into the tile, reading a voxel), so the many empty label tiles of a big volume cost no
+ * memory or garbage collection until used. `tile.nbytes` tells the size without making it.
+ * @param {object} tile
+ * @param {number[]} shape
+ * @param {string} dtype
+ * @returns {object} the tile
+ */
+export function lazyZeroData(tile, shape, dtype) {
+  const T = TYPED[dtype];
+  if (!T) throw new TypeError(`tile dtype '${dtype}' is not one of ${Object.keys(TYPED).join(", ")}`);
+  const count = shape.reduce((a, b) => a * b, 1);
+  tile.nbytes = count * T.BYTES_PER_ELEMENT;
+  Object.defineProperty(tile, "data", {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const data = new T(count);
+      Object.defineProperty(tile, "data", {
+        value: data,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+      return data;
+    },
+    set(value) {
+      Object.defineProperty(tile, "data", { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+  return tile;
+}
+
+/**
  * The cache id of a tile.
  * @param {string} layer
  * @param {number} level
@@ -132,7 +166,7 @@ export class TileCache {
   set(tile) {
     const old = this.tiles.get(tile.id);
     if (old) this.delete(tile.id);
-    tile.bytes = tile.data ? tile.data.byteLength : 0;
+    tile.bytes = tile.nbytes ?? (tile.data ? tile.data.byteLength : 0);
     this.tiles.set(tile.id, tile);
     this.bytes += tile.bytes;
     const ck = `${tile.layer}/${tile.level}/${tile.ks}`;

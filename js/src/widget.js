@@ -500,7 +500,17 @@ class VoxView {
 
   onTiles(prefetchOnly = false) {
     if (!prefetchOnly) this.view.invalidate(); // planes not shown need no redraw
-    this.updateStatus();
+    this.statusSoon();
+  }
+
+  /** Update the status line once in the next frame (tile replies come many per frame). */
+  statusSoon() {
+    if (this.statusFrame) return;
+    const raf = globalThis.requestAnimationFrame ?? ((f) => setTimeout(f, 16));
+    this.statusFrame = raf(() => {
+      this.statusFrame = null;
+      if (!this.disposed) this.updateStatus();
+    });
   }
 
   onEdit(e) {

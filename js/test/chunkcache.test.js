@@ -141,3 +141,37 @@ test("client: persisted tiles are shown at once and asked for with their version
   assert.equal(b.stats.unchanged, 1);
   assert.equal(b.stats.bytes, 0);
 });
+
+test("the key set: tiles surely not cached are asked for at once; zero tiles are not kept", async () => {
+  const idb = new IDBFactory();
+  const a = new ChunkCache({ indexedDB: idb, now: clock() });
+  a.put("fp/labels/0/0/3/0,0,0", {
+    ...tile(8, 0),
+    dtype: "uint32",
+    data: new Uint32Array(8),
+    zero: true,
+    rev: 0,
+  });
+  a.put("fp/image/0/0/3/0,0,0", tile(8, 2));
+  await a.flush();
+  const c = new ChunkCache({ indexedDB: idb, now: clock() });
+  assert.equal(c.mayHave(["x"]), true, "unknown until the key set is read");
+  await c.loadIndex();
+  assert.equal(c.mayHave(["fp/image/0/0/3/0,0,0", "x"]), true);
+  assert.equal(c.mayHave(["fp/labels/0/0/3/0,0,0", "y"]), false);
+  assert.equal((await c.getMany(["fp/labels/0/0/3/0,0,0"])).size, 0);
+  c.put("new", tile(4));
+  assert.equal(c.mayHave(["new"]), true, "own writes join the key set");
+  await c.flush();
+  assert.equal(c.bytes, 24, "sizes of the replaced entries come from the key set");
+  c.put("new", tile(4, 3));
+  await c.flush();
+  assert.equal(c.bytes, 24);
+  await c.clear();
+  assert.equal(c.mayHave(["new", "fp/image/0/0/3/0,0,0"]), false);
+  // a client with a known-empty cache sends its request without waiting for a lookup
+  const sent = [];
+  const client = new ChunkClient({ send: (m) => sent.push(m), persist: c, prefix: () => "fp" });
+  client.view(0, 3, [[0, 0, 0]]);
+  assert.equal(sent.filter((m) => m.kind === "chunks.get").length, 2);
+});

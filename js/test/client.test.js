@@ -194,3 +194,76 @@ test("viewPlan requests coarse levels first and cancels levels and keys that lef
   const again = sent.find((m) => m.kind === "chunks.get" && m.layer === "labels" && m.level === 3);
   assert.deepEqual(again.known, [5]);
 });
+
+test("zero tiles get their data only when it is used; payload bytes are counted per plane", () => {
+  const { sent, client } = setup();
+  client.view(0, 1, [[0, 0, 0]]);
+  const lab = sent.find((m) => m.layer === "labels");
+  client.handle({
+    kind: "chunks.data",
+    reply_to: lab.id,
+    layer: "labels",
+    level: 0,
+    axis: 0,
+    index: 1,
+    done: true,
+    tiles: [{ key: [0, 0, 0], version: 2, shape: [2, 3], dtype: "uint32", codec: "zero", buffer: -1 }],
+  });
+  const t = client.tile("labels", 0, 1, [0, 0, 0]);
+  assert.equal(t.zero, true);
+  assert.equal(client.cache.bytes, 24, "counted at its size before it exists");
+  assert.ok(t.data instanceof Uint32Array && t.data.length === 6 && t.data.every((x) => x === 0));
+  t.data[1] = 5; // painting writes into it
+  assert.equal(t.data[1], 5);
+  assert.deepEqual(client.stats.planeBytes, { "0/0/1": 0 });
+});
+
+test("prefetch requests stay within the bytes-in-flight bound and continue as replies arrive", () => {
+  const sent = [];
+  let n = 0;
+  const client = new ChunkClient({
+    send: (m) => sent.push(m),
+    makeId: () => `r${n++}`,
+    prefetchBytes: 3 * 4096,
+  });
+  const keys = [[0, 0, 0]];
+  const plan = [{ level: 0, index: 1, keys }];
+  for (let i = 2; i < 8; i++) plan.push({ level: 0, index: i, keys, prefetch: true });
+  client.viewPlan(0, plan);
+  const gets = () => sent.filter((m) => m.kind === "chunks.get");
+  // shown plane (2 requests) + prefetch until 3 tiles of ~4 KiB are in flight
+  const first = gets().length;
+  assert.ok(first < 2 + 12, `${first} requests`);
+  assert.ok(client.deferred);
+  const planes = () => new Set(gets().map((m) => m.index));
+  assert.ok(!planes().has(7));
+  // replies for the prefetched planes bring the rest
+  for (let round = 0; round < 10 && client.deferred; round++) {
+    for (const m of gets()) {
+      if (!client.requests.has(m.id)) continue;
+      client.handle({
+        kind: "chunks.data",
+        reply_to: m.id,
+        layer: m.layer,
+        level: 0,
+        axis: 0,
+        index: m.index,
+        done: true,
+        tiles: [{ key: [0, 0, 0], version: 0, shape: [64, 32], dtype: "uint16", codec: "zero", buffer: -1 }],
+      });
+    }
+  }
+  assert.deepEqual([...planes()].sort(), [1, 2, 3, 4, 5, 6, 7]);
+  // a prefetch request whose plane becomes shown counts as shown
+  const c2 = new ChunkClient({ send: () => {}, makeId: () => `q${n++}` });
+  c2.viewPlan(0, [
+    { level: 0, index: 1, keys },
+    { level: 0, index: 2, keys, prefetch: true },
+  ]);
+  assert.equal(c2.shownLoading, 2);
+  c2.viewPlan(0, [
+    { level: 0, index: 2, keys },
+    { level: 0, index: 3, keys, prefetch: true },
+  ]);
+  assert.equal(c2.shownLoading, 2, "the plane-2 requests (sent as prefetch) are now shown ones");
+});
