@@ -94,8 +94,8 @@ export class ChunkClient {
     this.versions = new Map();
     this.current = null; // {axis, plan: [{level, index, keys}]}
     /**
-     * requests: the last REQUEST_LOG chunks.get sent, {layer, level, axis, index, keys, known,
-     * prefetch, t}; planeBytes: payload bytes received per plane "level/axis/index" (the last
+     * requests: the last REQUEST_LOG chunks.get sent, {n, layer, level, axis, index, keys, known,
+     * prefetch, t} (n counts from 1); planeBytes: payload bytes received per plane "level/axis/index" (the last
      * PLANE_LOG planes), so prefetched bytes that were never shown can be told apart
      */
     this.stats = {
@@ -108,6 +108,7 @@ export class ChunkClient {
       dataMs: 0,
       planeBytes: {},
       prefetchDeferred: 0,
+      sent: 0, // chunks.get sent so far (`n` of the request log's entries)
     };
     this.wave = 0; // tiles requested since the last time nothing was in flight
     this.lastError = null;
@@ -291,7 +292,18 @@ export class ChunkClient {
     });
     const msg = make("chunks.get", { id: rid, layer, level, keys, known, axis, index });
     const log = this.stats.requests;
-    log.push({ layer, level, axis, index, keys, known, prefetch: req.prefetch, t: Date.now() });
+    this.stats.sent++;
+    log.push({
+      n: this.stats.sent,
+      layer,
+      level,
+      axis,
+      index,
+      keys,
+      known,
+      prefetch: req.prefetch,
+      t: Date.now(),
+    });
     if (log.length > REQUEST_LOG) log.splice(0, log.length - REQUEST_LOG);
     this.send(msg, []);
   }

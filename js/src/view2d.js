@@ -493,38 +493,38 @@ export class View2D {
     if (index < 0 || index >= this.state.shape[axis]) return;
     const plan = this.plan();
     const levels = this.state.levels;
-    // every level from the coarsest planned one to the finest planned one, coarse first, so a
-    // finer level the view showed before (still in memory) also covers the coarse placeholder
-    const order = [];
+    // every level from the finest planned one up to the coarsest planned one (a level the view
+    // showed before, still in memory, also covers the coarse placeholder), stopping at the first
+    // that covers the view in every layer (coarser ones would be hidden under it)
+    const contrast = `${this.state.contrast[0]}:${this.state.contrast[1]}`;
+    const layers = opacity > 0 ? ["image", "labels"] : ["image"];
+    const drawn = []; // coarse first: [{level, li, keys, d, m: mosaic per layer, complete per layer}]
     if (plan.length) {
       const lo = Math.min(...plan.map((p) => p.level));
       const hi = Math.max(...plan.map((p) => p.level));
-      for (let l = hi; l >= lo; l--) {
-        const p = plan.find((q) => q.level === l);
-        if (p) order.push(p);
-        else if (levels[l]) {
+      for (let l = lo; l <= hi; l++) {
+        let p = plan.find((q) => q.level === l);
+        if (!p && levels[l]) {
           const d = levels[l].downsample;
           const li = Math.floor(index / d[axis]);
           const r = this.visibleRect();
           const rect = { u0: r.u0 / d[u], u1: r.u1 / d[u], v0: r.v0 / d[v], v1: r.v1 / d[v] };
-          order.push({ level: l, index: li, keys: visibleKeys(levels[l].shape, chunks, axis, li, rect) });
+          p = { level: l, index: li, keys: visibleKeys(levels[l].shape, chunks, axis, li, rect) };
         }
+        if (!p) continue;
+        const { level, index: li, keys } = p;
+        const d = levels[level]?.downsample ?? [1, 1, 1];
+        const entry = { level, li, keys, d, m: {}, complete: {} };
+        for (const name of layers) {
+          const m = this.mosaic(name, level, axis, li, keys);
+          entry.m[name] = m;
+          entry.complete[name] = m ? this.updateMosaic(m, name, level, keys, contrast) : false;
+          if (m === null)
+            entry.complete[name] = keys.every((k) => this.client.tile(name, axis, li, k, level));
+        }
+        drawn.unshift(entry);
+        if (layers.every((name) => entry.complete[name])) break;
       }
-    }
-    const contrast = `${this.state.contrast[0]}:${this.state.contrast[1]}`;
-    const layers = opacity > 0 ? ["image", "labels"] : ["image"];
-    // bring each level's mosaics up to date; note the finest level that covers the whole view
-    const drawn = []; // [{level, d, mosaic per layer or null (tile by tile), complete per layer}]
-    for (const { level, index: li, keys } of order) {
-      const d = levels[level]?.downsample ?? [1, 1, 1];
-      const entry = { level, li, keys, d, m: {}, complete: {} };
-      for (const name of layers) {
-        const m = this.mosaic(name, level, axis, li, keys);
-        entry.m[name] = m;
-        entry.complete[name] = m ? this.updateMosaic(m, name, level, keys, contrast) : false;
-        if (m === null) entry.complete[name] = keys.every((k) => this.client.tile(name, axis, li, k, level));
-      }
-      drawn.push(entry);
     }
     ctx.save();
     ctx.beginPath();

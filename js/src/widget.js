@@ -11,8 +11,10 @@
  *     `page.mouse`;
  *   - `clientToVoxel(x, y) -> [z, y, x]`: the voxel under a client point (may lie outside the array);
  *   - `state() -> {pendingBatches, loadingTiles, idle, stats: {messages, tiles, bytes, unchanged,
- *     fromCache, requests, cache}, sync}` (`requests`: the last chunks.get sent, each
- *     `{layer, level, axis, index, keys, known, t}` (t: Date.now()); `fromCache`: tiles read from the persistent
+ *     fromCache, requests, sent, planeBytes, cache}, sync}` (`requests`: the last 1000 chunks.get
+ *     sent, each `{n, layer, level, axis, index, keys, known, prefetch, t}` (n: 1, 2, … over the
+ *     view's life, `sent` the last; t: Date.now()); `planeBytes`: payload bytes received per plane
+ *     `"level/axis/index"`; `fromCache`: tiles read from the persistent
  *     cache; `cache`: its hits/misses/writes/evicted/bytes):
  *     `idle` is true when no edit batch is pending or accumulating, no tile request is
  *     outstanding and no redraw is queued; stats count kernel messages, tiles and payload bytes
@@ -616,7 +618,7 @@ class VoxView {
       this.scrollRun = onward ? (this.scrollRun ?? 0) + 1 : 0;
       this.scrollDir = dir;
       this.scrolledAt = now;
-    } else if (now - (this.scrolledAt ?? 0) >= SCROLL_RUN_MS) this.scrollRun = 0;
+    } else this.scrollRun = 0; // panned or zoomed: back to the window of a view at rest
     this.lastIndex = st.index;
     const plan = this.view.plan();
     const levels = st.levels?.length ? st.levels : [{ shape: st.shape }];
