@@ -198,10 +198,13 @@ async ({ slices, z0, timeout }) => {
       new WheelEvent('wheel', { deltaY: 100, clientX: x, clientY: y, bubbles: true, cancelable: true }),
     );
     for (;;) {
-      const v = h.view();
-      if (v.index === z0 + i + 1 && h.state().shown) {
-        for (const p of v.plan) planes.add(`${p.level}/${v.axis}/${p.index}`);
-        break;
+      // state() first: it is cheap, and false from the wheel until the new slice is drawn
+      if (h.state().shown) {
+        const v = h.view();
+        if (v.index === z0 + i + 1) {
+          for (const p of v.plan) planes.add(`${p.level}/${v.axis}/${p.index}`);
+          break;
+        }
       }
       if (performance.now() - t > timeout) throw new Error(`slice ${z0 + i + 1} not complete in time`);
       await new Promise((res) => setTimeout(res, 1));

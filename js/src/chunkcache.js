@@ -349,5 +349,5 @@ function entryOf(q) {
 
 function toTile(v) {
   const T = TYPED[v.dtype];
-  return { version: v.version, shape: v.shape, dtype: v.dtype, data: new T(v.bytes.slice(0)) };
+  return { version: v.version, shape: v.shape, dtype: v.dtype, data: new T(v.bytes) }; // v: a fresh copy
 }

@@ -88,7 +88,8 @@ export function decodeTile(codec, payload, shape, dtype) {
 /**
  * Give an all-zero tile (codec "zero") its `data` lazily: the typed array is made on first access
  * (painting into the tile, reading a voxel), so the many empty label tiles of a big volume cost no
- * memory or garbage collection until used. `tile.nbytes` tells the size without making it.
+ * memory or garbage collection until used. `tile.nbytes` is 0 (the memory cache does not count
+ * what does not exist; a few painted tiles it under-counts).
  * @param {object} tile
  * @param {number[]} shape
  * @param {string} dtype
@@ -98,7 +99,7 @@ export function lazyZeroData(tile, shape, dtype) {
   const T = TYPED[dtype];
   if (!T) throw new TypeError(`tile dtype '${dtype}' is not one of ${Object.keys(TYPED).join(", ")}`);
   const count = shape.reduce((a, b) => a * b, 1);
-  tile.nbytes = count * T.BYTES_PER_ELEMENT;
+  tile.nbytes = 0;
   Object.defineProperty(tile, "data", {
     configurable: true,
     enumerable: true,

@@ -259,7 +259,8 @@ export class View2D {
   }
 
   /**
-   * Update view state; `view: true` when the visible chunk set may change.
+   * Update view state (redrawn when a value changed); the visible chunk set is replanned when
+   * the plane, the pan/zoom or the volume changed.
    * @param {object} partial
    */
   set(partial) {
@@ -277,9 +278,11 @@ export class View2D {
     ]) {
       if (k in partial && partial[k] !== this.state[k]) view = true;
     }
+    let changed = view;
+    for (const k in partial) if (partial[k] !== this.state[k]) changed = true;
     Object.assign(this.state, partial);
     if (view) this.viewDirty = true;
-    this.invalidate();
+    if (changed) this.invalidate(); // e.g. the kernel echoing the position this view set: no redraw
   }
 
   /** Set the CSS size of the canvas (and its backing store, by devicePixelRatio). */

@@ -58,6 +58,7 @@ const SYNC_STATUS_MS = 150; // at most this often the owning view reports sync_s
 const PREFETCH_AHEAD = 3; // planes prefetched ahead of a view at rest
 const PREFETCH_MAX_AHEAD = 16; // … and while scrolling on (the client bounds the bytes in flight)
 const SCROLL_RUN_MS = 1000; // slice steps this close in one direction make a scroll run
+const STATUS_MS = 100; // the status line follows streaming progress at most this often
 const SEVERITY = { saved: 0, pending: 1, replaying: 2, offline: 3, error: 4 };
 
 /**
@@ -505,14 +506,16 @@ class VoxView {
     this.statusSoon();
   }
 
-  /** Update the status line once in the next frame (tile replies come many per frame). */
+  /**
+   * Update the status line soon (at most every STATUS_MS while tiles stream: its text changes
+   * relayout the notebook page, which cost frames while scrolling).
+   */
   statusSoon() {
-    if (this.statusFrame) return;
-    const raf = globalThis.requestAnimationFrame ?? ((f) => setTimeout(f, 16));
-    this.statusFrame = raf(() => {
-      this.statusFrame = null;
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
       if (!this.disposed) this.updateStatus();
-    });
+    }, STATUS_MS);
   }
 
   onEdit(e) {
@@ -724,6 +727,7 @@ class VoxView {
       this.throttle = null;
     }
     clearTimeout(this.noteTimer);
+    clearTimeout(this.statusTimer);
     this.client.cancelAll();
     this.view.dispose();
     for (const f of this.disposers.reverse()) f();

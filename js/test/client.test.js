@@ -211,7 +211,7 @@ test("zero tiles get their data only when it is used; payload bytes are counted 
   });
   const t = client.tile("labels", 0, 1, [0, 0, 0]);
   assert.equal(t.zero, true);
-  assert.equal(client.cache.bytes, 24, "counted at its size before it exists");
+  assert.equal(client.cache.bytes, 0, "no memory until it is used");
   assert.ok(t.data instanceof Uint32Array && t.data.length === 6 && t.data.every((x) => x === 0));
   t.data[1] = 5; // painting writes into it
   assert.equal(t.data[1], 5);
