@@ -3,11 +3,14 @@
  * reopening a notebook draws the last slice before the kernel answers, and revisiting a region costs
  * only an "unchanged" reply.
  *
- * One database per origin, `voxwidget-chunks`, two object stores:
+ * One database per origin, `voxwidget-chunks` (version 2), one object store:
  * - `tiles`: key `${prefix}/${layer}/${level}/${axis}/${index}/${ks}` → `{version, shape, dtype,
- *   bytes}` (`bytes` an ArrayBuffer of the tile data, little-endian C order); `prefix` is the
- *   dataset fingerprint, for label tiles `${fingerprint}:${labelmapId}`.
- * - `lru`: the same key → `{used, size}` with an index on `used` (last use, ms): the eviction order.
+ *   bytes, used, size}` (`bytes` an ArrayBuffer of the tile data, little-endian C order; `used` the
+ *   last use, ms; `size` its bytes); `prefix` is the dataset fingerprint, for label tiles
+ *   `${fingerprint}:${labelmapId}`. Its index `lru` on `[used, size]` is the eviction order and
+ *   gives every entry's size without reading values. (Version 1 kept `{used, size}` in a second
+ *   store: two writes per tile, which cost half of the cache's time while streaming; upgrading
+ *   from it starts empty.)
  *
  * Entries are never trusted: a view draws them at once and asks the kernel with their version as
  * `known`; the kernel answers "unchanged" (no bytes) or sends the newer tile, which replaces it.
@@ -29,15 +32,40 @@ import { done, openDB, req } from "./idb.js";
 import { TYPED } from "./tiles.js";
 
 export const DB_NAME = "voxwidget-chunks";
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 const TILES = "tiles";
-const LRU = "lru";
+const LRU = "lru"; // the index of TILES on [used, size] (version 1: a store of its own)
 const FLUSH_MS = 200;
 const INDEX_MAX_KEYS = 1_000_000; // beyond this many entries the key set is not kept (always look up)
 
 function upgradeChunks(db) {
-  if (!db.objectStoreNames.contains(TILES)) db.createObjectStore(TILES);
-  if (!db.objectStoreNames.contains(LRU)) db.createObjectStore(LRU).createIndex("used", "used");
+  if (db.objectStoreNames.contains(LRU)) {
+    db.deleteObjectStore(LRU); // version 1: start empty
+    if (db.objectStoreNames.contains(TILES)) db.deleteObjectStore(TILES);
+  }
+  if (!db.objectStoreNames.contains(TILES)) db.createObjectStore(TILES).createIndex(LRU, ["used", "size"]);
+}
+
+/**
+ * Visit the `[used, size]` index keys in eviction order (no values read).
+ * @param {IDBIndex} index
+ * @param {(primaryKey: string, used: number, size: number, cursor: IDBCursor) => boolean} visit
+ *   returns false to stop
+ * @returns {Promise<void>}
+ */
+function eachEntry(index, visit) {
+  return new Promise((resolve, reject) => {
+    const r = index.openKeyCursor();
+    r.onerror = () => reject(r.error);
+    r.onsuccess = () => {
+      const cur = r.result;
+      if (!cur || !visit(cur.primaryKey, cur.key[0], cur.key[1], cur)) {
+        resolve();
+        return;
+      }
+      cur.continue();
+    };
+  });
 }
 
 /**
@@ -92,14 +120,14 @@ export class ChunkCache {
       this.indexing = (async () => {
         const db = await this.db();
         if (!db) return;
-        const tx = db.transaction(LRU, "readonly");
-        const store = tx.objectStore(LRU);
+        const tx = db.transaction(TILES, "readonly");
+        const store = tx.objectStore(TILES);
         const n = await req(store.count());
         if (n > INDEX_MAX_KEYS) return;
-        const [keys, values] = await Promise.all([req(store.getAllKeys()), req(store.getAll())]);
         const index = new Map();
-        keys.forEach((k, i) => {
-          index.set(k, values[i].size);
+        await eachEntry(store.index(LRU), (k, _used, size) => {
+          index.set(k, size);
+          return true;
         });
         for (const [k, v] of this.queue) index.set(k, v.nbytes);
         this.index = index;
@@ -220,12 +248,11 @@ export class ChunkCache {
     const db = await this.db();
     if (!db || (!queue.size && !touched.size)) return;
     if (this.bytes === null) this.bytes = await this.size(db);
-    const tx = db.transaction([TILES, LRU], "readwrite");
+    const tx = db.transaction(TILES, "readwrite");
     const tiles = tx.objectStore(TILES);
-    const lru = tx.objectStore(LRU);
     // sizes of the entries replaced: known from the key set when it was there at put time, else read
     const unknown = [...queue.keys()].filter((k) => (pending.get(k) ?? null) === null);
-    const read = await Promise.all(unknown.map((k) => req(lru.get(k))));
+    const read = await Promise.all(unknown.map((k) => req(tiles.get(k))));
     const olds = new Map(unknown.map((k, i) => [k, read[i]?.size ?? 0]));
     for (const [k, q] of queue) {
       const v = entryOf(q);
@@ -234,48 +261,43 @@ export class ChunkCache {
         continue; // painted or replaced since: not the kernel's data of that version any more
       }
       const old = pending.get(k) ?? olds.get(k);
+      v.used = touched.get(k) ?? this.stamp();
+      v.size = v.bytes.byteLength;
       tiles.put(v, k); // structured clone: the copy of the tile's bytes
-      lru.put({ used: touched.get(k) ?? this.stamp(), size: v.bytes.byteLength }, k);
       this.bytes += v.bytes.byteLength - (old ?? 0);
       this.stats.writes++;
     }
-    for (const [k, used] of touched) {
-      if (queue.has(k)) continue;
-      const size = this.index?.get(k) ?? (await req(lru.get(k)))?.size;
-      if (size !== undefined) lru.put({ used, size }, k);
-    }
+    const touch = [...touched.keys()].filter((k) => !queue.has(k));
+    const cur = await Promise.all(touch.map((k) => req(tiles.get(k)))); // hits: rare while streaming
+    touch.forEach((k, i) => {
+      if (cur[i]) tiles.put({ ...cur[i], used: touched.get(k) }, k);
+    });
     await done(tx);
     if (this.bytes > this.budget) await this.evict(db);
   }
 
   async size(db) {
-    const tx = db.transaction(LRU, "readonly");
-    const all = await req(tx.objectStore(LRU).getAll());
-    return all.reduce((s, e) => s + e.size, 0);
+    const tx = db.transaction(TILES, "readonly");
+    let total = 0;
+    await eachEntry(tx.objectStore(TILES).index(LRU), (_k, _used, size) => {
+      total += size;
+      return true;
+    });
+    return total;
   }
 
   /** Drop least recently used entries until the total is at most 90% of the budget. */
   async evict(db) {
     const target = this.budget * 0.9;
-    const tx = db.transaction([TILES, LRU], "readwrite");
+    const tx = db.transaction(TILES, "readwrite");
     const tiles = tx.objectStore(TILES);
-    const lru = tx.objectStore(LRU);
-    await new Promise((resolve, reject) => {
-      const r = lru.index("used").openCursor();
-      r.onerror = () => reject(r.error);
-      r.onsuccess = () => {
-        const cur = r.result;
-        if (!cur || this.bytes <= target) {
-          resolve();
-          return;
-        }
-        tiles.delete(cur.primaryKey);
-        lru.delete(cur.primaryKey);
-        if (!this.queue.has(cur.primaryKey)) this.index?.delete(cur.primaryKey);
-        this.bytes -= cur.value.size;
-        this.stats.evicted++;
-        cur.continue();
-      };
+    await eachEntry(tiles.index(LRU), (k, _used, size) => {
+      if (this.bytes <= target) return false;
+      tiles.delete(k);
+      if (!this.queue.has(k)) this.index?.delete(k);
+      this.bytes -= size;
+      this.stats.evicted++;
+      return true;
     });
     await done(tx);
   }
@@ -310,9 +332,8 @@ export class ChunkCache {
     } catch {
       return;
     }
-    const tx = db.transaction([TILES, LRU], "readwrite");
+    const tx = db.transaction(TILES, "readwrite");
     tx.objectStore(TILES).clear();
-    tx.objectStore(LRU).clear();
     await done(tx);
     this.bytes = 0;
     if (this.index) this.index.clear();
@@ -326,8 +347,8 @@ export class ChunkCache {
     await this.writing;
     const db = await this.db();
     if (!db) return [];
-    const tx = db.transaction(LRU, "readonly");
-    return req(tx.objectStore(LRU).index("used").getAllKeys());
+    const tx = db.transaction(TILES, "readonly");
+    return req(tx.objectStore(TILES).index(LRU).getAllKeys());
   }
 }
 

@@ -179,7 +179,10 @@ export class ChunkClient {
     for (const { level, index, keys } of plan) {
       const pk = `${level}/${index}`;
       let ks = planes.get(pk);
-      if (!ks) planes.set(pk, (ks = new Set()));
+      if (!ks) {
+        ks = new Set();
+        planes.set(pk, ks);
+      }
       for (const key of keys) ks.add(keyString(key));
     }
     // cancel what the view no longer needs

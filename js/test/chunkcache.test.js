@@ -175,3 +175,29 @@ test("the key set: tiles surely not cached are asked for at once; zero tiles are
   client.view(0, 3, [[0, 0, 0]]);
   assert.equal(sent.filter((m) => m.kind === "chunks.get").length, 2);
 });
+
+test("a version-1 database (tiles and lru stores) is upgraded to one store, starting empty", async () => {
+  const idb = new IDBFactory();
+  await new Promise((resolve, reject) => {
+    const r = idb.open("voxwidget-chunks", 1);
+    r.onupgradeneeded = () => {
+      const db = r.result;
+      db.createObjectStore("tiles").put(
+        { version: 0, shape: [1], dtype: "uint8", bytes: new ArrayBuffer(1) },
+        "old",
+      );
+      db.createObjectStore("lru").createIndex("used", "used");
+    };
+    r.onsuccess = () => {
+      r.result.close();
+      resolve();
+    };
+    r.onerror = () => reject(r.error);
+  });
+  const c = new ChunkCache({ indexedDB: idb, now: clock() });
+  assert.equal((await c.getMany(["old"])).size, 0);
+  c.put("new", tile(4));
+  await c.flush();
+  assert.deepEqual(await c.keys(), ["new"]);
+  assert.equal(c.bytes, 8);
+});
