@@ -347,11 +347,8 @@ class VoxView {
         const st = this.view.state;
         const idx = Math.max(0, Math.min(st.shape[st.axis] - 1, st.index + n));
         if (idx === st.index) return;
-        const pos = [...(this.model.get("position") ?? [0, 0, 0])];
-        pos[st.axis] = idx;
-        this.sentPosition = pos;
         this.view.set({ index: idx });
-        this.setTrait("position", pos);
+        this.pushView(); // throttled: scrolling sends the kernel a position at most every 100 ms
       },
       zoomBy: (factor, x, y) => {
         this.unfit();
