@@ -450,3 +450,19 @@ def test_image_chunks_are_read_once_per_chunk_layer_and_kept_under_a_budget(tmp_
         assert ep._image_cache.nbytes <= 100 * chunk_bytes
     finally:
         ep.close()
+
+
+def test_all_zero_image_chunks_cost_no_cache_memory_and_send_zero_tiles(tmp_path):
+    image = np.zeros(BIG, np.uint16)
+    image[:, :16, :16] = 5  # one chunk column holds data
+    wire = Wire()
+    ep = Endpoint(wire, ImageSource(image), LabelMap(BIG, dtype="uint8", chunks=CHUNKS), "fp")
+    try:
+        _level_plane_get(ep, "a", "image", 0, 0, 9)
+        got, versions = _plane_tiles(wire, "a", BIG[1:])
+        np.testing.assert_array_equal(got, image[9])
+        assert versions[(1, 0, 0)][1] in ("lz4", "raw")
+        assert {c for k, (_, c) in versions.items() if k != (1, 0, 0)} == {"zero"}
+        assert ep._image_cache.nbytes == int(np.prod(CHUNKS)) * 2  # only the chunk with data
+    finally:
+        ep.close()

@@ -16,7 +16,8 @@ integer downsample factors). A plane request's ``index`` is in level-``L`` voxel
 * Image tiles come from ``levels[L].read`` (stored, or computed lazily through the pyramid's LRU);
   their version is always 0 (the image is read-only), so a browser that holds a tile gets
   "unchanged" for it. The kernel reads **whole 3D chunks** and keeps them decoded in a byte-bounded
-  LRU (``image_cache_bytes``), so scrolling through a chunk layer decodes each chunk once; the
+  LRU (``image_cache_bytes``; all-zero chunks as empty arrays), so scrolling through a chunk layer
+  decodes each chunk once; the
   missing chunks of one request are read together (one region per ≤ 64 MiB batch, which lets zarr
   fetch and decode them concurrently). Memory stays bounded whatever the volume's size.
 * Label tiles at ``L > 0`` are computed on demand by :func:`~voxwidget.pyramid.downsample_mode` from
@@ -389,7 +390,9 @@ class Endpoint:
             ck = (level, key)
             chunk = self._image_cache.get(ck)
             if chunk is None:
-                chunk = self._image_cache.get_or_compute(ck, lambda: self.levels[level].read(box))
+                chunk = self._image_cache.get_or_compute(ck, lambda: _compact(self.levels[level].read(box)))
+            if chunk.size == 0:  # an all-zero chunk (see _compact)
+                return 0, "zero", tile_shape, name, None
             return (0, *encode_array(chunk[cut], dtype, tile_shape, name))
         dtype, name = self._label_dtype
         if level == 0:
@@ -442,7 +445,7 @@ class Endpoint:
                 local = tuple(
                     slice(b.start - r.start, b.stop - r.start) for b, r in zip(box, region, strict=True)
                 )
-                self._image_cache.put((level, key), np.ascontiguousarray(data[local]))
+                self._image_cache.put((level, key), _compact(np.ascontiguousarray(data[local])))
 
     # -- coarse label levels -----------------------------------------------------------------
     def _level0_keys(self, level: int, region: Sequence[slice]) -> list[tuple[int, int, int]]:
@@ -543,6 +546,12 @@ class Endpoint:
         if timer is not None:
             timer.cancel()
             self._flush_changes()
+
+
+def _compact(chunk: np.ndarray) -> np.ndarray:
+    """An image chunk as kept in the decoded-chunk LRU: all-zero chunks (the fill value of sparse
+    volumes, never written to disk) as an empty array, so they cost no memory and evict nothing."""
+    return chunk if chunk.any() else np.empty((0, 0, 0), chunk.dtype)
 
 
 def _as_array(buf: Any, dtype: np.dtype, count: int, where: str) -> np.ndarray:
