@@ -9,8 +9,10 @@ What it does
 ------------
 1. Writes a ``size``³ uint16 OME-Zarr pyramid (NGFF 0.4, stored levels down to 64³, 64³ chunks,
    zstd) lazily: only one 64-slice chunk layer around the middle holds data (a blocky pattern plus
-   low-bit noise, so LZ4 tiles compress ~2× like microscopy); every other chunk is the fill value and
-   is never written (``write_empty_chunks`` off). 2048³ takes ~0.3 GB on disk and ~15 s to write.
+   6 bits of noise per voxel, like microscopy); every other chunk is the fill value and is never
+   written (``write_empty_chunks`` off). 2048³ takes ~0.3 GB on disk and ~15 s to write. LZ4 does
+   not shrink these tiles (the noisy low byte breaks its matches; a byte shuffle first would halve
+   them), so tiles travel raw: a slice is ~2.3 MB on the wire.
 2. Starts an isolated JupyterLab and headless Chromium (the test harness in ``tests/browser``).
 3. **Raw channel**: a minimal anywidget receives ``--raw-mib`` × 1 MiB buffers sent by the kernel;
    throughput = bytes / (last arrival − first send), clocks on one machine.
@@ -31,7 +33,9 @@ What it does
    decoded voxels shown. Browser: draws, time in draws and in tile handling (decode, cache).
    (Before issue 4's work the loop was driven from Python with ``page.mouse.wheel`` and the rates
    were taken over the sum of the per-slice latencies; bytes that arrived between slices, while
-   the harness talked to the page, were counted against time that excluded them.)
+   the harness talked to the page, were counted against time that excluded them. Also, the view's
+   ``shown`` state then ignored tiles of a shown plane still in flight under a prefetch request,
+   so a slice could count as complete before its tiles arrived: those figures flattered.)
 6. **Kernel RSS**: sampled every 20 ms by a thread in the kernel during the scroll (max and
    growth).
 
