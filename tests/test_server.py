@@ -466,3 +466,44 @@ def test_all_zero_image_chunks_cost_no_cache_memory_and_send_zero_tiles(tmp_path
         assert ep._image_cache.nbytes == int(np.prod(CHUNKS)) * 2  # only the chunk with data
     finally:
         ep.close()
+
+
+def test_coarse_planes_of_a_single_scale_image_read_only_the_planes_under_them(tmp_path):
+    """A computed level's plane tile reads the 2^k source planes under it, not whole 3D blocks (whose
+    depth along the view axis would be many more planes), and matches the 3D path's voxels."""
+    shape = (64, 320, 288)
+    image = (np.arange(np.prod(shape), dtype=np.uint32).reshape(shape) % 251).astype(np.uint16)
+    wire = Wire()
+    ep = Endpoint(wire, ImageSource(image), LabelMap(shape, dtype="uint8", chunks=CHUNKS), "fp")
+    reads: list[tuple] = []
+    src = ep.levels[0]
+    original = src.read
+    src.read = lambda region: reads.append(region) or original(region)
+    try:
+        level = 2
+        assert ep.levels[level].computed and ep.downsamples[level][0] == 4
+        _level_plane_get(ep, "a", "image", level, 0, 5)  # level-2 plane z=5: source planes 20..23
+        lv_shape = ep.level_shape(level)
+        got, _ = _plane_tiles(wire, "a", lv_shape[1:])
+        planes = {z for r in reads for z in range(r[0].start, r[0].stop)}
+        assert planes == set(range(20, 24)), sorted(planes)
+        blocks = ep.levels[level].read_blocks((slice(5, 6), slice(0, lv_shape[1]), slice(0, lv_shape[2])))
+        np.testing.assert_array_equal(got, blocks[0])
+    finally:
+        ep.close()
+
+
+def test_unchanged_label_tiles_copy_nothing(tmp_path, big):
+    ep, wire, _ = big
+    ep.labels[3, :, :] = 7
+    calls = []
+    real = ep.labels.snapshot_chunk
+    ep.labels.snapshot_chunk = lambda *a: calls.append(a) or real(*a)
+    keys = _level_plane_get(ep, "a", "labels", 0, 0, 3)
+    got, versions = _plane_tiles(wire, "a", BIG[1:])
+    assert (got == 7).all() and len(calls) == len(keys)
+    assert all(len(a[1]) == 3 and a[1][0] == 3 for a in calls)  # one plane is cut, not the chunk
+    calls.clear()
+    _level_plane_get(ep, "b", "labels", 0, 0, 3, known=[versions[tuple(k)][0] for k in keys])
+    _, again = _plane_tiles(wire, "b", BIG[1:])
+    assert {c for _, c in again.values()} == {"unchanged"} and not calls

@@ -303,17 +303,20 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
         with self._lock:
             return self._versions.get(tuple(key), 0)  # type: ignore[arg-type]
 
-    def snapshot_chunk(self, key: Key) -> tuple[int, np.ndarray | None]:
+    def snapshot_chunk(self, key: Key, cut: tuple = ()) -> tuple[int, np.ndarray | None]:
         """``(version, data)`` of chunk ``key`` clipped to the array (a copy), or ``None`` data when
-        the chunk is all zero."""
+        that is all zero. ``cut`` indexes the clipped chunk first (e.g. ``(5, slice(None),
+        slice(None))`` for one plane), so only that part is copied."""
         key = self._check_key(key)
         with self._lock:
             data = self._get(key, create=False, write=False)
             v = self._versions.get(key, 0)
+            if data is not None:
+                data = data[tuple(slice(0, s.stop - s.start) for s in self._chunk_slices(key))][cut]
             if data is None or not data.any():
                 self._evict()
                 return v, None
-            out = data[tuple(slice(0, s.stop - s.start) for s in self._chunk_slices(key))].copy()
+            out = np.array(data, copy=True)
             self._evict()
             return v, out
 

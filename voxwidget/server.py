@@ -312,7 +312,8 @@ class Endpoint:
         rid, layer, level = msg["id"], msg["layer"], msg["level"]
         extra = {"axis": plane[0], "index": plane[1]} if plane else {}
         known = msg["known"]
-        if layer == "image":
+        if layer == "image" and not (plane is not None and self.levels[level].computed):
+            # (a computed level serves planes from its own plane tiles, without 3D blocks: _tile)
             self._prefetch(level, [k for k, kn in zip(keys, known, strict=True) if kn != 0], rid)
         records: list[dict] = []
         bufs: list[Any] = []
@@ -387,6 +388,14 @@ class Endpoint:
             dtype, name = self._image_dtype
             if known == 0:  # image tiles are always version 0: the browser holds it, no read at all
                 return 0, "unchanged", tile_shape, name, None
+            lv = self.levels[level]
+            if plane is not None and lv.computed:  # the level computes and caches plane tiles itself
+                region = list(box)
+                region[plane[0]] = slice(plane[1], plane[1] + 1)
+                data = lv.read(tuple(region)).reshape(tile_shape)
+                if not data.any():
+                    return 0, "zero", tile_shape, name, None
+                return (0, *encode_array(data, dtype, tile_shape, name))
             ck = (level, key)
             chunk = self._image_cache.get(ck)
             if chunk is None:
@@ -396,10 +405,9 @@ class Endpoint:
             return (0, *encode_array(chunk[cut], dtype, tile_shape, name))
         dtype, name = self._label_dtype
         if level == 0:
-            version, chunk = self.labels.snapshot_chunk(key)
-            if known == version and known >= 0:
-                return version, "unchanged", tile_shape, name, None
-            data = None if chunk is None else chunk[cut]
+            if known >= 0 and known == self.labels.version(key):
+                return known, "unchanged", tile_shape, name, None
+            version, data = self.labels.snapshot_chunk(key, cut)  # only the plane is copied
         else:
             version = self.label_version(level, key)
             if known == version:
