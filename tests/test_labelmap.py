@@ -329,3 +329,15 @@ def test_checkpoint_writes_a_snapshot_while_edits_continue(tmp_path):
     lm.checkpoint()
     np.testing.assert_array_equal(zarr.open_array(str(path))[...], lm[...])
     lm.close()
+
+
+def test_an_undo_or_redo_call_ends_the_open_stroke_even_when_it_does_nothing():
+    """Found by the state machine: edits with one stroke id, a redo with nothing to redo, more edits
+    with that id: the redo call ended the stroke, so the last edits are their own undo step."""
+    lm = LabelMap((4, 8, 8), chunks=(4, 4, 4))
+    lm.paint((0, 0, 0), 1, 1)
+    lm.paint((0, 0, 0), 0, 0, stroke="s")
+    assert not lm.redo()
+    lm.paint((0, 0, 0), 1, 0, stroke="s")
+    assert lm.undo()
+    assert lm[0, 0, 0] == 0 and lm[0, 0, 1] == 1 and lm[0, 1, 0] == 1

@@ -129,7 +129,9 @@ class History:
                 self._open = None
 
     def pop_undo(self) -> Step | None:
-        """Take the newest step off the undo stack and push it on the redo stack."""
+        """Take the newest step off the undo stack and push it on the redo stack. Either call, even
+        with nothing to undo, ends the open stroke: later edits start a new step."""
+        self._open = None
         if not self._undo:
             return None
         step = self._undo.pop()
@@ -140,6 +142,7 @@ class History:
 
     def pop_redo(self) -> Step | None:
         """Take the newest undone step off the redo stack and push it back on the undo stack."""
+        self._open = None
         if not self._redo:
             return None
         step = self._redo.pop()
