@@ -160,6 +160,7 @@ class Journal:
         self._q: queue.SimpleQueue[tuple[str, bytes | None, Future[Any]]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="voxwidget-journal", daemon=True)
         self._closed = False
+        self._discarding: threading.Thread | None = None
         self.fsyncs = 0
         self._thread.start()
 
@@ -179,14 +180,34 @@ class Journal:
         return fut
 
     def discard(self, segments: list[Path]) -> None:
-        """Delete fully checkpointed segments (and fsync the directory)."""
+        """Delete fully checkpointed segments (and fsync the directory) in the background.
+
+        Unlinking a large segment takes tens of ms and nothing waits for it: a segment that
+        outlives a crash is replayed again on reopen, which is harmless (its records set values that
+        the checkpoint already holds, and every later record follows in a newer segment). ``close``
+        waits for it.
+        """
+        if not segments:
+            return
+        self.settle()
+        self._discarding = threading.Thread(
+            target=self._unlink, args=(segments,), name="voxwidget-journal-discard", daemon=True
+        )
+        self._discarding.start()
+
+    def settle(self) -> None:
+        """Wait until the segments handed to :meth:`discard` are deleted."""
+        if self._discarding is not None:
+            self._discarding.join()
+            self._discarding = None
+
+    def _unlink(self, segments: list[Path]) -> None:
         for s in segments:
             try:
                 s.unlink()
             except FileNotFoundError:
                 pass
-        if segments:
-            fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     def close(self) -> None:
         """Flush pending records and stop the writer thread."""
@@ -197,6 +218,7 @@ class Journal:
         self._q.put(("stop", None, fut))
         fut.result()
         self._thread.join()
+        self.settle()
 
     # -- writer thread ----------------------------------------------------------------------
     def _open_segment(self) -> None:
