@@ -194,7 +194,7 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
             from ._labelmap_types import check_labels
 
             part = check_labels(part, self.dtype, "array value")
-            if not part.any():
+            if not np.count_nonzero(part):
                 continue
             data = np.zeros(self.chunk_shape, self.dtype)
             data[tuple(slice(0, s.stop - s.start) for s in sl)] = part
@@ -313,7 +313,7 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
             v = self._versions.get(key, 0)
             if data is not None:
                 data = data[tuple(slice(0, s.stop - s.start) for s in self._chunk_slices(key))][cut]
-            if data is None or not data.any():
+            if data is None or not np.count_nonzero(data):
                 self._evict()
                 return v, None
             out = np.array(data, copy=True)

@@ -393,7 +393,7 @@ class Endpoint:
                 region = list(box)
                 region[plane[0]] = slice(plane[1], plane[1] + 1)
                 data = lv.read(tuple(region)).reshape(tile_shape)
-                if not data.any():
+                if not np.count_nonzero(data):
                     return 0, "zero", tile_shape, name, None
                 return (0, *encode_array(data, dtype, tile_shape, name))
             ck = (level, key)
@@ -559,7 +559,7 @@ class Endpoint:
 def _compact(chunk: np.ndarray) -> np.ndarray:
     """An image chunk as kept in the decoded-chunk LRU: all-zero chunks (the fill value of sparse
     volumes, never written to disk) as an empty array, so they cost no memory and evict nothing."""
-    return chunk if chunk.any() else np.empty((0, 0, 0), chunk.dtype)
+    return chunk if np.count_nonzero(chunk) else np.empty((0, 0, 0), chunk.dtype)
 
 
 def _as_array(buf: Any, dtype: np.dtype, count: int, where: str) -> np.ndarray:

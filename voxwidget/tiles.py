@@ -56,7 +56,7 @@ def encode_array(
     dt = np.dtype(dtype)
     if name is None:
         name = dt.name
-    if not data.any():
+    if not np.count_nonzero(data):
         return "zero", shape, name, None
     le = dt.newbyteorder("<")
     arr = data if data.flags.c_contiguous and data.dtype == le else np.ascontiguousarray(data, le)
