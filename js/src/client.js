@@ -6,7 +6,10 @@
  * first, so coarse placeholders are asked for before fine tiles. With a persistent cache
  * (chunkcache.js), tiles missing from memory are looked up there first: found ones are drawn at
  * once (marked stale) and asked for with their version as `known`, so the kernel answers
- * "unchanged" without bytes; tiles arriving from the kernel are written there.
+ * "unchanged" without bytes; tiles arriving from the kernel are written there once the view rests
+ * on their plane (chunkcache.js's write policy: the shown planes go through a RestTracker; tiles of
+ * planes flown past or only prefetched stay in memory, flagged `unsaved`; those of the current
+ * plan are written when their plane, or a plane near it, comes to rest).
  *
  * Prefetch: plan entries flagged `prefetch` (the planes ahead of the shown one, lod.js) are asked for
  * in plan order only while the bytes they are estimated to bring (per layer and level, the mean
@@ -20,6 +23,7 @@
  * @module client
  */
 
+import { planeId, REST_MS, REST_NEAR, RestTracker } from "./chunkcache.js";
 import { keyString } from "./grid.js";
 import { make } from "./protocol.js";
 import { asBytes, decodeTile, lazyZeroData, TileCache, TYPED, tileId } from "./tiles.js";
@@ -61,6 +65,9 @@ export class ChunkClient {
    * @param {import("./chunkcache.js").ChunkCache|null} [p.persist] persistent tile cache
    * @param {(layer: string) => string|null} [p.prefix] its key prefix per layer (null: don't persist)
    * @param {number} [p.prefetchBytes] bound of the payload bytes prefetch requests have in flight
+   * @param {number} [p.restMs] a plane shown this long is at rest: its tiles are persisted
+   * @param {number} [p.restNear] … and those of the planes this close to it
+   * @param {() => number} [p.now] clock (ms) of the rest policy
    */
   constructor({
     send,
@@ -71,7 +78,14 @@ export class ChunkClient {
     persist = null,
     prefix = () => null,
     prefetchBytes = PREFETCH_BYTES,
+    restMs = REST_MS,
+    restNear = REST_NEAR,
+    now = () => globalThis.performance?.now() ?? Date.now(),
   }) {
+    /** Which shown planes are at rest (their tiles are persisted); its timer. */
+    this.rest = new RestTracker(restMs, restNear);
+    this.restTimer = null;
+    this.now = now;
     this.prefetchBytes = prefetchBytes;
     /** @type {Map<string, {bytes: number, tiles: number}>} "layer/level" -> payload received */
     this.received = new Map();
@@ -201,6 +215,12 @@ export class ChunkClient {
       if (!needed) cancel.push(rid);
     }
     if (cancel.length) this.cancel(cancel);
+    if (this.persist?.enabled) {
+      const shown = [];
+      for (const e of plan) if (!e.prefetch) shown.push(planeId(e.level, axis, e.index));
+      this.persistRested(this.rest.show(shown, this.now()));
+      this.armRest();
+    }
     this.fetchPlan(0);
     if (this.cache.bytes > this.cache.budget) {
       const visible = new Set();
@@ -210,6 +230,46 @@ export class ChunkClient {
         }
       }
       this.cache.evict(visible);
+    }
+  }
+
+  /** (Re)start the timer that tells when the next shown plane comes to rest. */
+  armRest() {
+    if (this.restTimer !== null) clearTimeout(this.restTimer);
+    this.restTimer = null;
+    const due = this.rest.due();
+    if (due === null) return;
+    this.restTimer = setTimeout(
+      () => {
+        this.restTimer = null;
+        this.persistRested(this.rest.tick(this.now()));
+        this.armRest();
+      },
+      Math.max(0, due - this.now()),
+    );
+  }
+
+  /**
+   * Some planes came to rest: write the tiles of the plan's planes that are persisted (rested, near a
+   * rested plane) and were not written when they arrived.
+   * @param {string[]} planes plane ids (see planeId) that came to rest
+   */
+  persistRested(planes) {
+    if (!planes.length || !this.current || !this.persist?.enabled) return;
+    const { axis, plan } = this.current;
+    for (const { level, index, keys } of plan) {
+      if (!this.rest.isRested(planeId(level, axis, index))) continue;
+      for (const layer of VIEW_LAYERS) {
+        const prefix = this.prefix(layer);
+        if (prefix === null) continue;
+        for (const key of keys) {
+          const t = this.cache.peek(tileId(layer, level, axis, index, keyString(key)));
+          if (!t?.unsaved) continue;
+          t.unsaved = false;
+          // only the kernel's data as it arrived (not stale, not painted since)
+          if (!t.stale && !t.dirty && !t.rev) this.persist.put(`${prefix}/${t.id}`, t);
+        }
+      }
     }
   }
 
@@ -393,6 +453,9 @@ export class ChunkClient {
   /** Cancel everything (unmount). */
   cancelAll() {
     this.cancel([...this.requests.keys()]);
+    if (this.restTimer !== null) clearTimeout(this.restTimer);
+    this.restTimer = null;
+    this.persistRested(this.rest.settle()); // the slice shown last is the one drawn on reopening
   }
 
   /**
@@ -539,8 +602,13 @@ export class ChunkClient {
     const latest = this.versions.get(ck) ?? -1;
     tile.stale = tile.version < latest;
     if (tile.version > latest) this.versions.set(ck, tile.version);
-    const prefix = this.persist?.enabled && !tile.stale ? this.prefix(tile.layer) : null;
-    if (prefix !== null) this.persist.put(`${prefix}/${tile.id}`, tile); // the kernel's data, copied
+    const prefix = this.persist?.enabled && !tile.stale && !tile.zero ? this.prefix(tile.layer) : null;
+    if (prefix !== null) {
+      // the kernel's data (copied at write), now if the view rests on its plane, else maybe later
+      if (this.rest.isRested(planeId(tile.level, tile.axis, tile.index)))
+        this.persist.put(`${prefix}/${tile.id}`, tile);
+      else tile.unsaved = true;
+    }
     if (tile.layer === "labels" && tile.level === this.level) this.overlay.reapply(tile);
     this.cache.set(tile);
   }

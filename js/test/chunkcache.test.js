@@ -88,7 +88,13 @@ test("client: persisted tiles are shown at once and asked for with their version
   // a first client receives a tile from the kernel: it is written to the cache
   const sent = [];
   let n = 0;
-  const a = new ChunkClient({ send: (m) => sent.push(m), makeId: () => `r${n++}`, persist, prefix });
+  const a = new ChunkClient({
+    send: (m) => sent.push(m),
+    makeId: () => `r${n++}`,
+    persist,
+    prefix,
+    restMs: 0, // the plane is at rest as soon as it is shown (the write policy has its own tests)
+  });
   a.view(0, 3, [[0, 0, 0]]);
   await new Promise((r) => setTimeout(r, 20)); // the (empty) cache lookup
   const get = sent.find((m) => m.kind === "chunks.get" && m.layer === "image");
