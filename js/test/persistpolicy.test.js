@@ -56,6 +56,22 @@ function fakePersist() {
   };
 }
 
+/** A client over a fake cache and a settable clock (`clock.t`, ms); returns what it sent. */
+function testClient(prefix) {
+  const clock = { t: 0 };
+  const sent = [];
+  let n = 0;
+  const persist = fakePersist();
+  const c = new ChunkClient({
+    send: (m) => sent.push(m),
+    makeId: () => `r${n++}`,
+    persist,
+    prefix,
+    now: () => clock.t,
+  });
+  return { c, sent, persist, clock };
+}
+
 function reply(client, sent, index, { prefetch = false, zero = false } = {}) {
   for (const layer of ["image", "labels"]) {
     const get = sent.findLast((m) => m.kind === "chunks.get" && m.layer === layer && m.index === index);
@@ -87,17 +103,7 @@ function reply(client, sent, index, { prefetch = false, zero = false } = {}) {
 }
 
 test("client: tiles of planes flown past stay in memory unwritten; a rested plane's tiles are written", async () => {
-  let t = 0;
-  const sent = [];
-  let n = 0;
-  const persist = fakePersist();
-  const c = new ChunkClient({
-    send: (m) => sent.push(m),
-    makeId: () => `r${n++}`,
-    persist,
-    prefix: (layer) => (layer === "labels" ? "fp:lm" : "fp"),
-    now: () => t,
-  });
+  const { c, sent, persist, clock } = testClient((layer) => (layer === "labels" ? "fp:lm" : "fp"));
   const keys = [
     [0, 0, 0],
     [0, 0, 1],
@@ -112,7 +118,7 @@ test("client: tiles of planes flown past stay in memory unwritten; a rested plan
     show(i, [i + 1, i + 6]);
     reply(c, sent, i);
     if (i === 1) reply(c, sent, 2, { prefetch: true });
-    t += 100;
+    clock.t += 100;
   }
   reply(c, sent, 4, { prefetch: true });
   reply(c, sent, 9, { prefetch: true });
@@ -120,7 +126,7 @@ test("client: tiles of planes flown past stay in memory unwritten; a rested plan
   assert.equal(c.tile("image", 0, 2, [0, 0, 0]).unsaved, true, "kept in memory, unsaved");
   // the view stays on plane 3: at rest after 300 ms, its tiles (both layers) are written once,
   // with those of the prefetched plane next to it (a reopened view prefetches it); plane 9 is not
-  t = 500;
+  clock.t = 500;
   c.refresh();
   const written = (i) =>
     ["fp/image", "fp:lm/labels"].flatMap((l) => [`${l}/0/0/${i}/0,0,0`, `${l}/0/0/${i}/0,0,1`]);
@@ -132,11 +138,11 @@ test("client: tiles of planes flown past stay in memory unwritten; a rested plan
   persist.puts.length = 0;
   show(9);
   assert.deepEqual(persist.puts, []);
-  t += 300;
+  clock.t += 300;
   show(9);
   assert.deepEqual(persist.puts.sort(), written(9).sort());
   show(4);
-  t += 300;
+  clock.t += 300;
   show(4);
   assert.equal(persist.puts.length, 4, "plane 4 was written already");
   // tiles arriving for a plane at rest are written as they come; zero tiles never
@@ -149,14 +155,14 @@ test("client: tiles of planes flown past stay in memory unwritten; a rested plan
   assert.equal(persist.puts.length, 2);
   persist.puts.length = 0;
   show(6);
-  t += 1000;
+  clock.t += 1000;
   reply(c, sent, 6, { zero: true });
   show(6);
   assert.deepEqual(persist.puts, [], "zero tiles are not written");
   // the timer: scrolling stops without any further plan; the plane rests by itself
   show(20);
   reply(c, sent, 20);
-  t += 300;
+  clock.t += 300;
   await new Promise((r) => setTimeout(r, 350));
   assert.equal(persist.puts.length, 4);
   // unmounting while a plane is shown writes it at once (reopening draws it)
@@ -169,22 +175,12 @@ test("client: tiles of planes flown past stay in memory unwritten; a rested plan
 });
 
 test("client: a tile painted or made stale before its plane rests is not written", () => {
-  let t = 0;
-  const sent = [];
-  let n = 0;
-  const persist = fakePersist();
-  const c = new ChunkClient({
-    send: (m) => sent.push(m),
-    makeId: () => `r${n++}`,
-    persist,
-    prefix: () => "fp",
-    now: () => t,
-  });
+  const { c, sent, persist, clock } = testClient(() => "fp");
   c.view(0, 1, [[0, 0, 0]]);
   reply(c, sent, 1);
   c.tile("labels", 0, 1, [0, 0, 0]).rev = 1; // painted
   c.tile("image", 0, 1, [0, 0, 0]).stale = true; // a newer version exists
-  t = 400;
+  clock.t = 400;
   c.refresh();
   assert.deepEqual(persist.puts, []);
   c.cancelAll();
