@@ -3,7 +3,10 @@ the raw comm throughput measured in the same run.
 
 Usage::
 
-    python bench/bench_streaming.py [--size 2048] [--slices 40] [--raw-mib 200] [--keep DIR]
+    python bench/bench_streaming.py [--size 2048] [--slices 40] [--raw-mib 200] [--keep DIR] [--profile [N]]
+
+``--profile`` samples the page's main thread during the scroll (Chrome DevTools Protocol profiler)
+and prints the self time per script and the top N functions by self time (with their total time).
 
 What it does
 ------------
@@ -220,6 +223,44 @@ async ({ slices, z0, timeout }) => {
 """
 
 
+def print_profile(profile: dict, top: int) -> None:
+    """Self and total time per function (name, script, line) of a CDP CPU profile, by self time."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    parent = {c: n["id"] for n in profile["nodes"] for c in n.get("children", [])}
+    deltas = profile.get("timeDeltas", [])
+
+    def fn_key(nid):
+        cf = nodes[nid]["callFrame"]
+        url = cf.get("url", "").rsplit("/", 1)[-1].split("?")[0] or "(native)"
+        return (cf.get("functionName") or "(anonymous)", url, cf.get("lineNumber", -1) + 1)
+
+    self_us: dict[tuple, float] = {}
+    total_us: dict[tuple, float] = {}
+    by_script: dict[str, float] = {}
+    total = 0.0
+    for i, nid in enumerate(profile.get("samples", [])):
+        dt = deltas[i + 1] if i + 1 < len(deltas) else 0  # a sample lasts until the next one
+        total += dt
+        key = fn_key(nid)
+        self_us[key] = self_us.get(key, 0) + dt
+        by_script[key[1]] = by_script.get(key[1], 0) + dt
+        seen = set()
+        while nid is not None:
+            k = fn_key(nid)
+            if k not in seen:
+                seen.add(k)
+                total_us[k] = total_us.get(k, 0) + dt
+            nid = parent.get(nid)
+    total = total or 1
+    print(f"profile of the page's main thread during the scroll: {total / 1000:.0f} ms sampled")
+    for url, us in sorted(by_script.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"  {us / total:6.1%} {us / 1000:7.0f} ms  {url}")
+    print("  top functions by self time (self share, self ms, total ms):")
+    for key, us in sorted(self_us.items(), key=lambda kv: -kv[1])[:top]:
+        fn, url, line = key
+        print(f"  {us / total:6.1%} {us / 1000:7.0f} ms {total_us[key] / 1000:7.0f} ms  {fn}  {url}:{line}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=2048)
@@ -227,6 +268,15 @@ def main() -> None:
     ap.add_argument("--raw-mib", type=int, default=200)
     ap.add_argument("--cache-mb", type=int, default=256, help="browser_cache_mb (0: no IndexedDB cache)")
     ap.add_argument("--keep", type=Path, help="write the volume here (reused when it exists)")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        nargs="?",
+        const=25,
+        default=0,
+        metavar="N",
+        help="profile the page's main thread during the scroll (CDP); print the top N functions by self time",
+    )
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -311,7 +361,14 @@ def main() -> None:
             s0 = hook(lab, "state")["stats"]
             k0 = json.loads(lab.kernel_exec("print(json.dumps(w.stream_stats))"))
             lab.kernel_exec("_rss_max = _RSSMax()")
+            if args.profile:
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Profiler.enable")
+                cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+                cdp.send("Profiler.start")
             run = page.evaluate(SCROLL, {"slices": args.slices, "z0": z_data, "timeout": 60000})
+            if args.profile:
+                profile = cdp.send("Profiler.stop")["profile"]
             rss_max = int(lab.kernel_exec("print(_rss_max.stop())").strip())
             s1 = hook(lab, "state")["stats"]
             k1 = json.loads(lab.kernel_exec("print(json.dumps(w.stream_stats))"))
@@ -356,6 +413,8 @@ def main() -> None:
                 f"kernel RSS: {rss0 / 2**20:.0f} MiB before scrolling, max {rss_max / 2**20:.0f} MiB "
                 f"(sampled every 20 ms), after {rss1 / 2**20:.0f} MiB"
             )
+            if args.profile:
+                print_profile(profile, args.profile)
             browser.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
