@@ -22,7 +22,7 @@ from voxwidget.colors import label_rgb
 from voxwidget.labelmap import LabelMap
 from voxwidget.server import Endpoint
 from voxwidget.sources import ImageSource
-from voxwidget.tiles import encode_tile
+from voxwidget.tiles import encode_array
 
 ROOT = pathlib.Path(__file__).parents[1]
 SCRIPT = ROOT / "js" / "scripts" / "protocol-check.mjs"
@@ -42,19 +42,22 @@ def python_side() -> dict:
             rng.integers(0, 100, (3, 5)).astype(dtype),  # tiny: raw
             np.zeros((4, 4), dtype),  # zero
         ]:
-            t = encode_tile((0, 0, 0), 1, data, data.shape, data.dtype)
+            codec, _, name, payload = encode_array(data, data.dtype, data.shape)
             tiles.append(
                 {
-                    "codec": t.codec,
-                    "payload": b64(t.payload) if t.payload is not None else None,
+                    "codec": codec,
+                    "payload": b64(payload) if payload is not None else None,
                     "shape": list(data.shape),
                     "dtype": dtype,
                     "expected": b64(data.astype(np.dtype(dtype).newbyteorder("<")).tobytes()),
                 }
             )
-            tile_records.append(t.record(len(tile_buffers) if t.payload else -1))
-            if t.payload:
-                tile_buffers.append(t.payload)
+            tile_records.append(
+                {"key": [0, 0, 0], "version": 1, "shape": list(data.shape), "dtype": name, "codec": codec}
+                | {"buffer": len(tile_buffers) if payload else -1}
+            )
+            if payload:
+                tile_buffers.append(payload)
     codecs = {t["codec"] for t in tiles}
     assert codecs == {"lz4", "raw", "zero"}
     msgs = [

@@ -48,7 +48,7 @@ from .labelmap import BatchRejected, ChunkEdit, LabelMap
 from .protocol import REPLY_BYTES
 from .pyramid import BlockCache, downsample_mode
 from .sources import ImageSource
-from .tiles import MAX_RECORDS, encode_array
+from .tiles import ReplyPacker, encode_array
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class Endpoint:
     def send(self, kind: str, buffers: Sequence[bytes] = (), **fields: Any) -> None:
         msg = protocol.make(kind, **fields)
         size = sum(len(b) for b in buffers)
-        if size > protocol.MAX_MESSAGE_BYTES:  # pragma: no cover - pack_replies prevents it
+        if size > protocol.MAX_MESSAGE_BYTES:  # pragma: no cover - ReplyPacker prevents it
             raise AssertionError(f"{kind} message of {size} bytes exceeds {protocol.MAX_MESSAGE_BYTES}")
         self._send(msg, list(buffers))
 
@@ -315,32 +315,18 @@ class Endpoint:
         if layer == "image" and not (plane is not None and self.levels[level].computed):
             # (a computed level serves planes from its own plane tiles, without 3D blocks: _tile)
             self._prefetch(level, [k for k, kn in zip(keys, known, strict=True) if kn != 0], rid)
-        records: list[dict] = []
-        bufs: list[Any] = []
-        size = 0
+        packer = ReplyPacker(REPLY_BYTES)
         sent_any = False
         for key, kn in zip(keys, known, strict=True):
             if not self._is_live(rid):  # a cancelled request stops reading chunks at once
                 return
             version, codec, shape, dtype, payload = self._tile(layer, level, key, kn, plane)
-            nbytes = len(payload) if payload is not None else 0
-            if records and (size + nbytes > REPLY_BYTES or len(records) >= MAX_RECORDS):
-                self._reply(rid, layer, level, records, bufs, False, extra)
+            record = {"key": list(key), "version": version, "shape": shape, "dtype": dtype, "codec": codec}
+            full = packer.add(record, payload)
+            if full is not None:
+                self._reply(rid, layer, level, *full, False, extra)
                 sent_any = True
-                records, bufs, size = [], [], 0
-            records.append(
-                {
-                    "key": list(key),
-                    "version": version,
-                    "shape": shape,
-                    "dtype": dtype,
-                    "codec": codec,
-                    "buffer": len(bufs) if payload is not None else -1,
-                }
-            )
-            if payload is not None:
-                bufs.append(payload)
-                size += nbytes
+        records, bufs = packer.take()
         if self._is_live(rid) and (records or not sent_any):
             self._reply(rid, layer, level, records, bufs, True, extra)
         with self._lock:
@@ -372,17 +358,14 @@ class Endpoint:
         self, layer: str, level: int, key: tuple[int, int, int], known: int, plane: tuple[int, int] | None
     ) -> tuple[int, str, list[int], str, Any]:
         """``(version, codec, shape, dtype name, payload or None)`` of one tile."""
-        shape, chunks = self.level_shape(level), self.labels.chunk_shape
-        box = tuple(
-            slice(k * c, (k + 1) * c if (k + 1) * c < n else n)
-            for k, c, n in zip(key, chunks, shape, strict=True)
-        )
+        box = chunk_box(key, self.level_shape(level), self.labels.chunk_shape)
         if plane is not None:
             axis, index = plane
             cut: tuple = tuple(index - b.start if i == axis else slice(None) for i, b in enumerate(box))
             tile_shape = [b.stop - b.start for i, b in enumerate(box) if i != axis]
+            region = tuple(slice(index, index + 1) if i == axis else b for i, b in enumerate(box))
         else:
-            cut = ()
+            cut, region = (), box
             tile_shape = [b.stop - b.start for b in box]
         if layer == "image":
             dtype, name = self._image_dtype
@@ -390,9 +373,7 @@ class Endpoint:
                 return 0, "unchanged", tile_shape, name, None
             lv = self.levels[level]
             if plane is not None and lv.computed:  # the level computes and caches plane tiles itself
-                region = list(box)
-                region[plane[0]] = slice(plane[1], plane[1] + 1)
-                data = lv.read(tuple(region)).reshape(tile_shape)
+                data = lv.read(region).reshape(tile_shape)
                 if not np.count_nonzero(data):
                     return 0, "zero", tile_shape, name, None
                 return (0, *encode_array(data, dtype, tile_shape, name))
@@ -412,9 +393,6 @@ class Endpoint:
             version = self.label_version(level, key)
             if known == version:
                 return version, "unchanged", tile_shape, name, None
-            region = list(box)
-            if plane is not None:
-                region[plane[0]] = slice(plane[1], plane[1] + 1)
             data = self._coarse_labels(level, key, region, version)
             if data is not None:
                 data = data.reshape(tile_shape)

@@ -7,8 +7,7 @@ or nothing at all for all-zero tiles and tiles whose version the browser already
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import Any
 
 import lz4.block
 import numpy as np
@@ -16,28 +15,6 @@ import numpy as np
 from .protocol import REPLY_BYTES
 
 _MIN_LZ4_BYTES = 256  # below this, compression costs more than it saves
-
-
-@dataclass(frozen=True)
-class Tile:
-    """One encoded tile: its protocol record (without the buffer index) and its payload bytes."""
-
-    key: tuple[int, int, int]
-    version: int
-    shape: tuple[int, ...]
-    dtype: str
-    codec: str
-    payload: bytes | None
-
-    def record(self, buffer: int) -> dict:
-        return {
-            "key": list(self.key),
-            "version": self.version,
-            "shape": list(self.shape),
-            "dtype": self.dtype,
-            "codec": self.codec,
-            "buffer": buffer,
-        }
 
 
 MAX_RECORDS = 4096
@@ -68,29 +45,8 @@ def encode_array(
     return "lz4", shape, name, packed
 
 
-def encode_tile(
-    key: tuple[int, int, int],
-    version: int,
-    data: np.ndarray | None,
-    shape: tuple[int, ...],
-    dtype: np.dtype,
-    known: int = -1,
-) -> Tile:
-    """Encode ``data`` (or ``None`` for all zeros) as a tile.
-
-    ``known`` is the version the browser holds; when it equals ``version`` no bytes travel.
-    """
-    name = np.dtype(dtype).name
-    if known == version and known >= 0:
-        return Tile(key, version, shape, name, "unchanged", None)
-    if data is None:
-        return Tile(key, version, shape, name, "zero", None)
-    codec, _, _, payload = encode_array(np.asarray(data).reshape(shape), dtype, shape)
-    return Tile(key, version, shape, name, codec, payload)
-
-
 def decode_tile(codec: str, payload: bytes | None, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-    """Inverse of :func:`encode_tile` (``unchanged`` has no data of its own and is refused)."""
+    """Inverse of :func:`encode_array` (``unchanged`` has no data of its own and is refused)."""
     dt = np.dtype(dtype).newbyteorder("<")
     n = int(np.prod(shape)) * dt.itemsize
     if codec == "zero":
@@ -106,28 +62,39 @@ def decode_tile(codec: str, payload: bytes | None, shape: tuple[int, ...], dtype
     return np.frombuffer(raw, dt).reshape(shape)
 
 
-def pack_replies(
-    tiles: Iterable[Tile], budget: int = REPLY_BYTES
-) -> Iterator[tuple[list[dict], list[bytes]]]:
-    """Group tiles into messages whose buffers add up to at most ``budget`` bytes.
+class ReplyPacker:
+    """Groups tiles into reply messages whose buffers add up to at most ``budget`` bytes.
 
-    A single tile larger than the budget travels alone (the caller keeps tiles far below the
-    8 MiB message limit: a 64³ uint64 chunk is 2 MiB raw). Tiles without bytes cost nothing, but a
-    message carries at most 4096 records so its JSON stays small.
+    A single tile larger than the budget travels alone (tiles stay far below the 8 MiB message
+    limit: a 64³ uint64 chunk is 2 MiB raw). Tiles without bytes cost nothing, but a message carries
+    at most :data:`MAX_RECORDS` records so its JSON stays small. A full batch is handed back as soon
+    as the next tile does not fit, so the caller sends it while later tiles are still being read.
     """
-    records: list[dict] = []
-    buffers: list[bytes] = []
-    size = 0
-    for tile in tiles:
-        nbytes = len(tile.payload) if tile.payload is not None else 0
-        if records and (size + nbytes > budget or len(records) >= MAX_RECORDS):
-            yield records, buffers
-            records, buffers, size = [], [], 0
-        if tile.payload is None:
-            records.append(tile.record(-1))
+
+    def __init__(self, budget: int = REPLY_BYTES) -> None:
+        self.budget = budget
+        self.records: list[dict] = []
+        self.buffers: list[Any] = []
+        self.size = 0
+
+    def add(self, record: dict, payload: Any) -> tuple[list[dict], list[Any]] | None:
+        """Add one tile (``record`` gets its ``buffer`` index, -1 without payload); returns the
+        batch to send first when the tile does not fit into it."""
+        n = len(payload) if payload is not None else 0
+        full = None
+        if self.records and (self.size + n > self.budget or len(self.records) >= MAX_RECORDS):
+            full = self.take()
+        if payload is None:
+            record["buffer"] = -1
         else:
-            records.append(tile.record(len(buffers)))
-            buffers.append(tile.payload)
-            size += nbytes
-    if records:
-        yield records, buffers
+            record["buffer"] = len(self.buffers)
+            self.buffers.append(payload)
+            self.size += n
+        self.records.append(record)
+        return full
+
+    def take(self) -> tuple[list[dict], list[Any]]:
+        """The records and buffers gathered so far (possibly none); starts a new batch."""
+        out = (self.records, self.buffers)
+        self.records, self.buffers, self.size = [], [], 0
+        return out
