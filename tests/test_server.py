@@ -95,37 +95,10 @@ def test_hello_gets_welcome_with_store_id(setup):
 @pytest.mark.parametrize(("axis", "index"), [(0, 13), (1, 39), (2, 0)])
 def test_plane_tiles_reassemble_the_slice(setup, image, axis, index):
     ep, wire, _ = setup
-    grid = [-(-s // c) for s, c in zip(SHAPE, CHUNKS, strict=True)]
-    keys = [
-        [i, j, k]
-        for i in range(grid[0])
-        for j in range(grid[1])
-        for k in range(grid[2])
-        if [i, j, k][axis] == index // CHUNKS[axis]
-    ]
-    ep.handle(
-        {
-            "kind": "chunks.get",
-            "id": "r",
-            "layer": "image",
-            "level": 0,
-            "keys": keys,
-            "known": [-1] * len(keys),
-            "axis": axis,
-            "index": index,
-        }
-    )
+    _level_plane_get(ep, "r", "image", 0, axis, index)
     plane = np.take(image, index, axis=axis)
-    got = np.full(plane.shape, -1, np.int64)
-    other = [a for a in range(3) if a != axis]
-    for msg, buffers in wire.tiles("r"):
-        assert (msg["axis"], msg["index"]) == (axis, index)
-        for t in msg["tiles"]:
-            data = decode_tile(
-                t["codec"], buffers[t["buffer"]] if t["buffer"] >= 0 else None, t["shape"], t["dtype"]
-            )
-            o = [t["key"][a] * CHUNKS[a] for a in other]
-            got[o[0] : o[0] + data.shape[0], o[1] : o[1] + data.shape[1]] = data
+    got, _ = _plane_tiles(wire, "r", plane.shape)
+    assert all((msg["axis"], msg["index"]) == (axis, index) for msg, _ in wire.tiles("r"))
     np.testing.assert_array_equal(got, plane)
 
 
