@@ -336,8 +336,10 @@ class OpsMixin:
             entries: list[Entry] = []
             for a in reversed(step.atoms) if undo else step.atoms:
                 vals = a.old if undo else a.new
-                self._get(a.key, create=True).reshape(-1)[a.flat_offsets()] = vals
-                entries.append((a.key, a.offsets, vals))
+                offs = a.flat_offsets()
+                self._get(a.key, create=True).reshape(-1)[offs] = vals
+                # a row mask journals compactly with one value; per-voxel values need the offsets
+                entries.append((a.key, a.offsets if vals.size == 1 else offs, vals))
             versions, _ = self._commit(entries, None, None, None)
             self._evict()
         self._notify(versions, None)

@@ -148,7 +148,6 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
         self._closed = False
         self._fill = 0
         self._lin = np.arange(int(np.prod(chunks)), dtype=np.uint32).reshape(chunks)
-        self._lin64: np.ndarray | None = None  # intp offsets table, made on the first paint
         self._chunk_nbytes = int(np.prod(chunks)) * dtype.itemsize
 
     # -- construction ----------------------------------------------------------------------
