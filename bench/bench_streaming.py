@@ -4,6 +4,7 @@ the raw comm throughput measured in the same run.
 Usage::
 
     python bench/bench_streaming.py [--size 2048] [--slices 40] [--raw-mib 200] [--keep DIR] [--profile [N]]
+        [--driver pipe|playwright]
 
 ``--profile`` samples the page's main thread during the scroll (Chrome DevTools Protocol profiler)
 and prints the self time per script and the top N functions by self time (with their total time).
@@ -17,6 +18,11 @@ What it does
    not shrink these tiles (the noisy low byte breaks its matches; a byte shuffle first would halve
    them), so tiles travel raw: a slice is ~2.3 MB on the wire.
 2. Starts an isolated JupyterLab and headless Chromium (the test harness in ``tests/browser``).
+   By default Chromium runs bare on the DevTools pipe (``tests/browser/cdp.py``): Playwright's
+   Chromium copies every websocket frame, base64-encoded, to the Playwright driver and on to this
+   script, which on 2 cores cost ~2.8 s of CPU per 200 MiB and held the raw channel at 48–57 MB/s
+   (a bare browser: 120–160 MB/s). Issue 4's figures of sessions 1–2 were taken that way
+   (``--driver playwright`` reproduces them).
 3. **Raw channel**: a minimal anywidget receives ``--raw-mib`` × 1 MiB buffers sent by the kernel;
    throughput = bytes / (last arrival − first send), clocks on one machine.
 4. **First slice**: the cell ``w = VoxWidget(path); w`` runs; reported: time in the kernel to open
@@ -41,6 +47,9 @@ What it does
    so a slice could count as complete before its tiles arrived: those figures flattered.)
 6. **Kernel RSS**: sampled every 20 ms by a thread in the kernel during the scroll (max and
    growth).
+7. **CPU by process** (user + system seconds from ``/proc``) during each raw run and the scroll:
+   kernel, Jupyter server, the browser's processes by type (the renderer runs the page), the
+   harness. On a 2-core machine this shows which process limits the rate.
 
 Goals (issue 4): first slice < 0.5 s, streaming ≥ 70 % of the raw channel, RSS < 1 GiB.
 """
@@ -48,7 +57,9 @@ Goals (issue 4): first slice < 0.5 s, streaming ≥ 70 % of the raw channel, RSS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -61,6 +72,7 @@ import zarr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.browser.cdp import PipeBrowser  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.jupyter import JupyterServer, LabPage, wait_until, write_notebook  # noqa: E402
 
@@ -165,9 +177,65 @@ def du(path: Path) -> int:
 
 
 def hook(lab: LabPage, call: str, *args):
-    return lab.output_locator(CANVAS + ":not([data-old])").evaluate(
-        f"(c, args) => c.voxwidget.{call}(...args)", list(args)
+    return lab.page.evaluate(
+        f"(args) => document.querySelector('{CANVAS}:not([data-old])').voxwidget.{call}(...args)", list(args)
     )
+
+
+class ProcessCPU:
+    """CPU seconds (user + system) between :meth:`start` and :meth:`stop` per role of the processes
+    descending from ``roots`` (pid → role): the Jupyter server and its kernel, this script and its
+    children (the browser by process type, Playwright's driver)."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, roots: dict[int, str]):
+        self.roots = roots  # pid -> role of its whole process tree
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        procs = {}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    with open(f"/proc/{d}/cmdline", "rb") as f:
+                        cmd = f.read()
+                except OSError:
+                    continue
+                procs[int(d)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / self.TICK, cmd)
+        out = {}
+        for pid, (_, secs, cmd) in procs.items():
+            p, seen = pid, set()
+            while p in procs and p not in self.roots and p not in seen:
+                seen.add(p)
+                p = procs[p][0]
+            role = self.roots.get(p)
+            if role is None:
+                continue
+            exe = cmd.split(b"\0", 1)[0]
+            if role == "server" and b"ipykernel" in cmd:
+                role = "kernel"
+            elif b"chrom" in exe:  # Chromium joins its child processes' arguments with spaces
+                kind = cmd.split(b"--type=", 1)[1].split(None, 1)[0] if b"--type=" in cmd else b"main"
+                role = f"browser {kind.decode()}"
+            elif role == "harness" and pid != os.getpid():
+                role = "playwright driver" if b"playwright" in cmd else "harness child"
+            out[pid] = (role, secs)
+        return out
+
+    def start(self) -> None:
+        self.t0, self.s0 = time.perf_counter(), self._sample()
+
+    def stop(self) -> str:
+        wall, s1 = time.perf_counter() - self.t0, self._sample()
+        roles: dict[str, float] = {}
+        for pid, (role, secs) in s1.items():
+            roles[role] = roles.get(role, 0.0) + secs - self.s0.get(pid, (role, 0.0))[1]
+        total = sum(roles.values())
+        ranked = sorted(roles.items(), key=lambda kv: -kv[1])
+        parts = ", ".join(f"{r} {v:.2f}" for r, v in ranked if v >= 0.01)
+        return f"CPU s in {wall:.1f} s wall ({os.cpu_count()} cores): {total:.1f} total; {parts}"
 
 
 WAIT_COMPLETE = """
@@ -269,6 +337,13 @@ def main() -> None:
     ap.add_argument("--cache-mb", type=int, default=256, help="browser_cache_mb (0: no IndexedDB cache)")
     ap.add_argument("--keep", type=Path, help="write the volume here (reused when it exists)")
     ap.add_argument(
+        "--driver",
+        choices=("pipe", "playwright"),
+        default="pipe",
+        help="pipe: a bare Chromium on the DevTools pipe (default); playwright: Playwright's Chromium, "
+        "which copies every websocket frame to its driver (the figures of sessions 1-2)",
+    )
+    ap.add_argument(
         "--profile",
         type=int,
         nargs="?",
@@ -278,8 +353,6 @@ def main() -> None:
         help="profile the page's main thread during the scroll (CDP); print the top N functions by self time",
     )
     args = ap.parse_args()
-
-    from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="vw-bench-"))
     try:
@@ -297,9 +370,19 @@ def main() -> None:
         write_notebook(
             root / "bench.ipynb", [SETUP, SINK, OPEN.format(path=str(vol), cache_mb=args.cache_mb)]
         )
-        with JupyterServer(root) as server, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        with JupyterServer(root) as server, contextlib.ExitStack() as stack:
+            if args.driver == "pipe":
+                browser = stack.enter_context(PipeBrowser(CHROMIUM, CHROMIUM_ARGS))
+                page = browser.new_page(1500, 1300)
+            else:
+                from playwright.sync_api import sync_playwright
+
+                p = stack.enter_context(sync_playwright())
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                stack.callback(browser.close)
+                page = browser.new_page(viewport={"width": 1500, "height": 1300})
+            print(f"browser driver: {args.driver}")
+            cpu = ProcessCPU({server._proc.pid: "server", os.getpid(): "harness"})
             lab = LabPage(page, server, owns_context=False, base_dir=root)
             lab.open_notebook("bench.ipynb")
             lab.kernel_exec(SETUP)
@@ -318,10 +401,12 @@ def main() -> None:
             raws = []
             for _ in range(2):
                 page.evaluate("() => { globalThis.__sink.n = 0; globalThis.__sink.bytes = 0; }")
+                cpu.start()
                 t_send, t_loop = map(float, lab.kernel_exec(SEND_RAW.format(n=args.raw_mib)).split())
                 print(f"  kernel send loop: {t_loop:.0f} ms")
                 wait_until(lambda: page.evaluate("() => globalThis.__sink.n") >= args.raw_mib, 60, what="raw")
                 s = page.evaluate("() => globalThis.__sink")
+                print(f"  {cpu.stop()}")
                 raws.append(s["bytes"] / ((s["last"] - t_send) / 1000) / 1e6)
             raw = max(raws)
             print(
@@ -362,11 +447,13 @@ def main() -> None:
             k0 = json.loads(lab.kernel_exec("print(json.dumps(w.stream_stats))"))
             lab.kernel_exec("_rss_max = _RSSMax()")
             if args.profile:
-                cdp = page.context.new_cdp_session(page)
+                cdp = page if args.driver == "pipe" else page.context.new_cdp_session(page)
                 cdp.send("Profiler.enable")
                 cdp.send("Profiler.setSamplingInterval", {"interval": 200})
                 cdp.send("Profiler.start")
+            cpu.start()
             run = page.evaluate(SCROLL, {"slices": args.slices, "z0": z_data, "timeout": 60000})
+            scroll_cpu = cpu.stop()
             if args.profile:
                 profile = cdp.send("Profiler.stop")["profile"]
             rss_max = int(lab.kernel_exec("print(_rss_max.stop())").strip())
@@ -413,9 +500,9 @@ def main() -> None:
                 f"kernel RSS: {rss0 / 2**20:.0f} MiB before scrolling, max {rss_max / 2**20:.0f} MiB "
                 f"(sampled every 20 ms), after {rss1 / 2**20:.0f} MiB"
             )
+            print(f"scroll {scroll_cpu}")
             if args.profile:
                 print_profile(profile, args.profile)
-            browser.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -190,3 +190,32 @@ def test_shutdown_start_and_persistent_storage_across_reload(persistent_lab_page
     lab2 = persistent_lab_page_factory()
     lab2.open_notebook(nb)
     assert lab2.page.evaluate(get) == "kept"
+
+
+def test_pipe_browser_drives_lab_without_network_events(jupyter_server, lab_root):
+    """The bare DevTools-pipe Chromium (used by bench/bench_streaming.py) runs a notebook through
+    LabPage, reports page errors and console messages, and delivers no network events: the copies
+    of websocket frames that make Playwright's browser a poor place to measure throughput."""
+    from .cdp import CdpError, PipeBrowser
+    from .conftest import CHROMIUM, CHROMIUM_ARGS
+    from .jupyter import LabPage
+
+    nb = write_notebook(lab_root / "pipe.ipynb", ["x = 6 * 7"])
+    with PipeBrowser(CHROMIUM, CHROMIUM_ARGS) as browser:
+        events: list[str] = []
+        page = browser.new_page(900, 700)
+        network = ("Network.webSocketFrameReceived", "Network.webSocketCreated", "Network.requestWillBeSent")
+        for name in network:
+            browser.on(name, lambda params, name=name: events.append(name), session=page.session)
+        lab = LabPage(page, jupyter_server, base_dir=lab_root)
+        lab.open_notebook(nb)
+        lab.run_all_cells()
+        assert lab.kernel_eval_json("x") == 42
+        assert lab.kernel_exec("print('a' * 3)") == "aaa\n"
+        assert page.evaluate("(a) => [innerWidth, innerHeight, a.k]", {"k": [1]}) == [900, 700, [1]]
+        with pytest.raises(CdpError, match="boom"):
+            page.evaluate("() => { throw new Error('boom') }")
+        page.evaluate("() => { console.warn('pipe', 7); setTimeout(() => { throw new Error('late') }, 0); }")
+        wait_until(lambda: any("late" in m for m in lab.console), 5, what="the page error")
+        assert any(m == "[warning] pipe 7" for m in lab.console), list(lab.console)
+        assert events == []  # the page really talked to the kernel over its websocket meanwhile
