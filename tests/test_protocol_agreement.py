@@ -1,7 +1,9 @@
 """Both protocol mirrors agree: same schema, and each side accepts what the other encodes.
 
-Python builds every kernel→browser message (with real LZ4 tile payloads) and the label colours;
-``js/scripts/protocol-check.mjs`` validates and decodes them with the browser's own modules and
+Python builds every kernel→browser message (a tile reply packed by the kernel's ``ReplyPacker``: real
+LZ4 and raw payloads in one buffer at 8-aligned offsets) and the label colours;
+``js/scripts/protocol-check.mjs`` validates and decodes them with the browser's own modules (the tile
+reply both record by record and through the real ``ChunkClient``) and
 answers with its schema and with browser→kernel messages built by the real JS encoders, which the
 Python side validates and applies to a real label map.
 """
@@ -22,46 +24,57 @@ from voxwidget.colors import label_rgb
 from voxwidget.labelmap import LabelMap
 from voxwidget.server import Endpoint
 from voxwidget.sources import ImageSource
-from voxwidget.tiles import encode_array
+from voxwidget.tiles import ReplyPacker, encode_array
 
 ROOT = pathlib.Path(__file__).parents[1]
 SCRIPT = ROOT / "js" / "scripts" / "protocol-check.mjs"
 LABELS = [1, 2, 3, 255, 256, 65535, 2**32 - 1, 2**32, 2**53 + 1, 2**63, 2**64 - 1]
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+def b64(data) -> str:
+    return base64.b64encode(memoryview(data).cast("B")).decode()
 
 
 def python_side() -> dict:
     rng = np.random.default_rng(3)
-    tiles, tile_records, tile_buffers = [], [], []
+    tiles = []
+    packer = ReplyPacker()  # the kernel's own packing: every payload in one buffer, 8-aligned
     for dtype in ["uint8", "uint16", "int16", "float32", "uint32", "uint64"]:
         for data in [
             (rng.integers(0, 4, (16, 24)) * 7).astype(dtype),  # compressible: lz4
-            rng.integers(0, 100, (3, 5)).astype(dtype),  # tiny: raw
+            rng.integers(0, 100, (3, 5)).astype(dtype),  # tiny: raw (15 bytes for uint8: padding)
             np.zeros((4, 4), dtype),  # zero
         ]:
             codec, _, name, payload = encode_array(data, data.dtype, data.shape)
+            record = {"key": [0, 0, len(tiles)], "version": 1, "shape": list(data.shape), "dtype": name}
+            record["codec"] = codec
+            assert packer.add(record, payload) is None
             tiles.append(
                 {
+                    "message": 1,  # the chunks.data message below
+                    "tile": len(tiles),
                     "codec": codec,
-                    "payload": b64(payload) if payload is not None else None,
                     "shape": list(data.shape),
                     "dtype": dtype,
                     "expected": b64(data.astype(np.dtype(dtype).newbyteorder("<")).tobytes()),
                 }
             )
-            tile_records.append(
-                {"key": [0, 0, 0], "version": 1, "shape": list(data.shape), "dtype": name, "codec": codec}
-                | {"buffer": len(tile_buffers) if payload else -1}
-            )
-            if payload:
-                tile_buffers.append(payload)
+    tile_records, tile_buffers = packer.take()
+    assert len(tile_buffers) == 1
+    assert any(r["offset"] % 8 == 0 and r["nbytes"] % 8 for r in tile_records if r["buffer"] == 0)  # padding
     codecs = {t["codec"] for t in tiles}
     assert codecs == {"lz4", "raw", "zero"}
     msgs = [
-        (protocol.make("welcome", reply_to="h", protocol=1, labelmap_id="lm", fingerprint="fp"), []),
+        (
+            protocol.make(
+                "welcome",
+                reply_to="h",
+                protocol=protocol.PROTOCOL_VERSION,
+                labelmap_id="lm",
+                fingerprint="fp",
+            ),
+            [],
+        ),
         (
             protocol.make(
                 "chunks.data",

@@ -13,7 +13,7 @@ from voxwidget.labelmap import LabelMap
 from voxwidget.pyramid import downsample_mode
 from voxwidget.server import Endpoint
 from voxwidget.sources import ImageSource
-from voxwidget.tiles import decode_tile
+from voxwidget.tiles import ALIGN, decode_tile, tile_payload
 
 SHAPE = (20, 40, 36)
 CHUNKS = (8, 16, 16)
@@ -29,6 +29,8 @@ class Wire:
     def __call__(self, msg: dict, buffers: list) -> None:
         protocol.validate(msg, buffers, sender="kernel")
         assert sum(len(b) for b in buffers) <= protocol.MAX_MESSAGE_BYTES
+        if msg["kind"] == "chunks.data":
+            check_one_buffer(msg["tiles"], buffers)
         with self.cond:
             self.messages.append((msg, buffers))
             self.cond.notify_all()
@@ -49,6 +51,21 @@ class Wire:
         msgs = self.wait(lambda m: m["kind"] == "chunks.data" and m["reply_to"] == rid and m["done"])
         del msgs
         return [(m, b) for m, b in self.messages if m["kind"] == "chunks.data" and m["reply_to"] == rid]
+
+
+def check_one_buffer(tiles: list[dict], buffers: list) -> None:
+    """A tile reply carries every payload in one buffer (none without payload bytes), each at an
+    8-aligned offset, in order and without overlap, the buffer ending with the last one."""
+    with_bytes = [t for t in tiles if t["buffer"] >= 0]
+    assert len(buffers) == (1 if with_bytes else 0), (len(buffers), len(with_bytes))
+    end = 0
+    for t in tiles:
+        if t["buffer"] < 0:
+            assert t["codec"] in ("zero", "unchanged") and (t["offset"], t["nbytes"]) == (0, 0), t
+            continue
+        assert t["buffer"] == 0 and t["offset"] % ALIGN == 0 and t["offset"] >= end and t["nbytes"] > 0, t
+        end = t["offset"] + t["nbytes"]
+    assert not with_bytes or len(memoryview(buffers[0]).cast("B")) == end
 
 
 @pytest.fixture
@@ -107,13 +124,13 @@ def test_label_tiles_zero_then_data_then_unchanged(setup):
     get = {"kind": "chunks.get", "layer": "labels", "level": 0, "keys": [[1, 0, 0]], "axis": 0, "index": 9}
     ep.handle({**get, "id": "a", "known": [-1]})
     (t,) = wire.tiles("a")[0][0]["tiles"]
-    assert (t["codec"], t["buffer"], t["shape"]) == ("zero", -1, [16, 16])
+    assert (t["codec"], t["buffer"], t["offset"], t["nbytes"], t["shape"]) == ("zero", -1, 0, 0, [16, 16])
     labels[9, 2:5, 3] = 4
     ep.handle({**get, "id": "b", "known": [t["version"]]})
     msg, buffers = wire.tiles("b")[0]
     (t2,) = msg["tiles"]
     assert t2["version"] > t["version"]
-    data = decode_tile(t2["codec"], buffers[t2["buffer"]], t2["shape"], t2["dtype"])
+    data = decode_tile(t2["codec"], tile_payload(t2, buffers), t2["shape"], t2["dtype"])
     assert data[2:5, 3].tolist() == [4, 4, 4] and data.sum() == 12
     ep.handle({**get, "id": "c", "known": [t2["version"]]})
     assert wire.tiles("c")[0][0]["tiles"][0]["codec"] == "unchanged"
@@ -131,7 +148,16 @@ def test_big_requests_are_split_under_the_budget(tmp_path):
     msgs = wire.tiles("r")
     assert len(msgs) == 2  # 8 chunks of 512 KiB fill each 4 MiB reply
     assert [m["done"] for m, _ in msgs] == [False, True]
-    assert all(sum(len(b) for b in bufs) <= protocol.REPLY_BYTES for _, bufs in msgs)
+    assert all(len(bufs) == 1 and len(bufs[0]) <= protocol.REPLY_BYTES for _, bufs in msgs)  # one each
+    got = {}
+    for m, bufs in msgs:
+        assert len(m["tiles"]) == 8
+        for t in m["tiles"]:
+            got[tuple(t["key"])] = decode_tile(t["codec"], tile_payload(t, bufs), t["shape"], t["dtype"])
+    for k in keys:
+        want = noise[:, k[1] * 64 : (k[1] + 1) * 64, k[2] * 64 : (k[2] + 1) * 64]
+        np.testing.assert_array_equal(got[tuple(k)], want)
+    assert ep.stats["bytes"] == 16 * 64**3 * 2  # payload bytes
     ep.close()
 
 
@@ -289,9 +315,7 @@ def _plane_tiles(wire, rid, shape2):
             versions[tuple(t["key"])] = (t["version"], t["codec"])
             if t["codec"] == "unchanged":
                 continue
-            data = decode_tile(
-                t["codec"], buffers[t["buffer"]] if t["buffer"] >= 0 else None, t["shape"], t["dtype"]
-            )
+            data = decode_tile(t["codec"], tile_payload(t, buffers), t["shape"], t["dtype"])
             o = [t["key"][a] * CHUNKS[a] for a in other]
             got[o[0] : o[0] + data.shape[0], o[1] : o[1] + data.shape[1]] = data
     return got, versions

@@ -301,13 +301,15 @@ class Endpoint:
                 self.stats["seconds"] += time.perf_counter() - t0
 
     def _serve(self, msg: dict, keys: list[tuple[int, int, int]], plane: tuple[int, int] | None) -> None:
-        """Encode the tiles of one request and send them in messages of at most ``REPLY_BYTES``.
+        """Encode the tiles of one request and send them in messages of at most ``REPLY_BYTES``, each
+        with one buffer holding all its payloads (:class:`~voxwidget.tiles.ReplyPacker`).
 
         The hot path of scrolling: per tile one cache lookup, a view of the plane (no copy for
         C-contiguous cuts), a zero test and one LZ4 call (which releases the GIL, so the other
-        worker encodes or sends meanwhile); records are plain dicts, and the reply envelope is built
-        here rather than through :func:`protocol.make` (whose per-record schema walk cost more than
-        the encoding; the tests validate every message the endpoint sends).
+        worker encodes or sends meanwhile), one copy into the message buffer; records are plain
+        dicts, and the reply envelope is built here rather than through :func:`protocol.make` (whose
+        per-record schema walk cost more than the encoding; the tests validate every message the
+        endpoint sends).
         """
         rid, layer, level = msg["id"], msg["layer"], msg["level"]
         extra = {"axis": plane[0], "index": plane[1]} if plane else {}
@@ -335,7 +337,7 @@ class Endpoint:
     def _reply(
         self, rid: str, layer: str, level: int, records: list[dict], bufs: list, done: bool, extra: dict
     ) -> None:
-        self._count(level, records, bufs)
+        self._count(level, records)
         msg = {"kind": "chunks.data", "reply_to": rid, "layer": layer, "level": level, "tiles": records}
         msg["done"] = done
         msg.update(extra)
@@ -345,12 +347,12 @@ class Endpoint:
         with self._lock:
             return rid in self._live
 
-    def _count(self, level: int, records: list[dict], bufs: Sequence[Any]) -> None:
+    def _count(self, level: int, records: list[dict]) -> None:
         with self._lock:
             st = self.stats
             st["messages"] += 1
             st["tiles"] += len(records)
-            st["bytes"] += sum(len(b) for b in bufs)
+            st["bytes"] += sum(r["nbytes"] for r in records)  # payload bytes (without the padding)
             st["unchanged"] += sum(r["codec"] == "unchanged" for r in records)
             st["levels"][level] = st["levels"].get(level, 0) + len(records)
 

@@ -4,11 +4,13 @@
  *
  * stdin: {"schema": <python schema_document()>,
  *         "messages": [{"msg": {...}, "buffers": ["<base64>", ...]}],
- *         "tiles": [{"codec", "payload": "<b64>"|null, "shape", "dtype", "expected": "<b64 LE bytes>"}],
+ *         "tiles": [{"message": <index of a chunks.data message>, "tile": <index of its record>,
+ *                    "codec", "shape", "dtype", "expected": "<b64 LE bytes>"}],
  *         "colors": [{"label": "<decimal>", "rgb": [r, g, b]}]}
  * stdout: {"schema": <js schemaDocument()>,
- *          "errors": ["one line per message that failed validation, tile that decoded differently,
- *                      colour that differed"],
+ *          "errors": ["one line per message that failed validation, tile that decoded differently
+ *                      (read from its message's buffer by tilePayload + decodeTile, and through a
+ *                      ChunkClient handed the whole message), colour that differed"],
  *          "messages": [{"msg": {...}, "buffers": ["<b64>", ...]}]}   (every browser→kernel kind,
  *          built by the real encoders; edits.apply by the edit queue for uint8/uint32/uint64 with
  *          voxels in two chunks of a 128³ volume chunked 64³)
@@ -19,7 +21,7 @@ import { ChunkClient } from "../src/client.js";
 import { labelRGBOf } from "../src/colors.js";
 import { EditQueue, parseLabel } from "../src/editqueue.js";
 import { make, PROTOCOL_VERSION, schemaDocument, validate } from "../src/protocol.js";
-import { decodeTile } from "../src/tiles.js";
+import { decodeTile, tilePayload } from "../src/tiles.js";
 
 const b64 = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength).toString("base64");
 const unb64 = (s) => new Uint8Array(Buffer.from(s, "base64"));
@@ -39,17 +41,34 @@ function checkInput(input) {
       errors.push(`message ${i} (${m.msg?.kind}): ${err.message}`);
     }
   }
+  const same = (data, want) => {
+    const got = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return got.length === want.length && got.every((v, j) => v === want[j]);
+  };
+  const clients = new Map(); // message index -> the ChunkClient that was handed that message
   for (const [i, t] of (input.tiles ?? []).entries()) {
+    const what = `tile ${i} (${t.codec} ${t.dtype} [${t.shape}])`;
     try {
-      const payload = t.payload === null || t.payload === undefined ? null : unb64(t.payload);
-      const data = decodeTile(t.codec, payload, t.shape, t.dtype);
-      const got = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const m = input.messages[t.message];
+      const rec = m.msg.tiles[t.tile];
+      const buffers = m.buffers.map(unb64);
+      if (rec.codec !== t.codec) errors.push(`${what}: the record says codec ${rec.codec}`);
+      if (rec.offset % 8 !== 0) errors.push(`${what}: offset ${rec.offset} is not a multiple of 8`);
+      const data = decodeTile(rec.codec, tilePayload(rec, buffers), rec.shape, rec.dtype);
       const want = unb64(t.expected);
-      if (got.length !== want.length || got.some((v, j) => v !== want[j])) {
-        errors.push(`tile ${i} (${t.codec} ${t.dtype} [${t.shape}]) decoded to different bytes`);
+      if (!same(data, want)) errors.push(`${what} decoded to different bytes`);
+      if (rec.buffer >= 0 && data.buffer === buffers[rec.buffer].buffer) {
+        errors.push(`${what}: its data is a view of the message buffer`);
       }
+      // the real client, handed the whole message as the widget hands it
+      if (!clients.has(t.message)) clients.set(t.message, clientFed(m.msg, buffers));
+      const client = clients.get(t.message);
+      if (client.lastError) errors.push(`${what}: the client reports ${client.lastError}`);
+      const tile = client.tile(m.msg.layer, m.msg.axis ?? -1, m.msg.index ?? -1, rec.key, m.msg.level);
+      if (!tile) errors.push(`${what}: the client did not accept it`);
+      else if (!same(tile.data, want)) errors.push(`${what}: the client decoded different bytes`);
     } catch (err) {
-      errors.push(`tile ${i} (${t.codec} ${t.dtype} [${t.shape}]): ${err.message}`);
+      errors.push(`${what}: ${err.message}`);
     }
   }
   for (const c of input.colors ?? []) {
@@ -59,6 +78,18 @@ function checkInput(input) {
     }
   }
   return errors;
+}
+
+/** A ChunkClient that asked for the tiles of a chunks.data message and got it. */
+function clientFed(msg, buffers) {
+  const sent = [];
+  const client = new ChunkClient({ send: (m) => sent.push(m), makeId: () => `q${sent.length}` });
+  client.viewPlan(msg.axis ?? -1, [
+    { level: msg.level, index: msg.index ?? -1, keys: msg.tiles.map((t) => t.key) },
+  ]);
+  const get = sent.find((m) => m.kind === "chunks.get" && m.layer === msg.layer);
+  client.handle({ ...msg, reply_to: get.id }, buffers);
+  return client;
 }
 
 function samples() {

@@ -26,7 +26,7 @@
 import { planeId, REST_MS, REST_NEAR, RestTracker } from "./chunkcache.js";
 import { keyString } from "./grid.js";
 import { make } from "./protocol.js";
-import { asBytes, decodeTile, lazyZeroData, TileCache, TYPED, tileId } from "./tiles.js";
+import { decodeTile, lazyZeroData, TileCache, TYPED, tileId, tilePayload } from "./tiles.js";
 
 /** How many requests `stats.requests` remembers. */
 export const REQUEST_LOG = 1000;
@@ -528,14 +528,14 @@ export class ChunkClient {
         again = again || !t || t.dirty || t.stale;
         continue;
       }
-      let payload = null;
-      if (rec.buffer >= 0) {
-        payload = asBytes(buffers[rec.buffer]);
-        this.stats.bytes += payload.byteLength;
-        bytes += payload.byteLength;
-      }
       let data;
       try {
+        const payload = tilePayload(rec, buffers); // a view into the message's one buffer
+        if (payload) {
+          this.stats.bytes += payload.byteLength;
+          bytes += payload.byteLength;
+        }
+        // (decodeTile copies: the tile never keeps the message buffer alive)
         data = rec.codec === "zero" ? null : decodeTile(rec.codec, payload, rec.shape, rec.dtype);
         if (rec.codec === "zero" && !TYPED[rec.dtype])
           throw new TypeError(`unsupported dtype '${rec.dtype}'`);

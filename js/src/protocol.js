@@ -6,11 +6,18 @@
  * `js/scripts/protocol-check.mjs`). Field types: `str`, `int`, `bool`, `num`, `key` (three
  * non-negative ints), `buf` (an index into the message's buffers), `list[T]` and the records in
  * {@link RECORDS}. A trailing `?` marks an optional field.
+ *
+ * Tile payloads: a `chunks.data` message carries all its tiles' payloads in **one** buffer (none
+ * when no tile has bytes): tile record `t`'s payload is bytes `[t.offset, t.offset + t.nbytes)` of
+ * `buffers[t.buffer]`, each payload starting at a multiple of 8 (zero padding between). `buffer` is
+ * -1 and `offset` and `nbytes` are 0 when the codec carries no bytes. (Protocol 1 sent one buffer
+ * per tile: hundreds of frames per message, each with a fixed cost in zmq, the Jupyter server and
+ * JupyterLab's deserializer.) `tilePayload` in `tiles.js` reads a record's payload.
  * @module protocol
  */
 
 /** Bumped on any incompatible change; `hello`/`welcome` carry it. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** No message (envelope plus buffers) may exceed this, either way. */
 export const MAX_MESSAGE_BYTES = 8 * 2 ** 20;
 /** Kernel replies pack tiles into messages of at most this many buffer bytes. */
@@ -43,6 +50,8 @@ export const RECORDS = Object.freeze({
     dtype: "str",
     codec: "str",
     buffer: "int", // index into the buffers, -1 when the codec carries no bytes
+    offset: "int", // the payload's first byte in that buffer (a multiple of 8; 0 without bytes)
+    nbytes: "int", // the payload's length (0 without bytes)
   },
   // The voxels one edit batch sets inside one chunk.
   edit: {

@@ -40,7 +40,7 @@ export function itemSize(dtype) {
 }
 
 /**
- * A Uint8Array over a message buffer (DataView, ArrayBuffer or typed array).
+ * A Uint8Array over a message buffer (DataView, ArrayBuffer or typed array), not a copy.
  * @param {DataView|ArrayBuffer|ArrayBufferView} buf
  * @returns {Uint8Array}
  */
@@ -52,7 +52,36 @@ export function asBytes(buf) {
 }
 
 /**
- * Decode one tile record's payload into a new typed array of its dtype.
+ * The payload of one `chunks.data` tile record: bytes `[rec.offset, rec.offset + rec.nbytes)` of
+ * `buffers[rec.buffer]` (see protocol.js), as a view into the message's buffer, or null when the
+ * codec carries no bytes (`buffer` -1). The view is only for decoding: {@link decodeTile} copies
+ * what it keeps, so no tile pins the whole message buffer.
+ * @param {{buffer: number, offset: number, nbytes: number}} rec
+ * @param {Array<DataView|ArrayBuffer|ArrayBufferView>} buffers the message's buffers
+ * @returns {Uint8Array|null}
+ * @throws {RangeError} naming the values when they point outside the message's buffers
+ */
+export function tilePayload(rec, buffers) {
+  const { buffer: b, offset, nbytes } = rec;
+  if (b === -1) return null;
+  if (!(Number.isInteger(b) && b >= 0 && b < buffers.length)) {
+    throw new RangeError(`tile payload in buffer ${b}, but the message has ${buffers.length} buffers`);
+  }
+  const bytes = asBytes(buffers[b]);
+  if (
+    !(Number.isInteger(offset) && Number.isInteger(nbytes) && offset >= 0 && nbytes >= 0) ||
+    offset + nbytes > bytes.byteLength
+  ) {
+    throw new RangeError(
+      `tile payload at offset ${offset} of ${nbytes} bytes lies outside buffer ${b} of ${bytes.byteLength} bytes`,
+    );
+  }
+  return bytes.subarray(offset, offset + nbytes);
+}
+
+/**
+ * Decode one tile record's payload into a new typed array of its dtype, over an ArrayBuffer of its
+ * own (never a view of `payload`'s buffer: a cached tile must not keep a message buffer alive).
  * @param {string} codec "lz4" | "raw" | "zero" ("unchanged" has no data and is refused)
  * @param {Uint8Array|null} payload
  * @param {number[]} shape
@@ -70,15 +99,15 @@ export function decodeTile(codec, payload, shape, dtype) {
   }
   const nbytes = count * T.BYTES_PER_ELEMENT;
   if (codec === "zero") return new T(count);
-  const out = new Uint8Array(nbytes);
+  let out;
   if (codec === "raw") {
     if (!payload || payload.length !== nbytes) {
       throw new RangeError(`raw tile payload has ${payload ? payload.length : 0} bytes, expected ${nbytes}`);
     }
-    out.set(payload);
+    out = payload.slice(); // a copy into a fresh ArrayBuffer of exactly nbytes
   } else if (codec === "lz4") {
     if (!payload) throw new RangeError("lz4 tile without a payload");
-    lz4DecodeBlock(payload, out);
+    out = lz4DecodeBlock(payload, new Uint8Array(nbytes));
   } else {
     throw new TypeError(`cannot decode a tile with codec '${codec}'; decodable: lz4, raw, zero`);
   }

@@ -4,6 +4,9 @@ import { IDBFactory } from "fake-indexeddb";
 import { ChunkCache } from "../src/chunkcache.js";
 import { ChunkClient } from "../src/client.js";
 
+/** The byte fields of a tile record whose codec carries no bytes. */
+const NO_BYTES = { buffer: -1, offset: 0, nbytes: 0 };
+
 const tile = (n, fill = 1, version = 0) => ({
   version,
   shape: [n / 2, 2],
@@ -100,6 +103,8 @@ test("client: persisted tiles are shown at once and asked for with their version
   const get = sent.find((m) => m.kind === "chunks.get" && m.layer === "image");
   assert.deepEqual(get.known, [-1]);
   const raw = new Uint8Array(new Uint16Array([1, 2, 3, 4]).buffer);
+  const message = new Uint8Array(32).fill(0xee); // the tile's 8 bytes at offset 16 of the message buffer
+  message.set(raw, 16);
   a.handle(
     {
       kind: "chunks.data",
@@ -109,11 +114,25 @@ test("client: persisted tiles are shown at once and asked for with their version
       axis: 0,
       index: 3,
       done: true,
-      tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint16", codec: "raw", buffer: 0 }],
+      tiles: [
+        {
+          key: [0, 0, 0],
+          version: 0,
+          shape: [2, 2],
+          dtype: "uint16",
+          codec: "raw",
+          buffer: 0,
+          offset: 16,
+          nbytes: 8,
+        },
+      ],
     },
-    [raw],
+    [new DataView(message.buffer)],
   );
   await persist.flush();
+  const stored = (await persist.getMany(["fp/image/0/0/3/0,0,0"])).get("fp/image/0/0/3/0,0,0");
+  assert.deepEqual([...stored.data], [1, 2, 3, 4]);
+  assert.equal(stored.data.buffer.byteLength, 8, "IndexedDB holds just the tile's bytes, not the message's");
   // a second client (a reload) draws it before any reply and sends known = 0
   const sent2 = [];
   let updates = 0;
@@ -141,7 +160,7 @@ test("client: persisted tiles are shown at once and asked for with their version
     axis: 0,
     index: 3,
     done: true,
-    tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint16", codec: "unchanged", buffer: -1 }],
+    tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint16", codec: "unchanged", ...NO_BYTES }],
   });
   assert.equal(b.tile("image", 0, 3, [0, 0, 0]).stale, false);
   assert.equal(b.stats.unchanged, 1);

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { ChunkClient } from "../src/client.js";
-import { decodeTile, TileCache } from "../src/tiles.js";
+import { decodeTile, TileCache, tilePayload } from "../src/tiles.js";
+
+/** The byte fields of a tile record whose codec carries no bytes. */
+const NO_BYTES = { buffer: -1, offset: 0, nbytes: 0 };
+/** The byte fields of a tile record whose payload is `nbytes` bytes at `offset` of buffer 0. */
+const bytesAt = (offset, nbytes) => ({ buffer: 0, offset, nbytes });
 
 function setup() {
   const sent = [];
@@ -52,13 +59,13 @@ test("moving to another slice cancels the old requests; their late replies are i
     axis: 0,
     index: 5,
     done: true,
-    tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "zero", buffer: -1 }],
+    tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "zero", ...NO_BYTES }],
   };
   assert.equal(client.handle(late, []), false);
   assert.equal(client.stats.tiles, 0);
 });
 
-test("tiles decode (raw from a DataView, zero, unchanged) and count stats", () => {
+test("tiles decode (raw from a sub-range of a DataView, zero, unchanged) and count stats", () => {
   const { sent, client, updates } = setup();
   client.view(0, 1, [[0, 0, 0]]);
   const img = sent.find((m) => m.layer === "image");
@@ -72,9 +79,9 @@ test("tiles decode (raw from a DataView, zero, unchanged) and count stats", () =
       axis: 0,
       index: 1,
       done: true,
-      tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "raw", buffer: 0 }],
+      tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "raw", ...bytesAt(1, 4) }],
     },
-    [new DataView(raw.buffer, 2, 4)],
+    [new DataView(raw.buffer, 1, 5)], // bytes 1 … 4 of this view are the tile's
   );
   const t = client.tile("image", 0, 1, [0, 0, 0]);
   assert.deepEqual([...t.data], [1, 2, 3, 4]);
@@ -96,12 +103,144 @@ test("tiles decode (raw from a DataView, zero, unchanged) and count stats", () =
       axis: 0,
       index: 1,
       done: true,
-      tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "unchanged", buffer: -1 }],
+      tiles: [{ key: [0, 0, 0], version: 0, shape: [2, 2], dtype: "uint8", codec: "unchanged", ...NO_BYTES }],
     },
     [],
   );
   assert.equal(client.tile("image", 0, 1, [0, 0, 0]), t, "unchanged keeps the cached data");
   assert.equal(t.stale, false);
+});
+
+const LZ4 = JSON.parse(readFileSync(new URL("./fixtures/lz4-vectors.json", import.meta.url))).vectors;
+const lz4Vector = (name) => {
+  const v = LZ4.find((x) => x.name === name);
+  return { payload: new Uint8Array(Buffer.from(v.compressed, "base64")), sha256: v.sha256 };
+};
+const sha = (a) =>
+  createHash("sha256")
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest("hex");
+const u8 = (typed) => new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+
+/**
+ * A chunks.data reply as the kernel packs it: every payload in one buffer, each at a multiple of 8
+ * (the gaps filled with 0xee, so a decoder that ignores `offset` reads garbage).
+ */
+function packedReply(reqId, tiles) {
+  let size = 0;
+  const records = tiles.map(({ payload, ...rec }, i) => {
+    if (!payload) return { key: [0, 0, i], version: 0, ...rec, ...NO_BYTES };
+    const offset = Math.ceil(size / 8) * 8;
+    size = offset + payload.length;
+    return { key: [0, 0, i], version: 0, ...rec, buffer: 0, offset, nbytes: payload.length };
+  });
+  const buffer = new Uint8Array(size).fill(0xee);
+  for (const [i, t] of tiles.entries()) if (t.payload) buffer.set(t.payload, records[i].offset);
+  const msg = {
+    kind: "chunks.data",
+    reply_to: reqId,
+    layer: "image",
+    level: 0,
+    axis: 0,
+    index: 1,
+    done: true,
+  };
+  return { msg: { ...msg, tiles: records }, buffers: [new DataView(buffer.buffer)], buffer: buffer.buffer };
+}
+
+test("a reply with all payloads in one buffer decodes every tile; no tile keeps that buffer alive", () => {
+  const { sent, client } = setup();
+  const keys = [0, 1, 2, 3, 4, 5].map((i) => [0, 0, i]);
+  client.view(0, 1, keys);
+  const img = sent.find((m) => m.layer === "image");
+  const ramp = lz4Vector("ramp uint16 64x64");
+  const labels = lz4Vector("labels uint32 64x64");
+  const text = lz4Vector("short text");
+  const raw8 = Uint8Array.from({ length: 15 }, (_, i) => i * 11 + 1); // 15 bytes: padding follows
+  const raw16 = Uint16Array.of(1, 2, 3000, 65535, 7, 8);
+  const { msg, buffers, buffer } = packedReply(img.id, [
+    { shape: [64, 64], dtype: "uint16", codec: "lz4", payload: ramp.payload },
+    { shape: [3, 5], dtype: "uint8", codec: "raw", payload: raw8 },
+    { shape: [64, 64], dtype: "uint32", codec: "lz4", payload: labels.payload },
+    { shape: [2, 2], dtype: "uint8", codec: "zero" },
+    { shape: [2, 3], dtype: "uint16", codec: "raw", payload: u8(raw16) },
+    { shape: [29], dtype: "uint8", codec: "lz4", payload: text.payload },
+  ]);
+  assert.deepEqual(
+    msg.tiles.map((t) => t.offset % 8),
+    [0, 0, 0, 0, 0, 0],
+  );
+  assert.ok(msg.tiles[2].offset > msg.tiles[1].offset + 15, "padding after the 15-byte tile");
+  client.handle(msg, buffers);
+  assert.equal(client.lastError, null);
+  const tile = (i) => client.tile("image", 0, 1, [0, 0, i]);
+  assert.equal(sha(tile(0).data), ramp.sha256);
+  assert.ok(tile(0).data instanceof Uint16Array);
+  assert.deepEqual([...tile(1).data], [...raw8]);
+  assert.equal(sha(tile(2).data), labels.sha256);
+  assert.deepEqual([...tile(3).data], [0, 0, 0, 0]);
+  assert.ok(tile(4).data instanceof Uint16Array);
+  assert.deepEqual([...tile(4).data], [...raw16]);
+  assert.equal(sha(tile(5).data), text.sha256);
+  for (const i of [0, 1, 2, 4, 5]) {
+    const d = tile(i).data;
+    assert.notEqual(d.buffer, buffer, `tile ${i} is not a view of the message buffer`);
+    assert.equal(d.buffer.byteLength, d.byteLength, `tile ${i} holds an ArrayBuffer of just its bytes`);
+  }
+  const payloadBytes = msg.tiles.reduce((a, t) => a + t.nbytes, 0);
+  assert.equal(client.stats.bytes, payloadBytes, "payload bytes, not the padding");
+  // the raw tile's data is a copy: writing to the message buffer afterwards does not change it
+  new Uint8Array(buffer).fill(0);
+  assert.deepEqual([...tile(1).data], [...raw8]);
+});
+
+test("a tile whose offset or nbytes points outside the buffer is reported; the others are accepted", () => {
+  for (const [bad, want] of [
+    [
+      { offset: 65536 },
+      /tile 0,0,1 of image: .*offset 65536 of 15 bytes lies outside buffer 0 of 8258 bytes/,
+    ],
+    [{ nbytes: 65536 }, /offset 16 of 65536 bytes lies outside buffer 0 of 8258 bytes/],
+    [{ offset: 8244 }, /offset 8244 of 15 bytes lies outside buffer 0 of 8258 bytes/], // one byte over
+    [{ offset: -8 }, /offset -8 of 15 bytes lies outside buffer 0/],
+    [{ offset: 1.5 }, /offset 1.5 of 15 bytes lies outside buffer 0/],
+    [{ buffer: 1 }, /tile payload in buffer 1, but the message has 1 buffers/],
+  ]) {
+    const { sent, client } = setup();
+    client.view(
+      0,
+      1,
+      [0, 1, 2].map((i) => [0, 0, i]),
+    );
+    const img = sent.find((m) => m.layer === "image");
+    const ramp = lz4Vector("ramp uint16 64x64");
+    const { msg, buffers } = packedReply(img.id, [
+      { shape: [3, 5], dtype: "uint8", codec: "raw", payload: new Uint8Array(15).fill(3) },
+      { shape: [3, 5], dtype: "uint8", codec: "raw", payload: new Uint8Array(15).fill(4) },
+      { shape: [64, 64], dtype: "uint16", codec: "lz4", payload: ramp.payload },
+    ]);
+    Object.assign(msg.tiles[1], bad);
+    client.handle(msg, buffers);
+    assert.match(client.lastError, want, JSON.stringify(bad));
+    assert.equal(client.tile("image", 0, 1, [0, 0, 1]), undefined, JSON.stringify(bad));
+    assert.deepEqual([...client.tile("image", 0, 1, [0, 0, 0]).data], new Array(15).fill(3));
+    assert.equal(sha(client.tile("image", 0, 1, [0, 0, 2]).data), ramp.sha256);
+  }
+});
+
+test("tilePayload reads a record's sub-range of a message buffer (ArrayBuffer or view)", () => {
+  const bytes = Uint8Array.from({ length: 32 }, (_, i) => i);
+  for (const buf of [bytes.buffer, new DataView(bytes.buffer), bytes]) {
+    assert.deepEqual([...tilePayload({ buffer: 0, offset: 8, nbytes: 3 }, [buf])], [8, 9, 10]);
+    assert.equal(tilePayload({ buffer: -1, offset: 0, nbytes: 0 }, [buf]), null);
+    assert.equal(tilePayload({ buffer: 0, offset: 32, nbytes: 0 }, [buf]).length, 0);
+  }
+  const view = new DataView(bytes.buffer, 4, 20); // a buffer that is itself a view: offsets are relative to it
+  assert.deepEqual([...tilePayload({ buffer: 0, offset: 8, nbytes: 2 }, [view])], [12, 13]);
+  assert.throws(
+    () => tilePayload({ buffer: 0, offset: 16, nbytes: 8 }, [view]),
+    /outside buffer 0 of 20 bytes/,
+  );
 });
 
 test("decodeTile refuses bad sizes and codecs", () => {
@@ -183,7 +322,7 @@ test("viewPlan requests coarse levels first and cancels levels and keys that lef
       axis: 0,
       index: 64,
       done: true,
-      tiles: [{ key: [1, 0, 0], version: 5, shape: [2, 2], dtype: "uint8", codec: "zero", buffer: -1 }],
+      tiles: [{ key: [1, 0, 0], version: 5, shape: [2, 2], dtype: "uint8", codec: "zero", ...NO_BYTES }],
     },
     [],
   );
@@ -207,7 +346,7 @@ test("zero tiles get their data only when it is used; payload bytes are counted 
     axis: 0,
     index: 1,
     done: true,
-    tiles: [{ key: [0, 0, 0], version: 2, shape: [2, 3], dtype: "uint32", codec: "zero", buffer: -1 }],
+    tiles: [{ key: [0, 0, 0], version: 2, shape: [2, 3], dtype: "uint32", codec: "zero", ...NO_BYTES }],
   });
   const t = client.tile("labels", 0, 1, [0, 0, 0]);
   assert.equal(t.zero, true);
@@ -249,7 +388,7 @@ test("prefetch requests stay within the bytes-in-flight bound and continue as re
         axis: 0,
         index: m.index,
         done: true,
-        tiles: [{ key: [0, 0, 0], version: 0, shape: [64, 32], dtype: "uint16", codec: "zero", buffer: -1 }],
+        tiles: [{ key: [0, 0, 0], version: 0, shape: [64, 32], dtype: "uint16", codec: "zero", ...NO_BYTES }],
       });
     }
   }

@@ -59,6 +59,8 @@ function reply(client, req, version, fill = 0) {
       dtype: "uint32",
       codec: fill ? "raw" : "zero",
       buffer: fill ? buffers.length : -1,
+      offset: 0,
+      nbytes: fill ? data.byteLength : 0,
     });
     if (fill) buffers.push(new DataView(data.buffer));
   }

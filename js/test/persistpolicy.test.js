@@ -94,6 +94,8 @@ function reply(client, sent, index, { prefetch = false, zero = false } = {}) {
           dtype: "uint16",
           codec,
           buffer: zero ? -1 : 0,
+          offset: 0,
+          nbytes: zero ? 0 : raw.byteLength,
         })),
       },
       zero ? [] : [raw],
