@@ -53,6 +53,39 @@ export function newId() {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
+/**
+ * The key strings of a plan entry's keys, made once per entry (a plan is walked again on every reply
+ * while prefetch is pending; building the strings each time was most of that walk).
+ * @param {{keys: number[][], _ks?: string[], _ksOf?: number[][], _ids?: object}} entry
+ * @returns {string[]}
+ */
+function entryKeyStrings(entry) {
+  if (entry._ksOf !== entry.keys) {
+    entry._ksOf = entry.keys; // the memo holds while the entry keeps this keys array
+    entry._ks = entry.keys.map(keyString);
+    entry._ids = {};
+  }
+  return entry._ks;
+}
+
+/**
+ * The tile ids of a plan entry's keys in `layer` (same order as `keys`), made once per entry.
+ * @param {{level: number, index: number, keys: number[][]}} entry
+ * @param {string} layer
+ * @param {number} axis
+ * @returns {string[]}
+ */
+function entryTileIds(entry, layer, axis) {
+  const ks = entryKeyStrings(entry);
+  const k = `${layer}/${entry.level}/${axis}/${entry.index}`;
+  let ids = entry._ids[k];
+  if (!ids) {
+    ids = ks.map((s) => tileId(layer, entry.level, axis, entry.index, s));
+    entry._ids[k] = ids;
+  }
+  return ids;
+}
+
 export class ChunkClient {
   /**
    * @param {object} p
@@ -190,14 +223,14 @@ export class ChunkClient {
     this.current = { axis, plan };
     // the plan's planes: "level/index" -> key strings
     const planes = new Map();
-    for (const { level, index, keys } of plan) {
-      const pk = `${level}/${index}`;
+    for (const entry of plan) {
+      const pk = `${entry.level}/${entry.index}`;
       let ks = planes.get(pk);
       if (!ks) {
         ks = new Set();
         planes.set(pk, ks);
       }
-      for (const key of keys) ks.add(keyString(key));
+      for (const k of entryKeyStrings(entry)) ks.add(k);
     }
     // cancel what the view no longer needs
     const cancel = [];
@@ -224,10 +257,8 @@ export class ChunkClient {
     this.fetchPlan(0);
     if (this.cache.bytes > this.cache.budget) {
       const visible = new Set();
-      for (const { level, index, keys } of plan) {
-        for (const layer of VIEW_LAYERS) {
-          for (const key of keys) visible.add(tileId(layer, level, axis, index, keyString(key)));
-        }
+      for (const entry of plan) {
+        for (const layer of VIEW_LAYERS) for (const id of entryTileIds(entry, layer, axis)) visible.add(id);
       }
       this.cache.evict(visible);
     }
@@ -257,13 +288,13 @@ export class ChunkClient {
   persistRested(planes) {
     if (!planes.length || !this.current || !this.persist?.enabled) return;
     const { axis, plan } = this.current;
-    for (const { level, index, keys } of plan) {
-      if (!this.rest.isRested(planeId(level, axis, index))) continue;
+    for (const entry of plan) {
+      if (!this.rest.isRested(planeId(entry.level, axis, entry.index))) continue;
       for (const layer of VIEW_LAYERS) {
         const prefix = this.prefix(layer);
         if (prefix === null) continue;
-        for (const key of keys) {
-          const t = this.cache.peek(tileId(layer, level, axis, index, keyString(key)));
+        for (const id of entryTileIds(entry, layer, axis)) {
+          const t = this.cache.peek(id);
           if (!t?.unsaved) continue;
           t.unsaved = false;
           // only the kernel's data as it arrived (not stale, not painted since)
@@ -289,22 +320,26 @@ export class ChunkClient {
     this.deferred = false;
     this.cursor = plan.length;
     for (let i = start; i < plan.length; i++) {
-      const { level, index, keys, prefetch = false } = plan[i];
+      const entry = plan[i];
+      const { level, index, keys, prefetch = false } = entry;
       if (this.deferred) break; // in plan order: nearest planes first
       for (const layer of VIEW_LAYERS) {
         const want = [];
         const ids = new Set();
         const fresh = []; // not in memory: look in the persistent cache first
-        for (const key of keys) {
-          const id = tileId(layer, level, axis, index, keyString(key));
+        const entryIds = entryTileIds(entry, layer, axis);
+        for (let k = 0; k < keys.length; k++) {
+          const id = entryIds[k];
           const rid = this.inflight.get(id);
           if (rid !== undefined) {
             const req = this.requests.get(rid);
             if (!prefetch && req?.prefetch) req.prefetch = false; // its plane is shown now
             continue;
           }
-          const t = this.cache.get(id);
+          // shown tiles count as used; prefetched ones keep their arrival order in the LRU
+          const t = prefetch ? this.cache.peek(id) : this.cache.get(id);
           if (t && !t.stale && !t.dirty) continue;
+          const key = keys[k];
           want.push(key);
           ids.add(id);
           if (!t) fresh.push(id);
@@ -535,7 +570,7 @@ export class ChunkClient {
           this.stats.bytes += payload.byteLength;
           bytes += payload.byteLength;
         }
-        // (decodeTile copies: the tile never keeps the message buffer alive)
+        // (an aligned raw tile stays a view of the message buffer: see decodeTile)
         data = rec.codec === "zero" ? null : decodeTile(rec.codec, payload, rec.shape, rec.dtype);
         if (rec.codec === "zero" && !TYPED[rec.dtype])
           throw new TypeError(`unsupported dtype '${rec.dtype}'`);
