@@ -53,37 +53,24 @@ export function newId() {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
-/**
- * The key strings of a plan entry's keys, made once per entry (a plan is walked again on every reply
- * while prefetch is pending; building the strings each time was most of that walk).
- * @param {{keys: number[][], _ks?: string[], _ksOf?: number[][], _ids?: object}} entry
- * @returns {string[]}
- */
-function entryKeyStrings(entry) {
-  if (entry._ksOf !== entry.keys) {
-    entry._ksOf = entry.keys; // the memo holds while the entry keeps this keys array
-    entry._ks = entry.keys.map(keyString);
-    entry._ids = {};
-  }
-  return entry._ks;
-}
+/** Planes whose tile ids and completeness the client remembers (see ChunkClient.planeOf). */
+const PLANE_MEMO = 1024;
 
 /**
- * The tile ids of a plan entry's keys in `layer` (same order as `keys`), made once per entry.
- * @param {{level: number, index: number, keys: number[][]}} entry
- * @param {string} layer
- * @param {number} axis
- * @returns {string[]}
+ * Whether two key lists hold the same keys in the same order.
+ * @param {number[][]} a
+ * @param {number[][]} b
+ * @returns {boolean}
  */
-function entryTileIds(entry, layer, axis) {
-  const ks = entryKeyStrings(entry);
-  const k = `${layer}/${entry.level}/${axis}/${entry.index}`;
-  let ids = entry._ids[k];
-  if (!ids) {
-    ids = ks.map((s) => tileId(layer, entry.level, axis, entry.index, s));
-    entry._ids[k] = ids;
+function sameKeys(a, b) {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x[0] !== y[0] || x[1] !== y[1] || x[2] !== y[2]) return false;
   }
-  return ids;
+  return true;
 }
 
 export class ChunkClient {
@@ -131,6 +118,16 @@ export class ChunkClient {
     this.cache = cache;
     this.makeId = makeId;
     this.onUpdate = onUpdate;
+    /**
+     * Per plane of a layer ("layer/level/axis/index"): the tile ids of the keys the view last
+     * planned there, and the generation at which all of them were cached and fresh (-1: not
+     * known). Each scroll step plans ~16 planes x 2 layers x ~300 keys; without the memo every
+     * step (and every reply while prefetch waits) rebuilt the ids and looked each one up.
+     * @type {Map<string, {keys: number[][], ids: string[], idSet: Set<string>|null, done: number}>}
+     */
+    this.planes = new Map();
+    /** Bumped whenever a complete plane can have become incomplete (see planeGen). */
+    this.gen = 0;
     /** Hooks of the edit queue: re-apply pending voxels onto arriving tiles; own batch ids. */
     this.overlay = { reapply: () => {}, isOwn: () => false };
     /** @type {Map<string, {layer: string, axis: number, index: number, ids: Set<string>}>} */
@@ -189,6 +186,51 @@ export class ChunkClient {
   }
 
   /**
+   * The memo of one plan entry's plane in `layer`: its tile ids (in `keys` order), made once for
+   * as long as the view plans the same keys there.
+   * @param {{level: number, index: number, keys: number[][]}} entry
+   * @param {string} layer
+   * @param {number} axis
+   * @returns {{keys: number[][], ids: string[], idSet: Set<string>|null, done: number}}
+   */
+  planeOf(entry, layer, axis) {
+    const { level, index, keys } = entry;
+    const pk = `${layer}/${level}/${axis}/${index}`;
+    let m = this.planes.get(pk);
+    if (!m || !sameKeys(m.keys, keys)) {
+      if (!m && this.planes.size >= PLANE_MEMO) this.planes.clear();
+      const ids = keys.map((key) => tileId(layer, level, axis, index, keyString(key)));
+      m = { keys, ids, idSet: null, done: -1 };
+      this.planes.set(pk, m);
+    }
+    return m;
+  }
+
+  /**
+   * The cached tiles (or undefined) of `keys` in the plane `axis = index` of `layer` at `level`,
+   * in `keys` order, marked recently used: {@link tile} for a whole plane, through the plane memo.
+   * @param {string} layer
+   * @param {number} axis
+   * @param {number} index
+   * @param {number[][]} keys
+   * @param {number} level
+   * @returns {{ids: string[], tiles: Array<object|undefined>}}
+   */
+  planeTiles(layer, axis, index, keys, level) {
+    const { ids } = this.planeOf({ level, index, keys }, layer, axis);
+    return { ids, tiles: ids.map((id) => this.cache.get(id)) };
+  }
+
+  /**
+   * The generation complete planes are checked against: it changes whenever a cached tile left
+   * the memory cache, became stale or dirty, or an in-flight tile was dropped without arriving.
+   * @returns {number}
+   */
+  planeGen() {
+    return this.gen + this.cache.removals;
+  }
+
+  /**
    * The cached tile of `key` in the plane `axis = index` (marks it recently used).
    * @param {string} layer
    * @param {number} axis
@@ -221,25 +263,26 @@ export class ChunkClient {
    */
   viewPlan(axis, plan) {
     this.current = { axis, plan };
-    // the plan's planes: "level/index" -> key strings
+    // the plan's planes: "layer/level/index" -> the id sets of the entries planning them
     const planes = new Map();
     for (const entry of plan) {
-      const pk = `${entry.level}/${entry.index}`;
-      let ks = planes.get(pk);
-      if (!ks) {
-        ks = new Set();
-        planes.set(pk, ks);
+      for (const layer of VIEW_LAYERS) {
+        const m = this.planeOf(entry, layer, axis);
+        m.idSet ??= new Set(m.ids);
+        const pk = `${layer}/${entry.level}/${entry.index}`;
+        const sets = planes.get(pk);
+        if (sets) sets.push(m.idSet);
+        else planes.set(pk, [m.idSet]);
       }
-      for (const k of entryKeyStrings(entry)) ks.add(k);
     }
     // cancel what the view no longer needs
     const cancel = [];
     for (const [rid, req] of this.requests) {
-      const ks = req.axis === axis ? planes.get(`${req.level}/${req.index}`) : undefined;
+      const sets = req.axis === axis ? planes.get(`${req.layer}/${req.level}/${req.index}`) : undefined;
       let needed = false;
-      if (ks) {
+      if (sets) {
         for (const id of req.ids) {
-          if (ks.has(id.slice(id.lastIndexOf("/") + 1))) {
+          if (sets.some((ids) => ids.has(id))) {
             needed = true;
             break;
           }
@@ -258,7 +301,8 @@ export class ChunkClient {
     if (this.cache.bytes > this.cache.budget) {
       const visible = new Set();
       for (const entry of plan) {
-        for (const layer of VIEW_LAYERS) for (const id of entryTileIds(entry, layer, axis)) visible.add(id);
+        for (const layer of VIEW_LAYERS)
+          for (const id of this.planeOf(entry, layer, axis).ids) visible.add(id);
       }
       this.cache.evict(visible);
     }
@@ -293,7 +337,7 @@ export class ChunkClient {
       for (const layer of VIEW_LAYERS) {
         const prefix = this.prefix(layer);
         if (prefix === null) continue;
-        for (const id of entryTileIds(entry, layer, axis)) {
+        for (const id of this.planeOf(entry, layer, axis).ids) {
           const t = this.cache.peek(id);
           if (!t?.unsaved) continue;
           t.unsaved = false;
@@ -319,19 +363,23 @@ export class ChunkClient {
     let budget = this.prefetchBytes - this.prefetchInFlight();
     this.deferred = false;
     this.cursor = plan.length;
+    const gen = this.planeGen();
     for (let i = start; i < plan.length; i++) {
       const entry = plan[i];
       const { level, index, keys, prefetch = false } = entry;
       if (this.deferred) break; // in plan order: nearest planes first
       for (const layer of VIEW_LAYERS) {
+        const plane = this.planeOf(entry, layer, axis);
+        if (plane.done === gen) continue; // every tile cached and fresh, nothing changed since
         const want = [];
         const ids = new Set();
         const fresh = []; // not in memory: look in the persistent cache first
-        const entryIds = entryTileIds(entry, layer, axis);
+        let flying = false;
         for (let k = 0; k < keys.length; k++) {
-          const id = entryIds[k];
+          const id = plane.ids[k];
           const rid = this.inflight.get(id);
           if (rid !== undefined) {
+            flying = true;
             const req = this.requests.get(rid);
             if (!prefetch && req?.prefetch) req.prefetch = false; // its plane is shown now
             continue;
@@ -344,7 +392,10 @@ export class ChunkClient {
           ids.add(id);
           if (!t) fresh.push(id);
         }
-        if (!want.length) continue;
+        if (!want.length) {
+          if (!flying) plane.done = gen;
+          continue;
+        }
         if (prefetch) {
           const cost = want.length * this.tileBytes(layer, level);
           if (cost > budget && budget < this.prefetchBytes) {
@@ -470,7 +521,10 @@ export class ChunkClient {
       this.requests.delete(rid);
       ids.push(rid);
     }
-    if (ids.length) this.send(make("chunks.cancel", { ids }), []);
+    if (ids.length) {
+      this.gen++; // their planes lack those tiles again
+      this.send(make("chunks.cancel", { ids }), []);
+    }
   }
 
   /**
@@ -482,6 +536,7 @@ export class ChunkClient {
     this.requests.clear();
     this.inflight.clear();
     for (const t of this.cache.tiles.values()) if (t.layer === "labels") t.stale = true;
+    this.gen++;
     this.refresh();
   }
 
@@ -525,6 +580,7 @@ export class ChunkClient {
   finish(rid) {
     const req = this.requests.get(rid);
     if (!req) return;
+    if (req.ids.size) this.gen++; // tiles that never came
     for (const id of req.ids) if (this.inflight.get(id) === rid) this.inflight.delete(id);
     this.requests.delete(rid);
   }
@@ -559,6 +615,7 @@ export class ChunkClient {
         if (rec.version > (this.versions.get(ck) ?? -1)) this.versions.set(ck, rec.version);
         if (t && !t.dirty && t.version === rec.version) {
           t.stale = rec.version < this.chunkVersion(msg.layer, ks, msg.level);
+          if (t.stale) this.gen++;
         }
         again = again || !t || t.dirty || t.stale;
         continue;
@@ -576,6 +633,7 @@ export class ChunkClient {
           throw new TypeError(`unsupported dtype '${rec.dtype}'`);
       } catch (err) {
         this.lastError = `tile ${ks} of ${msg.layer}: ${err.message}`;
+        this.gen++; // its plane lacks it
         continue;
       }
       const tile = {
@@ -636,6 +694,7 @@ export class ChunkClient {
     const ck = `${tile.layer}/${tile.level}/${tile.ks}`;
     const latest = this.versions.get(ck) ?? -1;
     tile.stale = tile.version < latest;
+    if (tile.stale) this.gen++;
     if (tile.version > latest) this.versions.set(ck, tile.version);
     const prefix = this.persist?.enabled && !tile.stale && !tile.zero ? this.prefix(tile.layer) : null;
     if (prefix !== null) {
@@ -673,6 +732,7 @@ export class ChunkClient {
   noteVersion(layer, ks, version, own, level = this.level) {
     const ck = `${layer}/${level}/${ks}`;
     if (version > (this.versions.get(ck) ?? -1)) this.versions.set(ck, version);
+    this.gen++; // (also after the edit queue marked tiles of this chunk dirty)
     let stale = false;
     for (const t of this.cache.ofChunk(layer, level, ks)) {
       if (t.version >= version) continue;
@@ -693,5 +753,6 @@ export class ChunkClient {
    */
   markDirty(layer, ks) {
     for (const t of this.cache.ofChunk(layer, this.level, ks)) t.dirty = true;
+    this.gen++;
   }
 }

@@ -180,6 +180,8 @@ export class TileCache {
     this.tiles = new Map();
     /** @type {Map<string, Set<string>>} "layer/level/ks" -> tile ids */
     this.byChunk = new Map();
+    /** Tiles removed so far (evicted or replaced): a plane found complete may not be any more. */
+    this.removals = 0;
   }
 
   /** @returns {object|undefined} the tile (without touching its LRU position) */
@@ -221,6 +223,7 @@ export class TileCache {
     const t = this.tiles.get(id);
     if (!t) return;
     this.tiles.delete(id);
+    this.removals++;
     this.bytes -= t.bytes;
     const ck = `${t.layer}/${t.level}/${t.ks}`;
     const s = this.byChunk.get(ck);

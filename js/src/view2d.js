@@ -179,7 +179,7 @@ export class Mosaic {
       this.canvas = makeCanvas(w, h);
       this.ctx = this.canvas.getContext("2d");
     }
-    /** @type {Map<string, {tile: object, rev: number, ck: string, rows: number, cols: number, content: boolean}>} */
+    /** tile id -> what the mosaic composed there @type {Map<string, {tile: object, rev: number, ck: string, rows: number, cols: number, content: boolean}>} */
     this.slots = new Map();
     this.content = 0; // slots holding non-transparent pixels
   }
@@ -523,7 +523,7 @@ export class View2D {
           entry.m[name] = m;
           entry.complete[name] = m ? this.updateMosaic(m, name, level, keys, contrast) : false;
           if (m === null)
-            entry.complete[name] = keys.every((k) => this.client.tile(name, axis, li, k, level));
+            entry.complete[name] = this.client.planeTiles(name, axis, li, keys, level).tiles.every(Boolean);
         }
         drawn.unshift(entry);
         if (layers.every((name) => entry.complete[name])) break;
@@ -619,9 +619,11 @@ export class View2D {
     const { u, v } = this.axes;
     const ck = layer === "image" ? contrast : "";
     let complete = true;
-    for (const key of keys) {
-      const ks = `${key[0]},${key[1]},${key[2]}`;
-      const tile = this.client.tile(layer, m.axis, m.index, key, level);
+    const { ids, tiles } = this.client.planeTiles(layer, m.axis, m.index, keys, level);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const ks = ids[i]; // the tile's id: unique within the mosaic's plane
+      const tile = tiles[i];
       const slot = m.slots.get(ks);
       const x = (key[u] - m.ku0) * m.cu;
       const y = (key[v] - m.kv0) * m.cv;
