@@ -63,6 +63,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -291,6 +292,72 @@ async ({ slices, z0, timeout }) => {
 """
 
 
+class Tracer:
+    """A Chrome trace of the page's processes (DevTools ``Tracing`` domain, events reported)."""
+
+    CATEGORIES = "devtools.timeline,disabled-by-default-devtools.timeline,v8,blink,toplevel"
+
+    def __init__(self, page):
+        self.page, self.events, self.done = page, [], threading.Event()
+        on = page.browser.on
+        on("Tracing.dataCollected", lambda p: self.events.extend(p["value"]), session=page.session)
+        on("Tracing.tracingComplete", lambda p: self.done.set(), session=page.session)
+
+    def start(self) -> None:
+        self.page.send("Tracing.start", {"categories": self.CATEGORIES, "transferMode": "ReportEvents"})
+
+    def stop(self) -> list[dict]:
+        self.page.send("Tracing.end")
+        if not self.done.wait(60):
+            raise RuntimeError("the trace did not complete within 60 s")
+        return self.events
+
+
+def print_trace(events: list[dict], top: int) -> None:
+    """Renderer main thread time by top-level task kind, and the event kinds inside them by self
+    time (complete 'X' events and B/E pairs, nested by time on one thread)."""
+    names = {(e["pid"], e["tid"]): e["args"]["name"] for e in events if e.get("name") == "thread_name"}
+    main = {k for k, n in names.items() if n == "CrRendererMain"}
+    spans: dict[tuple, list[tuple[float, float, str]]] = {}
+    open_: dict[tuple, list[tuple[float, str]]] = {}
+    for e in events:
+        k = (e.get("pid"), e.get("tid"))
+        if k not in main:
+            continue
+        ph = e.get("ph")
+        if ph == "X" and "dur" in e:
+            spans.setdefault(k, []).append((e["ts"], e["ts"] + e["dur"], e["name"]))
+        elif ph == "B":
+            open_.setdefault(k, []).append((e["ts"], e["name"]))
+        elif ph == "E" and open_.get(k):
+            t0, name = open_[k].pop()
+            spans.setdefault(k, []).append((t0, e["ts"], name))
+    top_level: dict[str, float] = {}
+    self_time: dict[str, float] = {}
+    total = 0.0
+    for items in spans.values():
+        items.sort(key=lambda s: (s[0], -s[1]))
+        stack: list[list] = []  # [start, end, name, child time]
+        for t0, t1, name in items:
+            while stack and stack[-1][1] <= t0:
+                s = stack.pop()
+                self_time[s[2]] = self_time.get(s[2], 0) + (s[1] - s[0] - s[3])
+            if stack:
+                stack[-1][3] += t1 - t0
+            else:
+                top_level[name] = top_level.get(name, 0) + t1 - t0
+                total += t1 - t0
+            stack.append([t0, t1, name, 0.0])
+        for s in stack:
+            self_time[s[2]] = self_time.get(s[2], 0) + (s[1] - s[0] - s[3])
+    print(f"trace of the renderer main thread during the scroll: {total / 1000:.0f} ms in top-level tasks")
+    for name, us in sorted(top_level.items(), key=lambda kv: -kv[1])[:8]:
+        print(f"  top-level {us / 1000:7.0f} ms  {name}")
+    print("  event kinds by self time:")
+    for name, us in sorted(self_time.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {us / 1000:7.0f} ms  {name}")
+
+
 def print_profile(profile: dict, top: int) -> None:
     """Self and total time per function (name, script, line) of a CDP CPU profile, by self time."""
     nodes = {n["id"]: n for n in profile["nodes"]}
@@ -352,7 +419,19 @@ def main() -> None:
         metavar="N",
         help="profile the page's main thread during the scroll (CDP); print the top N functions by self time",
     )
+    ap.add_argument(
+        "--trace",
+        type=int,
+        nargs="?",
+        const=20,
+        default=0,
+        metavar="N",
+        help="record a Chrome trace of the scroll (--driver pipe) and print the renderer main thread's "
+        "time by top-level task kind and the N biggest event kinds inside them",
+    )
     args = ap.parse_args()
+    if args.trace and args.driver != "pipe":
+        ap.error("--trace needs --driver pipe")
 
     tmp = Path(tempfile.mkdtemp(prefix="vw-bench-"))
     try:
@@ -446,6 +525,9 @@ def main() -> None:
             s0 = hook(lab, "state")["stats"]
             k0 = json.loads(lab.kernel_exec("print(json.dumps(w.stream_stats))"))
             lab.kernel_exec("_rss_max = _RSSMax()")
+            tracer = Tracer(page) if args.trace else None
+            if tracer:
+                tracer.start()
             if args.profile:
                 cdp = page if args.driver == "pipe" else page.context.new_cdp_session(page)
                 cdp.send("Profiler.enable")
@@ -454,6 +536,8 @@ def main() -> None:
             cpu.start()
             run = page.evaluate(SCROLL, {"slices": args.slices, "z0": z_data, "timeout": 60000})
             scroll_cpu = cpu.stop()
+            if tracer:
+                events = tracer.stop()
             if args.profile:
                 profile = cdp.send("Profiler.stop")["profile"]
             rss_max = int(lab.kernel_exec("print(_rss_max.stop())").strip())
@@ -503,6 +587,8 @@ def main() -> None:
             print(f"scroll {scroll_cpu}")
             if args.profile:
                 print_profile(profile, args.profile)
+            if tracer:
+                print_trace(events, args.trace)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
