@@ -12,9 +12,10 @@ and prints the self time per script and the top N functions by self time (with t
 What it does
 ------------
 1. Writes a ``size``³ uint16 OME-Zarr pyramid (NGFF 0.4, stored levels down to 64³, 64³ chunks,
-   zstd) lazily: only one 64-slice chunk layer around the middle holds data (a blocky pattern plus
-   6 bits of noise per voxel, like microscopy); every other chunk is the fill value and is never
-   written (``write_empty_chunks`` off). 2048³ takes ~0.3 GB on disk and ~15 s to write. LZ4 does
+   zstd) lazily: only ``--repeat`` 64-slice chunk layers from the middle on hold data (a blocky
+   pattern plus 6 bits of noise per voxel, like microscopy); every other chunk is the fill value and
+   is never written (``write_empty_chunks`` off). 2048³ takes ~0.3 GB on disk and ~15 s to write
+   per data layer. LZ4 does
    not shrink these tiles (the noisy low byte breaks its matches; a byte shuffle first would halve
    them), so tiles travel raw: a slice is ~2.3 MB on the wire.
 2. Starts an isolated JupyterLab and headless Chromium (the test harness in ``tests/browser``).
@@ -29,8 +30,10 @@ What it does
    the volume and build the widget, and from the cell's start (and from the view's first request)
    until the slice is drawn (every planned tile arrived, no redraw pending). Fit zoom: the coarsest
    level plus the level the zoom needs.
-5. **Scrolling**: at zoom 1 (level 0, a ~1400 × 900 px view, ~250 tiles per layer and slice) the
-   view steps ``--slices`` slices one by one through the data layer, each step as soon as the
+5. **Scrolling**, ``--repeat`` runs (default 3; the median is the result), run *r* through data
+   layer *r*: at zoom 1 (level 0, a ~1400 × 900 px view, ~290 tiles per layer and slice) the
+   view steps ``--slices`` slices one by one through the data layer (after resting on its first
+   plane, so the kernel holds that chunk layer), each step as soon as the
    previous slice is complete (every tile of the shown planes arrived and drawn). The loop runs in
    the page: it dispatches a wheel event on the canvas (the widget's own wheel handler steps the
    slice) and polls the view's state every few ms, so no harness round trip sits between slices
@@ -138,8 +141,9 @@ w
 """
 
 
-def write_volume(path: Path, size: int) -> float:
-    """The lazily written pyramid; returns the seconds it took."""
+def write_volume(path: Path, size: int, layers: int = 1) -> float:
+    """The lazily written pyramid (``layers`` chunk layers of data from the middle on); returns the
+    seconds it took."""
     t0 = time.perf_counter()
     g = zarr.open_group(path, mode="w", zarr_format=2)
     rng = np.random.default_rng(0)
@@ -160,9 +164,9 @@ def write_volume(path: Path, size: int) -> float:
             chunk_key_encoding={"name": "v2", "separator": "/"},
             config={"write_empty_chunks": False},
         )
-        z0, z1 = z_data // d, (z_data + CHUNK) // d
-        for y0 in range(0, n, 256):  # in bands, to keep memory small
-            y1 = min(n, y0 + 256)
+        z0, z1 = z_data // d, (z_data + CHUNK * layers) // d
+        for y0 in range(0, n, 128):  # in bands, to keep memory small
+            y1 = min(n, y0 + 128)
             z, y, x = np.ogrid[z0:z1, y0:y1, 0:n]
             block = ((x * d // 32 + y * d // 32) % 8) * 1000 + (z * d % 64) * 20 + 200
             noise = rng.integers(0, 64, (z1 - z0, y1 - y0, n), dtype=np.uint16)
@@ -396,11 +400,117 @@ def print_profile(profile: dict, top: int) -> None:
         print(f"  {us / total:6.1%} {us / 1000:7.0f} ms {total_us[key] / 1000:7.0f} ms  {fn}  {url}:{line}")
 
 
+def reopen(lab: LabPage, page) -> float:
+    """Close the widget and run its cell again (a fresh view: empty memory cache); returns the
+    page clock (ms) at which the cell was run."""
+    lab.kernel_exec("w.close()")
+    return page.evaluate(
+        "() => { document.querySelectorAll('.voxwidget-canvas')"
+        ".forEach((c) => { c.dataset.old = 1; });"
+        " const nb = jupyterapp.shell.currentWidget; nb.content.activeCellIndex = 2;"
+        " const t = Date.now(); jupyterapp.commands.execute('notebook:run-cell'); return t; }"
+    )
+
+
+def measure_raw(lab: LabPage, page, cpu: ProcessCPU, mib: int, runs: int) -> list[float]:
+    """MB/s of ``runs`` runs of ``mib`` × 1 MiB kernel → browser through the sink widget."""
+    out = []
+    for _ in range(runs):
+        page.evaluate("() => { globalThis.__sink.n = 0; globalThis.__sink.bytes = 0; }")
+        cpu.start()
+        t_send, t_loop = map(float, lab.kernel_exec(SEND_RAW.format(n=mib)).split())
+        wait_until(lambda: page.evaluate("() => globalThis.__sink.n") >= mib, 60, what="raw")
+        s = page.evaluate("() => globalThis.__sink")
+        out.append(s["bytes"] / ((s["last"] - t_send) / 1000) / 1e6)
+        print(f"raw run: {out[-1]:.0f} MB/s (kernel send loop {t_loop:.0f} ms); {cpu.stop()}")
+    return out
+
+
+def scroll_run(lab: LabPage, page, cpu: ProcessCPU, args, z_data: int, *, profile: int, trace: int) -> dict:
+    """Scroll ``args.slices`` slices one by one from ``z_data`` at level 0; print what it took."""
+    lab.kernel_exec(f"w.zoom = 1.0\nw.position = [{z_data}, {args.size // 2}, {args.size // 2}]")
+    page.evaluate(WAIT_COMPLETE, {"minTiles": 1, "timeout": 60000})
+    time.sleep(0.3)
+    page.evaluate(WAIT_COMPLETE, {"minTiles": 1, "timeout": 60000})
+    rss0 = int(lab.kernel_exec("print(_rss())").strip())
+    s0 = hook(lab, "state")["stats"]
+    k0 = json.loads(lab.kernel_exec("print(json.dumps(w.stream_stats))"))
+    lab.kernel_exec("_rss_max = _RSSMax()")
+    tracer = Tracer(page) if trace else None
+    if tracer:
+        tracer.start()
+    if profile:
+        cdp = page if args.driver == "pipe" else page.context.new_cdp_session(page)
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+        cdp.send("Profiler.start")
+    cpu.start()
+    run = page.evaluate(SCROLL, {"slices": args.slices, "z0": z_data, "timeout": 60000})
+    scroll_cpu = cpu.stop()
+    if tracer:
+        events = tracer.stop()
+    if profile:
+        prof = cdp.send("Profiler.stop")["profile"]
+    rss_max = int(lab.kernel_exec("print(_rss_max.stop())").strip())
+    s1 = hook(lab, "state")["stats"]
+    k1 = json.loads(lab.kernel_exec("print(json.dumps(w.stream_stats))"))
+    rss1 = int(lab.kernel_exec("print(_rss())").strip())
+    lat, wall = run["lat"], run["ms"] / 1000
+    got = s1["bytes"] - s0["bytes"]
+    pb0, pb1 = s0.get("planeBytes", {}), s1.get("planeBytes", {})
+    useful = sum(pb1.get(k, 0) - pb0.get(k, 0) for k in run["planes"])
+    wire = got / wall / 1e6
+    tiles = s1["tiles"] - s0["tiles"]
+    view = hook(lab, "view")
+    u = view["rect"]
+    voxels = (u["u1"] - u["u0"]) * (u["v1"] - u["v0"])
+    decoded = voxels * 2 * args.slices / wall / 1e6
+    print(
+        f"scrolling at level 0 ({voxels / 1e6:.2f} M voxels/slice, "
+        f"{len(view['plan'][-1]['keys'])} tiles/layer/slice): {args.slices / wall:.1f} slices/s; "
+        f"comm {wire:.0f} MB/s, "
+        f"useful {useful / wall / 1e6:.0f} MB/s ("
+        f"{useful / max(got, 1):.0%} of the bytes received), "
+        f"{decoded:.0f} MB/s decoded voxels shown"
+    )
+    print(
+        f"kernel sent {(k1['bytes'] - k0['bytes']) / 2**20:.0f} MiB in "
+        f"{k1['messages'] - k0['messages']} messages, {k1['seconds'] - k0['seconds']:.1f} s of "
+        "worker time; view received "
+        f"{got / 2**20:.0f} MiB in {tiles} tiles, {useful / 2**20:.0f} MiB of shown planes"
+    )
+    reqs = s1["requests"][len(s0["requests"]) :] if len(s1["requests"]) < 1000 else s1["requests"]
+    npre = sum(bool(r.get("prefetch")) for r in reqs)
+    print(
+        f"requests while scrolling: {len(reqs)} ({npre} prefetch, "
+        f"{s1.get('prefetchDeferred', 0) - s0.get('prefetchDeferred', 0)} deferred by the "
+        f"bytes-in-flight bound), kernel requests {k1['requests'] - k0['requests']}"
+    )
+    print(f"wheel → slice complete: median {np.median(lat):.0f} ms, max {max(lat):.0f} ms")
+    print(
+        f"browser: {s1['draws'] - s0['draws']} draws taking {s1['drawMs'] - s0['drawMs']:.0f} ms, "
+        f"tile handling {s1['dataMs'] - s0['dataMs']:.0f} ms, wall {wall * 1000:.0f} ms"
+    )
+    print(
+        f"kernel RSS: {rss0 / 2**20:.0f} MiB before scrolling, max {rss_max / 2**20:.0f} MiB "
+        f"(sampled every 20 ms), after {rss1 / 2**20:.0f} MiB"
+    )
+    print(f"scroll {scroll_cpu}")
+    if profile:
+        print_profile(prof, profile)
+    if tracer:
+        print_trace(events, trace)
+    return {"slices": args.slices, "wall": wall, "got": got, "useful": useful, "decoded": decoded}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--slices", type=int, default=40)
     ap.add_argument("--raw-mib", type=int, default=200)
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="scroll runs, each through its own chunk layer; median"
+    )
     ap.add_argument("--cache-mb", type=int, default=256, help="browser_cache_mb (0: no IndexedDB cache)")
     ap.add_argument("--keep", type=Path, help="write the volume here (reused when it exists)")
     ap.add_argument(
@@ -437,11 +547,12 @@ def main() -> None:
     try:
         root = tmp / "root"
         root.mkdir()
-        vol = args.keep / f"vol{args.size}.ome.zarr" if args.keep else root / "vol.ome.zarr"
+        name = f"vol{args.size}x{args.repeat}.ome.zarr"
+        vol = args.keep / name if args.keep else root / name
         if vol.exists():
             print(f"volume: reusing {vol}")
         else:
-            secs = write_volume(vol, args.size)
+            secs = write_volume(vol, args.size, args.repeat)
             print(
                 f"volume: {args.size}³ uint16 pyramid written in {secs:.1f} s, "
                 f"{du(vol) / 2**20:.0f} MiB on disk"
@@ -477,32 +588,12 @@ def main() -> None:
                 120,
                 what="first slice (warm-up run)",
             )
-            raws = []
-            for _ in range(2):
-                page.evaluate("() => { globalThis.__sink.n = 0; globalThis.__sink.bytes = 0; }")
-                cpu.start()
-                t_send, t_loop = map(float, lab.kernel_exec(SEND_RAW.format(n=args.raw_mib)).split())
-                print(f"  kernel send loop: {t_loop:.0f} ms")
-                wait_until(lambda: page.evaluate("() => globalThis.__sink.n") >= args.raw_mib, 60, what="raw")
-                s = page.evaluate("() => globalThis.__sink")
-                print(f"  {cpu.stop()}")
-                raws.append(s["bytes"] / ((s["last"] - t_send) / 1000) / 1e6)
-            raw = max(raws)
-            print(
-                f"raw comm kernel→browser: {raw:.0f} MB/s ({args.raw_mib} × 1 MiB; "
-                f"runs {raws[0]:.0f}, {raws[1]:.0f})"
-            )
+            raws = measure_raw(lab, page, cpu, args.raw_mib, 2)
 
             # -- first slice: re-run the widget cell (the zarr files are in the OS cache) -------
             firsts = []
             for _ in range(3):
-                lab.kernel_exec("w.close()")
-                t_run = page.evaluate(
-                    "() => { document.querySelectorAll('.voxwidget-canvas')"
-                    ".forEach((c) => { c.dataset.old = 1; });"
-                    " const nb = jupyterapp.shell.currentWidget; nb.content.activeCellIndex = 2;"
-                    " const t = Date.now(); jupyterapp.commands.execute('notebook:run-cell'); return t; }"
-                )
+                t_run = reopen(lab, page)
                 done = page.evaluate(WAIT_COMPLETE, {"minTiles": 1, "timeout": 60000})
                 t_open = float(lab.kernel_exec("print(_t_open)").strip())
                 firsts.append((done["t"] - t_run, done["t"] - done["first"], t_open * 1000, done["tiles"]))
@@ -515,80 +606,31 @@ def main() -> None:
             levels = json.loads(lab.kernel_exec("print(json.dumps(w.levels))"))
             print(f"levels: {[lv['shape'][0] for lv in levels]}")
 
-            # -- scrolling at level 0 -----------------------------------------------------------
-            z_data = args.size // 2
-            lab.kernel_exec(f"w.zoom = 1.0\nw.position = [{z_data}, {args.size // 2}, {args.size // 2}]")
-            page.evaluate(WAIT_COMPLETE, {"minTiles": 1, "timeout": 60000})
-            time.sleep(0.3)
-            page.evaluate(WAIT_COMPLETE, {"minTiles": 1, "timeout": 60000})
-            rss0 = int(lab.kernel_exec("print(_rss())").strip())
-            s0 = hook(lab, "state")["stats"]
-            k0 = json.loads(lab.kernel_exec("print(json.dumps(w.stream_stats))"))
-            lab.kernel_exec("_rss_max = _RSSMax()")
-            tracer = Tracer(page) if args.trace else None
-            if tracer:
-                tracer.start()
-            if args.profile:
-                cdp = page if args.driver == "pipe" else page.context.new_cdp_session(page)
-                cdp.send("Profiler.enable")
-                cdp.send("Profiler.setSamplingInterval", {"interval": 200})
-                cdp.send("Profiler.start")
-            cpu.start()
-            run = page.evaluate(SCROLL, {"slices": args.slices, "z0": z_data, "timeout": 60000})
-            scroll_cpu = cpu.stop()
-            if tracer:
-                events = tracer.stop()
-            if args.profile:
-                profile = cdp.send("Profiler.stop")["profile"]
-            rss_max = int(lab.kernel_exec("print(_rss_max.stop())").strip())
-            s1 = hook(lab, "state")["stats"]
-            k1 = json.loads(lab.kernel_exec("print(json.dumps(w.stream_stats))"))
-            rss1 = int(lab.kernel_exec("print(_rss())").strip())
-            lat, wall = run["lat"], run["ms"] / 1000
-            got = s1["bytes"] - s0["bytes"]
-            pb0, pb1 = s0.get("planeBytes", {}), s1.get("planeBytes", {})
-            useful = sum(pb1.get(k, 0) - pb0.get(k, 0) for k in run["planes"])
-            wire = got / wall / 1e6
-            tiles = s1["tiles"] - s0["tiles"]
-            view = hook(lab, "view")
-            u = view["rect"]
-            voxels = (u["u1"] - u["u0"]) * (u["v1"] - u["v0"])
-            decoded = voxels * 2 * args.slices / wall / 1e6
+            # -- scrolling at level 0: each run through its own chunk layer of data -------------
+            runs = []
+            for r in range(args.repeat):
+                z0 = args.size // 2 + r * CHUNK
+                print(f"-- scroll run {r + 1} of {args.repeat}: slices {z0 + 1}…{z0 + args.slices}")
+                prof, trace = (args.profile, args.trace) if r == args.repeat - 1 else (0, 0)
+                runs.append(scroll_run(lab, page, cpu, args, z0, profile=prof, trace=trace))
+            raws += measure_raw(lab, page, cpu, args.raw_mib, 1)
+            raw = max(raws)
+            rates = [x["slices"] / x["wall"] for x in runs]
+            wires = [x["got"] / x["wall"] / 1e6 for x in runs]
+            useful = [x["useful"] / x["wall"] / 1e6 for x in runs]
+            decoded = [x["decoded"] for x in runs]
             print(
-                f"scrolling at level 0 ({voxels / 1e6:.2f} M voxels/slice, "
-                f"{len(view['plan'][-1]['keys'])} tiles/layer/slice): {args.slices / wall:.1f} slices/s; "
-                f"comm {wire:.0f} MB/s ({wire / raw:.0%} of raw {raw:.0f} MB/s), "
-                f"useful {useful / wall / 1e6:.0f} MB/s ({useful / wall / 1e6 / raw:.0%} of raw; "
-                f"{useful / max(got, 1):.0%} of the bytes received), "
-                f"{decoded:.0f} MB/s decoded voxels shown ({decoded / raw:.0%} of raw)"
+                f"raw comm kernel→browser: {raw:.0f} MB/s, the best of {len(raws)} runs of "
+                f"{args.raw_mib} × 1 MiB ({', '.join(f'{x:.0f}' for x in raws)}; the last after scrolling)"
             )
             print(
-                f"kernel sent {(k1['bytes'] - k0['bytes']) / 2**20:.0f} MiB in "
-                f"{k1['messages'] - k0['messages']} messages, {k1['seconds'] - k0['seconds']:.1f} s of "
-                "worker time; view received "
-                f"{got / 2**20:.0f} MiB in {tiles} tiles, {useful / 2**20:.0f} MiB of shown planes"
+                f"scrolling, median of {len(runs)} runs: {np.median(rates):.1f} slices/s "
+                f"({', '.join(f'{x:.1f}' for x in rates)}); comm {np.median(wires):.0f} MB/s "
+                f"= {np.median(wires) / raw:.0%} of raw; useful {np.median(useful):.0f} MB/s "
+                f"= {np.median(useful) / raw:.0%}; decoded voxels shown {np.median(decoded):.0f} MB/s "
+                f"= {np.median(decoded) / raw:.0%}"
             )
-            reqs = s1["requests"][len(s0["requests"]) :] if len(s1["requests"]) < 1000 else s1["requests"]
-            npre = sum(bool(r.get("prefetch")) for r in reqs)
-            print(
-                f"requests while scrolling: {len(reqs)} ({npre} prefetch, "
-                f"{s1.get('prefetchDeferred', 0) - s0.get('prefetchDeferred', 0)} deferred by the "
-                f"bytes-in-flight bound), kernel requests {k1['requests'] - k0['requests']}"
-            )
-            print(f"wheel → slice complete: median {np.median(lat):.0f} ms, max {max(lat):.0f} ms")
-            print(
-                f"browser: {s1['draws'] - s0['draws']} draws taking {s1['drawMs'] - s0['drawMs']:.0f} ms, "
-                f"tile handling {s1['dataMs'] - s0['dataMs']:.0f} ms, wall {wall * 1000:.0f} ms"
-            )
-            print(
-                f"kernel RSS: {rss0 / 2**20:.0f} MiB before scrolling, max {rss_max / 2**20:.0f} MiB "
-                f"(sampled every 20 ms), after {rss1 / 2**20:.0f} MiB"
-            )
-            print(f"scroll {scroll_cpu}")
-            if args.profile:
-                print_profile(profile, args.profile)
-            if tracer:
-                print_trace(events, args.trace)
+
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
