@@ -1,7 +1,8 @@
 """Both protocol mirrors agree: same schema, and each side accepts what the other encodes.
 
 Python builds every kernel→browser message (a tile reply packed by the kernel's ``ReplyPacker``: real
-LZ4 and raw payloads in one buffer at 8-aligned offsets) and the label colours;
+LZ4, byte-shuffled LZ4 and raw payloads of every dtype in one buffer at 8-aligned offsets) and the
+label colours;
 ``js/scripts/protocol-check.mjs`` validates and decodes them with the browser's own modules (the tile
 reply both record by record and through the real ``ChunkClient``) and
 answers with its schema and with browser→kernel messages built by the real JS encoders, which the
@@ -11,6 +12,7 @@ Python side validates and applies to a real label map.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import pathlib
 import shutil
@@ -39,16 +41,24 @@ def python_side() -> dict:
     rng = np.random.default_rng(3)
     tiles = []
     packer = ReplyPacker()  # the kernel's own packing: every payload in one buffer, 8-aligned
-    for dtype in ["uint8", "uint16", "int16", "float32", "uint32", "uint64"]:
-        for data in [
-            (rng.integers(0, 4, (16, 24)) * 7).astype(dtype),  # compressible: lz4
-            rng.integers(0, 100, (3, 5)).astype(dtype),  # tiny: raw (15 bytes for uint8: padding)
-            np.zeros((4, 4), dtype),  # zero
+    y, x = np.ogrid[:37, :29]
+    pattern = (x // 8 + y // 8) % 4 * 40 + 3
+    for dtype in protocol.DTYPES:
+        wide = np.dtype(dtype).itemsize > 1
+        noisy = pattern + rng.integers(0, 8, pattern.shape)
+        for data, labels in [
+            ((rng.integers(0, 4, (16, 24)) * 7).astype(dtype), False),  # compressible: lz4s (lz4 for 1 byte)
+            ((rng.integers(0, 4, (16, 24)) * 7).astype(dtype), True),  # a label tile: plain lz4
+            (noisy.astype(dtype), False),  # noisy: lz4s, odd shape
+            (((noisy - 83) * (1000 if wide else 1)).astype(dtype), False),  # negative (wrapped if unsigned)
+            (rng.integers(0, 100, (3, 5)).astype(dtype), False),  # tiny: raw (15 bytes for uint8: padding)
+            (np.zeros((4, 4), dtype), False),  # zero
         ]:
-            codec, _, name, payload = encode_array(data, data.dtype, data.shape)
+            codec, _, name, payload = encode_array(data, data.dtype, data.shape, labels=labels)
             record = {"key": [0, 0, len(tiles)], "version": 1, "shape": list(data.shape), "dtype": name}
             record["codec"] = codec
             assert packer.add(record, payload) is None
+            want = data.astype(np.dtype(dtype).newbyteorder("<")).tobytes()
             tiles.append(
                 {
                     "message": 1,  # the chunks.data message below
@@ -56,14 +66,16 @@ def python_side() -> dict:
                     "codec": codec,
                     "shape": list(data.shape),
                     "dtype": dtype,
-                    "expected": b64(data.astype(np.dtype(dtype).newbyteorder("<")).tobytes()),
+                    "expected": b64(want),
+                    "sha256": hashlib.sha256(want).hexdigest(),
                 }
             )
+        assert {t["codec"] for t in tiles[-6:]} >= ({"lz4", "lz4s"} if wide else {"lz4"})
     tile_records, tile_buffers = packer.take()
     assert len(tile_buffers) == 1
     assert any(r["offset"] % 8 == 0 and r["nbytes"] % 8 for r in tile_records if r["buffer"] == 0)  # padding
     codecs = {t["codec"] for t in tiles}
-    assert codecs == {"lz4", "raw", "zero"}
+    assert codecs == {"lz4", "lz4s", "raw", "zero"}
     msgs = [
         (
             protocol.make(

@@ -400,7 +400,7 @@ class Endpoint:
                 data = data.reshape(tile_shape)
         if data is None:
             return version, "zero", tile_shape, name, None
-        return (version, *encode_array(data, dtype, tile_shape, name))
+        return (version, *encode_array(data, dtype, tile_shape, name, labels=True))
 
     def _prefetch(self, level: int, keys: list[tuple[int, int, int]], rid: str) -> None:
         """Read the image chunks of ``keys`` missing from the cache, a few regions at a time."""

@@ -5,17 +5,19 @@
  * stdin: {"schema": <python schema_document()>,
  *         "messages": [{"msg": {...}, "buffers": ["<base64>", ...]}],
  *         "tiles": [{"message": <index of a chunks.data message>, "tile": <index of its record>,
- *                    "codec", "shape", "dtype", "expected": "<b64 LE bytes>"}],
+ *                    "codec", "shape", "dtype", "expected": "<b64 LE bytes>", "sha256": "<hex>"}],
  *         "colors": [{"label": "<decimal>", "rgb": [r, g, b]}]}
  * stdout: {"schema": <js schemaDocument()>,
  *          "errors": ["one line per message that failed validation, tile that decoded differently
  *                      (read from its message's buffer by tilePayload + decodeTile, and through a
- *                      ChunkClient handed the whole message), colour that differed"],
+ *                      ChunkClient handed the whole message; an LZ4 or shuffled-LZ4 tile must own
+ *                      an ArrayBuffer of just its bytes), colour that differed"],
  *          "messages": [{"msg": {...}, "buffers": ["<b64>", ...]}]}   (every browser→kernel kind,
  *          built by the real encoders; edits.apply by the edit queue for uint8/uint32/uint64 with
  *          voxels in two chunks of a 128³ volume chunked 64³)
  */
 
+import { createHash } from "node:crypto";
 import { strokeVoxels } from "../src/brush.js";
 import { ChunkClient } from "../src/client.js";
 import { labelRGBOf } from "../src/colors.js";
@@ -41,10 +43,12 @@ function checkInput(input) {
       errors.push(`message ${i} (${m.msg?.kind}): ${err.message}`);
     }
   }
+  const bytesOf = (data) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const same = (data, want) => {
-    const got = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const got = bytesOf(data);
     return got.length === want.length && got.every((v, j) => v === want[j]);
   };
+  const sha = (data) => createHash("sha256").update(bytesOf(data)).digest("hex");
   const clients = new Map(); // message index -> the ChunkClient that was handed that message
   for (const [i, t] of (input.tiles ?? []).entries()) {
     const what = `tile ${i} (${t.codec} ${t.dtype} [${t.shape}])`;
@@ -57,8 +61,10 @@ function checkInput(input) {
       const data = decodeTile(rec.codec, tilePayload(rec, buffers), rec.shape, rec.dtype);
       const want = unb64(t.expected);
       if (!same(data, want)) errors.push(`${what} decoded to different bytes`);
-      if (rec.buffer >= 0 && data.buffer === buffers[rec.buffer].buffer) {
-        errors.push(`${what}: its data is a view of the message buffer`);
+      if (t.sha256 !== undefined && sha(data) !== t.sha256) errors.push(`${what}: sha256 differs`);
+      // a decompressed tile owns a buffer of exactly its bytes (an aligned raw one is a view)
+      if ((rec.codec === "lz4" || rec.codec === "lz4s") && data.buffer.byteLength !== data.byteLength) {
+        errors.push(`${what}: its data lies in a buffer of ${data.buffer.byteLength} bytes, not its own`);
       }
       // the real client, handed the whole message as the widget hands it
       if (!clients.has(t.message)) clients.set(t.message, clientFed(m.msg, buffers));

@@ -1,6 +1,7 @@
 /**
  * LZ4 *block* decoder (no frame, no size prefix): the output size is known from the tile's shape
- * and dtype. Corrupt input throws {@link LZ4Error}; it never reads or writes out of bounds.
+ * and dtype. Corrupt input throws {@link LZ4Error}; it never reads or writes out of bounds. Also the
+ * byte unshuffle of the "lz4s" tile codec ({@link lz4DecodeShuffled}).
  * @module lz4
  */
 
@@ -43,10 +44,12 @@ export function lz4DecodeBlock(src, out) {
     }
     if (lit > n - ip) throw new LZ4Error(`LZ4 literal run of ${lit} bytes overruns the input at ${ip}`);
     if (lit > m - op) throw new LZ4Error(`LZ4 literal run of ${lit} bytes overruns the ${m}-byte output`);
-    if (lit > 0) {
+    if (lit > 16) {
       out.set(src.subarray(ip, ip + lit), op);
       ip += lit;
       op += lit;
+    } else {
+      for (let e = ip + lit; ip < e; ) out[op++] = src[ip++]; // short: cheaper than a subarray
     }
     if (ip === n) break; // the last sequence has literals only
     // match
@@ -67,14 +70,86 @@ export function lz4DecodeBlock(src, out) {
     }
     if (len > m - op) throw new LZ4Error(`LZ4 match of ${len} bytes overruns the ${m}-byte output`);
     let from = op - offset;
-    if (offset >= len) {
+    const end = op + len;
+    if (len < 32) {
+      while (op < end) out[op++] = out[from++]; // short: cheaper than a copyWithin call
+    } else if (offset >= len) {
       out.copyWithin(op, from, from + len);
-      op += len;
+      op = end;
     } else {
-      const end = op + len;
-      while (op < end) out[op++] = out[from++];
+      // a long overlapping match (a run, e.g. a constant byte plane of an "lz4s" tile): copy the
+      // period in doubling steps, each from the start of the pattern and never overlapping itself
+      while (op < end) {
+        const k = Math.min(op - from, end - op);
+        out.copyWithin(op, from, from + k);
+        op += k;
+      }
     }
   }
   if (op !== m) throw new LZ4Error(`LZ4 block decoded to ${op} bytes, expected ${m}`);
+  return out;
+}
+
+/** Shuffled blocks up to this size decode into one reused scratch buffer (bigger: a temporary). */
+const SCRATCH_MAX = 256 * 1024;
+let scratch = new Uint8Array(0);
+
+/**
+ * Decode one "lz4s" block: LZ4 of the elements' little-endian bytes grouped by byte position (byte
+ * 0 of every element, then byte 1, …; blosc's shuffle). The block is decoded into a scratch buffer,
+ * then unshuffled into `out`.
+ * @param {Uint8Array} src the compressed block
+ * @param {Uint8Array} out preallocated output of exactly the decompressed size (a multiple of `size`)
+ * @param {number} size bytes per element (the dtype's itemsize)
+ * @returns {Uint8Array} `out`
+ * @throws {LZ4Error} when the block is corrupt or does not decode to exactly `out.length` bytes
+ */
+export function lz4DecodeShuffled(src, out, size) {
+  const m = out.length;
+  let tmp;
+  if (m <= SCRATCH_MAX) {
+    if (scratch.length < m) scratch = new Uint8Array(Math.max(m, 2 * scratch.length, 8192));
+    tmp = scratch.subarray(0, m);
+  } else {
+    tmp = new Uint8Array(m);
+  }
+  lz4DecodeBlock(src, tmp);
+  return unshuffleBytes(tmp, out, size);
+}
+
+/**
+ * Regroup shuffled bytes (all bytes 0 of the elements, then all bytes 1, …) into whole elements.
+ * Two- and four-byte elements are built whole through a Uint16Array/Uint32Array view of `out`
+ * (little-endian, as every browser is); other sizes byte by byte.
+ * @param {Uint8Array} src the shuffled bytes
+ * @param {Uint8Array} out as many bytes, receiving the elements (must not overlap `src`)
+ * @param {number} size bytes per element
+ * @returns {Uint8Array} `out`
+ * @throws {RangeError} when the lengths differ or are not a multiple of `size`
+ */
+export function unshuffleBytes(src, out, size) {
+  const m = out.length;
+  if (src.length !== m || !(Number.isInteger(size) && size > 0) || m % size !== 0) {
+    throw new RangeError(`cannot unshuffle ${src.length} bytes into ${m} bytes of ${size}-byte elements`);
+  }
+  const n = m / size;
+  if (size === 1) {
+    out.set(src);
+  } else if (size === 2 && out.byteOffset % 2 === 0) {
+    const o = new Uint16Array(out.buffer, out.byteOffset, n);
+    for (let i = 0; i < n; i++) o[i] = src[i] | (src[n + i] << 8);
+  } else if (size === 4 && out.byteOffset % 4 === 0) {
+    const o = new Uint32Array(out.buffer, out.byteOffset, n);
+    const n2 = 2 * n;
+    const n3 = 3 * n;
+    for (let i = 0; i < n; i++) {
+      o[i] = (src[i] | (src[n + i] << 8) | (src[n2 + i] << 16) | (src[n3 + i] << 24)) >>> 0;
+    }
+  } else {
+    for (let j = 0; j < size; j++) {
+      const plane = j * n;
+      for (let i = 0, k = j; i < n; i++, k += size) out[k] = src[plane + i];
+    }
+  }
   return out;
 }

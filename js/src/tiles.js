@@ -12,7 +12,7 @@
  */
 
 import { keyString } from "./grid.js";
-import { lz4DecodeBlock } from "./lz4.js";
+import { lz4DecodeBlock, lz4DecodeShuffled } from "./lz4.js";
 
 /** Typed array constructor per dtype name. */
 export const TYPED = Object.freeze({
@@ -55,7 +55,8 @@ export function asBytes(buf) {
  * The payload of one `chunks.data` tile record: bytes `[rec.offset, rec.offset + rec.nbytes)` of
  * `buffers[rec.buffer]` (see protocol.js), as a view into the message's buffer, or null when the
  * codec carries no bytes (`buffer` -1). {@link decodeTile} keeps an aligned raw payload as a view
- * (the message buffer then lives while that tile is cached) and decodes LZ4 into a buffer of its own.
+ * (the message buffer then lives while that tile is cached) and decodes LZ4 (plain or shuffled) into a
+ * buffer of its own.
  * @param {{buffer: number, offset: number, nbytes: number}} rec
  * @param {Array<DataView|ArrayBuffer|ArrayBufferView>} buffers the message's buffers
  * @returns {Uint8Array|null}
@@ -87,13 +88,15 @@ export function tilePayload(rec, buffers) {
  * than anything else in tile handling (~15 µs each, and garbage collection). The tiles of one
  * message (one plane of one layer) then share its buffer, which lives while any of them is cached;
  * they arrive together and leave the LRU together. Writes into such a tile (painting labels) change
- * only its own bytes. An unaligned raw payload, and every LZ4 one, gets a buffer of its own.
- * @param {string} codec "lz4" | "raw" | "zero" ("unchanged" has no data and is refused)
+ * only its own bytes. An unaligned raw payload, and every LZ4 one, gets a buffer of its own. An
+ * "lz4s" payload is LZ4 of the bytes shuffled by byte position (see protocol.js): decoded into a
+ * scratch buffer, then unshuffled into the tile's own.
+ * @param {string} codec "lz4" | "lz4s" | "raw" | "zero" ("unchanged" has no data and is refused)
  * @param {Uint8Array|null} payload
  * @param {number[]} shape
  * @param {string} dtype
  * @returns {ArrayBufferView} typed array of `dtype`, product(shape) elements
- * @throws {Error} on an unknown codec, a wrong payload size or corrupt LZ4 data
+ * @throws {Error} on an unknown codec, a wrong payload size or corrupt LZ4 data (naming the values)
  */
 export function decodeTile(codec, payload, shape, dtype) {
   const T = TYPED[dtype];
@@ -116,8 +119,11 @@ export function decodeTile(codec, payload, shape, dtype) {
   } else if (codec === "lz4") {
     if (!payload) throw new RangeError("lz4 tile without a payload");
     out = lz4DecodeBlock(payload, new Uint8Array(nbytes));
+  } else if (codec === "lz4s") {
+    if (!payload) throw new RangeError("lz4s tile without a payload");
+    out = lz4DecodeShuffled(payload, new Uint8Array(nbytes), T.BYTES_PER_ELEMENT);
   } else {
-    throw new TypeError(`cannot decode a tile with codec '${codec}'; decodable: lz4, raw, zero`);
+    throw new TypeError(`cannot decode a tile with codec '${codec}'; decodable: lz4, lz4s, raw, zero`);
   }
   return new T(out.buffer, 0, count);
 }

@@ -112,6 +112,7 @@ test("tiles decode (raw from a sub-range of a DataView, zero, unchanged) and cou
 });
 
 const LZ4 = JSON.parse(readFileSync(new URL("./fixtures/lz4-vectors.json", import.meta.url))).vectors;
+const LZ4S = JSON.parse(readFileSync(new URL("./fixtures/lz4s-vectors.json", import.meta.url))).vectors;
 const lz4Vector = (name) => {
   const v = LZ4.find((x) => x.name === name);
   return { payload: new Uint8Array(Buffer.from(v.compressed, "base64")), sha256: v.sha256 };
@@ -150,12 +151,13 @@ function packedReply(reqId, tiles) {
 
 test("a reply with all payloads in one buffer decodes every tile; raw tiles are views of it", () => {
   const { sent, client } = setup();
-  const keys = [0, 1, 2, 3, 4, 5].map((i) => [0, 0, i]);
+  const keys = [0, 1, 2, 3, 4, 5, 6].map((i) => [0, 0, i]);
   client.view(0, 1, keys);
   const img = sent.find((m) => m.layer === "image");
   const ramp = lz4Vector("ramp uint16 64x64");
   const labels = lz4Vector("labels uint32 64x64");
   const text = lz4Vector("short text");
+  const noisy = LZ4S.find((v) => v.name === "noisy uint16 64x64");
   const raw8 = Uint8Array.from({ length: 15 }, (_, i) => i * 11 + 1); // 15 bytes: padding follows
   const raw16 = Uint16Array.of(1, 2, 3000, 65535, 7, 8);
   const { msg, buffers, buffer } = packedReply(img.id, [
@@ -165,10 +167,11 @@ test("a reply with all payloads in one buffer decodes every tile; raw tiles are 
     { shape: [2, 2], dtype: "uint8", codec: "zero" },
     { shape: [2, 3], dtype: "uint16", codec: "raw", payload: u8(raw16) },
     { shape: [29], dtype: "uint8", codec: "lz4", payload: text.payload },
+    { shape: [64, 64], dtype: "uint16", codec: "lz4s", payload: Buffer.from(noisy.compressed, "base64") },
   ]);
   assert.deepEqual(
     msg.tiles.map((t) => t.offset % 8),
-    [0, 0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0, 0],
   );
   assert.ok(msg.tiles[2].offset > msg.tiles[1].offset + 15, "padding after the 15-byte tile");
   client.handle(msg, buffers);
@@ -182,7 +185,9 @@ test("a reply with all payloads in one buffer decodes every tile; raw tiles are 
   assert.ok(tile(4).data instanceof Uint16Array);
   assert.deepEqual([...tile(4).data], [...raw16]);
   assert.equal(sha(tile(5).data), text.sha256);
-  for (const i of [0, 2, 5]) {
+  assert.ok(tile(6).data instanceof Uint16Array);
+  assert.equal(sha(tile(6).data), noisy.sha256);
+  for (const i of [0, 2, 5, 6]) {
     const d = tile(i).data;
     assert.notEqual(d.buffer, buffer, `LZ4 tile ${i} decodes into a buffer of its own`);
     assert.equal(d.buffer.byteLength, d.byteLength, `tile ${i} holds an ArrayBuffer of just its bytes`);

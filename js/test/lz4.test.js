@@ -67,3 +67,18 @@ test("overlapping matches (run-length) decode", () => {
   const out = lz4DecodeBlock(src, new Uint8Array(11));
   assert.equal(Buffer.from(out).toString(), "aaaaaaaaaab");
 });
+
+test("long overlapping matches (copied in doubling steps) and short ones decode", () => {
+  // 'abc', then a match of offset 3 and length 4 + 15 + 81 = 100, then 'defgh' (python-lz4 agrees)
+  const periodic = Uint8Array.of(0x3f, 0x61, 0x62, 0x63, 3, 0, 81, 0x50, 0x64, 0x65, 0x66, 0x67, 0x68);
+  const out = lz4DecodeBlock(periodic, new Uint8Array(108));
+  assert.equal(Buffer.from(out).toString(), `${"abc".repeat(34)}adefgh`);
+  // 'x', then a run of offset 1 and length 4 + 15 + 255 + 255 + 10 = 539, then 'yyyyy'
+  const run = Uint8Array.of(0x1f, 0x78, 1, 0, 255, 255, 10, 0x50, 0x79, 0x79, 0x79, 0x79, 0x79);
+  assert.equal(Buffer.from(lz4DecodeBlock(run, new Uint8Array(545))).toString(), `${"x".repeat(540)}yyyyy`);
+  // a non-overlapping long match: 40 literals, then a copy of all of them (offset 40, length 40)
+  const lits = Array.from({ length: 40 }, (_, i) => 65 + (i % 26));
+  const copy = Uint8Array.of(0xf0 | 15, 25, ...lits, 40, 0, 40 - 4 - 15, 0x50, 1, 2, 3, 4, 5);
+  const got = lz4DecodeBlock(copy, new Uint8Array(85));
+  assert.deepEqual([...got], [...lits, ...lits, 1, 2, 3, 4, 5]);
+});
