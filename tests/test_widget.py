@@ -108,3 +108,26 @@ def test_channel_picks_the_volume_of_a_4d_image():
     assert np.array_equal(
         np.asarray(w._source.read((slice(0, 1), slice(0, 2), slice(0, 2)))), IMAGE[:1, :2, :2] + 1000
     )
+
+
+def test_closing_a_widget_releases_its_decoded_chunks():
+    """A re-run cell leaves the old widget referenced by the output history (``Out``); its kernel
+    chunk caches must not stay behind with it."""
+    import time
+
+    rng = np.random.default_rng(1)
+    w = VoxWidget(rng.integers(1, 60000, (128, 128, 128), dtype=np.uint16))
+    ep = w._endpoint
+    keys = [[0, 0, 0], [1, 1, 1]]
+    for layer in ("image", "labels"):
+        ep.handle(
+            {"kind": "chunks.get", "id": layer, "layer": layer, "level": 0, "keys": keys, "known": [-1, -1]}
+        )
+    deadline = time.monotonic() + 10
+    while w.stream_stats["requests"] < 2 or ep._live:
+        assert time.monotonic() < deadline, "the tile requests were not served"
+        time.sleep(0.01)
+    assert w.stream_stats["cached_bytes"] >= 2 * 64**3 * 2  # the two image chunks at least
+    w.close()
+    assert w.stream_stats["cached_bytes"] == 0
+    assert w.labels.shape == (128, 128, 128)  # the label map stays usable

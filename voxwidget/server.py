@@ -169,13 +169,29 @@ class Endpoint:
         self._send(msg, list(buffers))
 
     def close(self) -> None:
-        """Stop serving: cancel pending tile work and stop listening to the label map."""
+        """Stop serving: cancel pending tile work, stop listening to the label map and drop the
+        decoded chunks held for the views (a closed widget often stays referenced, e.g. by the
+        notebook's output history, and its caches must not stay with it)."""
         self._unsubscribe()
         with self._lock:
             self._live.clear()
             if self._flush_timer is not None:
                 self._flush_timer.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # cancelled requests stop at their next tile; wait for that so nothing refills the caches
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._image_cache.clear()
+        self._label_cache.clear()
+        image_cache = getattr(self.image, "cache", None)  # a computed pyramid's planes and blocks
+        if image_cache is not None:
+            image_cache.clear()
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of decoded chunks the kernel holds for serving tiles (image chunks, coarse label
+        blocks and a computed pyramid's blocks and planes)."""
+        image_cache = getattr(self.image, "cache", None)
+        extra = image_cache.nbytes if image_cache is not None else 0
+        return self._image_cache.nbytes + self._label_cache.nbytes + extra
 
     # -- handlers ----------------------------------------------------------------------------
     def _hello(self, msg: dict, buffers: Sequence[Any]) -> None:

@@ -239,8 +239,10 @@ class VoxWidget(anywidget.AnyWidget):
     @property
     def stream_stats(self) -> dict[str, Any]:
         """What the kernel sent in tile replies so far: ``requests``, ``messages``, ``tiles``, ``bytes``
-        (payload), ``unchanged`` (tiles the browser already held) and ``levels`` ({level: tiles})."""
-        return dict(self._endpoint.stats, levels=dict(self._endpoint.stats["levels"]))
+        (payload), ``unchanged`` (tiles the browser already held) and ``levels`` ({level: tiles});
+        and ``cached_bytes``, the decoded chunks it holds now to serve them (0 after :meth:`close`)."""
+        ep = self._endpoint
+        return dict(ep.stats, levels=dict(ep.stats["levels"]), cached_bytes=ep.cached_bytes)
 
     def save(self, path: str | os.PathLike | None = None) -> None:
         """Persist the labels as a zarr store (at ``path``, or where they were opened from)."""
