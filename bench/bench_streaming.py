@@ -16,8 +16,8 @@ What it does
    pattern plus 6 bits of noise per voxel, like microscopy); every other chunk is the fill value and
    is never written (``write_empty_chunks`` off). 2048³ takes ~0.3 GB on disk and ~15 s to write
    per data layer. LZ4 does
-   not shrink these tiles (the noisy low byte breaks its matches; a byte shuffle first would halve
-   them), so tiles travel raw: a slice is ~2.3 MB on the wire.
+   not shrink these tiles (the noisy low byte breaks its matches); byte-shuffled LZ4 (codec
+   ``lz4s``) halves them: a slice is ~1.3 MB on the wire (2.3 MB raw).
 2. Starts an isolated JupyterLab and headless Chromium (the test harness in ``tests/browser``).
    By default Chromium runs bare on the DevTools pipe (``tests/browser/cdp.py``): Playwright's
    Chromium copies every websocket frame, base64-encoded, to the Playwright driver and on to this
@@ -38,7 +38,7 @@ What it does
    the page: it dispatches a wheel event on the canvas (the widget's own wheel handler steps the
    slice) and polls the view's state every few ms, so no harness round trip sits between slices
    and the wall time of the loop is the time the view spent scrolling. Reported: slices/s, the
-   wheel → slice complete latency, **comm MB/s** = tile payload bytes (LZ4) the view received
+   wheel → slice complete latency, **comm MB/s** = tile payload bytes (as sent) the view received
    during the loop / its wall time, compared with the raw channel; **useful MB/s** = the part of
    those bytes that belongs to planes the view showed during the loop (the rest is prefetch of
    planes ahead that the loop did not reach: prefetch waste, at most the prefetch window); MB/s of
@@ -55,6 +55,20 @@ What it does
    harness. On a 2-core machine this shows which process limits the rate.
 
 Goals (issue 4): first slice < 0.5 s, streaming ≥ 70 % of the raw channel, RSS < 1 GiB.
+
+What limits scrolling here (2-core VM, session 3 figures)
+--------------------------------------------------------
+The raw channel is itself CPU-bound: 200 MiB in 1 MiB messages took 2.0–2.8 CPU-seconds (page
+1.0–1.5, Jupyter server 0.5–1.0, Chromium's network service 0.15, kernel 0.1–0.2), i.e. 1.6–1.8 of
+the 2 cores at 135–217 MB/s. Carrying 70 % of that (~100–150 MB/s, 45–65 slices/s of this view with
+raw tiles) would leave under half a core for everything the widget does besides moving bytes:
+reading and decompressing zarr chunks in the kernel (~14–20 CPU-ms per slice), decoding, composing
+and drawing ~290 tiles per layer in the page (~20–30 ms per slice). Scrolling measured 15–26
+slices/s per run with every process together using 80–90 % of both cores and the page's main
+thread ~90 % busy. Reaching the goal on this machine would need the decode/compose work off the
+page's main thread (a worker with OffscreenCanvas) and fewer CPU-seconds per byte in the Jupyter
+server than the raw channel itself spends; on a machine with more cores the same code scrolls
+faster without change.
 """
 
 from __future__ import annotations
