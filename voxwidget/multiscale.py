@@ -13,7 +13,9 @@ the same way. Computed levels average (``method="mean"``) or take the mode (``"m
 
 A computed level is read in blocks on a fixed grid; each block is reduced from exactly the level below's
 region under it (recursively down to a stored level, whose reads are aligned to its chunks) and kept in
-a byte-bounded, thread-safe LRU shared by the image's levels. A region thinner than a block (a 2D slice)
+a byte-bounded, thread-safe LRU shared by the image's levels: the image's own namespace of the
+kernel-wide chunk cache (:mod:`voxwidget.chunkcache`), bounded by ``cache_bytes`` and by the kernel-wide
+budget that all widgets and images share. A region thinner than a block (a 2D slice)
 instead reads only the stored planes under it (``2**k`` for a plane of level k, not the block depth
 times that), in chunk-aligned pieces of at most ``BATCH_BYTES``, and caches plane tiles in the same LRU.
 Both paths reduce every coarse voxel from the same window of the level below with the same function, so
@@ -29,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from . import chunkcache
 from . import sources as _src
-from .pyramid import BlockCache, downsample_mean, downsample_mode, next_factors, output_shape
+from .pyramid import Cache, downsample_mean, downsample_mode, next_factors, output_shape
 from .sources import IMAGE_DTYPES, fingerprint, robust_limits, sample_level
 
 __all__ = ["IMAGE_DTYPES", "ImageLevel", "MultiscaleImage", "next_factors", "open_image"]
@@ -38,6 +41,8 @@ __all__ = ["IMAGE_DTYPES", "ImageLevel", "MultiscaleImage", "next_factors", "ope
 Region = tuple[slice, slice, slice]
 Shape3 = tuple[int, int, int]
 MIN_COARSE_SIZE = 64
+PYRAMID_CACHE_BYTES = 256 * 2**20
+"""Default bound of one image's computed pyramid blocks (within the kernel-wide chunk budget)."""
 DEFAULT_BLOCK = 64
 MAX_BLOCK = 256
 MIN_BLOCK = 8
@@ -141,7 +146,7 @@ class ComputedLevel(ImageLevel):
 
     computed = True
 
-    def __init__(self, parent: ImageLevel, factors: Shape3, cache: BlockCache, method: str) -> None:
+    def __init__(self, parent: ImageLevel, factors: Shape3, cache: Cache, method: str) -> None:
         block = tuple(
             b // f if f > 1 and b % f == 0 and b // f >= MIN_BLOCK else b
             for b, f in zip(parent.block_shape, factors, strict=True)
@@ -426,8 +431,9 @@ class MultiscaleImage:
         The spatial unit when all three axes agree on one, else None.
     axes : tuple of str
         Names of the spatial axes.
-    cache : BlockCache
-        The LRU holding computed blocks.
+    cache : BlockCache or CacheView
+        The LRU holding computed blocks (by default a new namespace of the kernel-wide chunk cache,
+        bounded by ``PYRAMID_CACHE_BYTES`` too).
     """
 
     def __init__(
@@ -436,14 +442,14 @@ class MultiscaleImage:
         *,
         unit: str | None = None,
         axes: Sequence[str] = ("z", "y", "x"),
-        cache: BlockCache | None = None,
+        cache: Cache | None = None,
     ) -> None:
         if not levels:
             raise ValueError("a multiscale image needs at least one level")
         self.levels = levels
         self.unit = unit
         self.axes = tuple(axes)
-        self.cache = cache if cache is not None else BlockCache()
+        self.cache = cache if cache is not None else chunkcache.view(PYRAMID_CACHE_BYTES)
 
     @property
     def shape(self) -> Shape3:
@@ -494,7 +500,7 @@ class MultiscaleImage:
 
 
 def extend_pyramid(
-    levels: list[ImageLevel], cache: BlockCache, max_levels: int | None = None, method: str = "mean"
+    levels: list[ImageLevel], cache: Cache, max_levels: int | None = None, method: str = "mean"
 ) -> list[ImageLevel]:
     """Append computed levels to ``levels`` until the largest dimension is ≤ 64 or ``max_levels``."""
     if method not in ("mean", "mode"):
@@ -514,7 +520,7 @@ def open_image(
     timepoint: int | None = None,
     voxel_size: Sequence[float] | None = None,
     max_levels: int | None = None,
-    cache_bytes: int = 256 * 2**20,
+    cache_bytes: int = PYRAMID_CACHE_BYTES,
     method: str = "mean",
     storage_options: dict[str, Any] | None = None,
 ) -> MultiscaleImage:
@@ -535,7 +541,9 @@ def open_image(
     max_levels
         At most this many levels in all (stored ones included). Default: until ≤ 64 voxels across.
     cache_bytes
-        Bound of the LRU holding computed pyramid blocks.
+        Bound of this image's computed pyramid blocks and plane tiles. They live in the kernel-wide
+        chunk cache (:func:`voxwidget.set_chunk_cache_budget`), in the image's own namespace, so the
+        kernel-wide budget bounds them too (with every widget's decoded chunks).
     method
         ``"mean"`` for images, ``"mode"`` for label volumes.
     storage_options
@@ -584,7 +592,7 @@ def open_image(
         down = [max(1, round(r)) for r in ratio]
         level_scale = [b * r for b, r in zip(base, ratio, strict=True)]
         levels.append(StoredLevel(volume, level_scale, translation or [0.0] * 3, down))
-    cache = BlockCache(cache_bytes)
+    cache = chunkcache.view(cache_bytes)
     if max_levels is not None:
         levels = levels[: max(1, max_levels)]
     extend_pyramid(levels, cache, max_levels, method)

@@ -15,11 +15,13 @@ integer downsample factors). A plane request's ``index`` is in level-``L`` voxel
 
 * Image tiles come from ``levels[L].read`` (stored, or computed lazily through the pyramid's LRU);
   their version is always 0 (the image is read-only), so a browser that holds a tile gets
-  "unchanged" for it. The kernel reads **whole 3D chunks** and keeps them decoded in a byte-bounded
-  LRU (``image_cache_bytes``; all-zero chunks as empty arrays), so scrolling through a chunk layer
-  decodes each chunk once; the
+  "unchanged" for it. The kernel reads **whole 3D chunks** and keeps them decoded (all-zero chunks as
+  empty arrays), so scrolling through a chunk layer decodes each chunk once; the
   missing chunks of one request are read together (one region per ≤ 64 MiB batch, which lets zarr
-  fetch and decode them concurrently). Memory stays bounded whatever the volume's size.
+  fetch and decode them concurrently). Memory stays bounded whatever the volume's size, and however
+  many widgets the kernel serves: decoded image chunks, coarse label blocks and a computed pyramid's
+  blocks all live in the kernel-wide LRU of :mod:`voxwidget.chunkcache`
+  (``voxwidget.set_chunk_cache_budget``), each endpoint in its own namespace of it.
 * Label tiles at ``L > 0`` are computed on demand by :func:`~voxwidget.pyramid.downsample_mode` from
   the level-0 label voxels under them, kept in a byte-bounded LRU keyed by version. Their
   **version is the sum of the versions of the level-0 chunks under the whole level-``L`` chunk**: every
@@ -42,11 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from . import protocol
+from . import chunkcache, protocol
 from .grid import AXES, check_key, chunk_box, grid_shape, plane_region
 from .labelmap import BatchRejected, ChunkEdit, LabelMap
 from .protocol import REPLY_BYTES
-from .pyramid import BlockCache, downsample_mode
+from .pyramid import downsample_mode
 from .sources import ImageSource
 from .tiles import ReplyPacker, encode_array
 
@@ -75,9 +77,11 @@ class Endpoint:
     workers
         Threads serving tile requests.
     label_cache_bytes
-        Bound of the LRU holding computed coarse label tiles.
+        Optional bound of this endpoint's computed coarse label blocks, within the kernel-wide
+        budget (:func:`voxwidget.set_chunk_cache_budget`). Default None: only that budget.
     image_cache_bytes
-        Bound of the LRU holding decoded image chunks (all levels).
+        Optional bound of this endpoint's decoded image chunks (all levels), within the kernel-wide
+        budget. Default None: only that budget.
 
     Attributes
     ----------
@@ -94,8 +98,8 @@ class Endpoint:
         labels: LabelMap,
         fingerprint: str,
         workers: int = 2,
-        label_cache_bytes: int = 64 * 2**20,
-        image_cache_bytes: int = 256 * 2**20,
+        label_cache_bytes: int | None = None,
+        image_cache_bytes: int | None = None,
     ) -> None:
         if tuple(image.shape) != tuple(labels.shape):
             raise ValueError(f"labels shape {labels.shape} differs from the image shape {image.shape}")
@@ -107,8 +111,9 @@ class Endpoint:
         self.downsamples = [tuple(int(d) for d in lv.downsample) for lv in self.levels]
         self._image_dtype = (np.dtype(image.dtype), np.dtype(image.dtype).name)
         self._label_dtype = (np.dtype(labels.dtype), np.dtype(labels.dtype).name)
-        self._label_cache = BlockCache(label_cache_bytes)
-        self._image_cache = BlockCache(image_cache_bytes)
+        # this endpoint's namespaces of the kernel-wide chunk cache (never shared with another endpoint)
+        self._label_cache = chunkcache.view(label_cache_bytes)
+        self._image_cache = chunkcache.view(image_cache_bytes)
         self._coarse_versions: dict[tuple[int, tuple[int, int, int]], int] = {}
         self.stats: dict[str, Any] = {}
         self.reset_stats()
@@ -171,7 +176,8 @@ class Endpoint:
     def close(self) -> None:
         """Stop serving: cancel pending tile work, stop listening to the label map and drop the
         decoded chunks held for the views (a closed widget often stays referenced, e.g. by the
-        notebook's output history, and its caches must not stay with it)."""
+        notebook's output history, and its caches must not stay with it). Only this endpoint's
+        entries of the kernel-wide cache go; other widgets keep theirs."""
         self._unsubscribe()
         with self._lock:
             self._live.clear()
@@ -179,19 +185,24 @@ class Endpoint:
                 self._flush_timer.cancel()
         # cancelled requests stop at their next tile; wait for that so nothing refills the caches
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._image_cache.clear()
-        self._label_cache.clear()
-        image_cache = getattr(self.image, "cache", None)  # a computed pyramid's planes and blocks
-        if image_cache is not None:
-            image_cache.clear()
+        for cache in self._caches():
+            cache.clear()
+
+    def _caches(self) -> list[Any]:
+        """This endpoint's namespaces of the kernel-wide cache: image chunks, coarse label blocks and,
+        when the image source opened it for this endpoint (not a ``MultiscaleImage`` given by the user,
+        which other widgets may share), the computed pyramid's blocks and planes."""
+        caches: list[Any] = [self._image_cache, self._label_cache]
+        if getattr(self.image, "owns_multiscale", False):
+            caches.append(self.image.multiscale.cache)
+        return caches
 
     @property
     def cached_bytes(self) -> int:
-        """Bytes of decoded chunks the kernel holds for serving tiles (image chunks, coarse label
-        blocks and a computed pyramid's blocks and planes)."""
-        image_cache = getattr(self.image, "cache", None)
-        extra = image_cache.nbytes if image_cache is not None else 0
-        return self._image_cache.nbytes + self._label_cache.nbytes + extra
+        """Bytes of decoded chunks the kernel holds for serving this endpoint's tiles (its image
+        chunks, coarse label blocks and its computed pyramid's blocks and planes); not other
+        endpoints' entries of the shared cache."""
+        return sum(cache.nbytes for cache in self._caches())
 
     # -- handlers ----------------------------------------------------------------------------
     def _hello(self, msg: dict, buffers: Sequence[Any]) -> None:

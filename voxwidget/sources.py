@@ -314,6 +314,9 @@ class ImageSource:
             self.multiscale = data
         else:
             self.multiscale = open_image(data, channel=channel, timepoint=timepoint)
+        #: whether this source opened its multiscale image (so its computed-pyramid cache is this
+        #: source's alone), rather than being given one that others may share
+        self.owns_multiscale = not isinstance(data, MultiscaleImage)
         level0 = self.multiscale.levels[0]
         self.data = getattr(level0, "data", level0)
         self.shape: tuple[int, int, int] = self.multiscale.shape

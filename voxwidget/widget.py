@@ -240,7 +240,9 @@ class VoxWidget(anywidget.AnyWidget):
     def stream_stats(self) -> dict[str, Any]:
         """What the kernel sent in tile replies so far: ``requests``, ``messages``, ``tiles``, ``bytes``
         (payload), ``unchanged`` (tiles the browser already held) and ``levels`` ({level: tiles});
-        and ``cached_bytes``, the decoded chunks it holds now to serve them (0 after :meth:`close`)."""
+        and ``cached_bytes``, the decoded chunks the kernel holds now to serve this widget (0 after
+        :meth:`close`): its share of the kernel-wide chunk cache, which
+        :func:`voxwidget.set_chunk_cache_budget` bounds for all widgets together."""
         ep = self._endpoint
         return dict(ep.stats, levels=dict(ep.stats["levels"]), cached_bytes=ep.cached_bytes)
 
