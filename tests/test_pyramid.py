@@ -141,11 +141,7 @@ def test_concurrent_misses_compute_once_and_stay_bounded():
             assert out[0] == key
             assert cache.nbytes <= cache.max_bytes
 
-    threads = [threading.Thread(target=worker, args=(s,)) for s in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run_concurrently(worker, 4)
     assert all(c == 1 for c in calls.values()), calls  # 6 keys fit: each computed exactly once
     assert cache.nbytes <= cache.max_bytes
 
@@ -254,12 +250,28 @@ def test_concurrent_misses_in_views_compute_once_per_view_and_stay_bounded():
             assert out[0] == 10 * v + key
             assert cache.nbytes <= cache.max_bytes
 
-    threads = [threading.Thread(target=worker, args=(s,)) for s in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _run_concurrently(worker, 8)
     assert all(c == 1 for c in calls.values()), calls  # 12 arrays fit: each computed exactly once
     assert sum(v.misses for v in views) == len(calls) == cache.misses
     assert sum(v.hits for v in views) == cache.hits == 8 * 40 - len(calls)
     assert cache.nbytes == sum(v.nbytes for v in views) <= cache.max_bytes
+
+
+def _run_concurrently(worker, n: int) -> None:
+    """Run ``worker(seed)`` for seeds 0…n-1 in n threads at once, wait for all, and re-raise the
+    first failure (a thread's own exception, e.g. a failed assert, would otherwise only be printed)."""
+    errors: list[BaseException] = []
+
+    def run(seed: int) -> None:
+        try:
+            worker(seed)
+        except BaseException as exc:  # handed to the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
