@@ -402,14 +402,8 @@ class Endpoint:
                 return 0, "unchanged", tile_shape, name, None
             lv = self.levels[level]
             if plane is not None and lv.computed:  # the level computes and caches plane tiles itself
-                data = lv.read(region).reshape(tile_shape)
-                if not np.count_nonzero(data):
-                    return 0, "zero", tile_shape, name, None
-                return (0, *encode_array(data, dtype, tile_shape, name))
-            ck = (level, key)
-            chunk = self._image_cache.get(ck)
-            if chunk is None:
-                chunk = self._image_cache.get_or_compute(ck, lambda: _compact(self.levels[level].read(box)))
+                return (0, *encode_array(lv.read(region).reshape(tile_shape), dtype, tile_shape, name))
+            chunk = self._image_cache.get_or_compute((level, key), lambda: _compact(lv.read(box)))
             if chunk.size == 0:  # an all-zero chunk (see _compact)
                 return 0, "zero", tile_shape, name, None
             return (0, *encode_array(chunk[cut], dtype, tile_shape, name))
