@@ -179,7 +179,10 @@ export class Mosaic {
       this.canvas = makeCanvas(w, h);
       this.ctx = this.canvas.getContext("2d");
     }
-    /** tile id -> what the mosaic composed there @type {Map<string, {tile: object, rev: number, ck: string, rows: number, cols: number, content: boolean}>} */
+    /**
+     * Tile id -> what the mosaic composed there.
+     * @type {Map<string, {tile: object, rev: number, ck: string, rows: number, cols: number, content: boolean}>}
+     */
     this.slots = new Map();
     this.content = 0; // slots holding non-transparent pixels
   }
@@ -622,9 +625,9 @@ export class View2D {
     const { ids, tiles } = this.client.planeTiles(layer, m.axis, m.index, keys, level);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
-      const ks = ids[i]; // the tile's id: unique within the mosaic's plane
+      const id = ids[i]; // the tile's id: its slot in the mosaic
       const tile = tiles[i];
-      const slot = m.slots.get(ks);
+      const slot = m.slots.get(id);
       const x = (key[u] - m.ku0) * m.cu;
       const y = (key[v] - m.kv0) * m.cv;
       if (tile?.shape.length !== 2) {
@@ -632,7 +635,7 @@ export class View2D {
         if (slot) {
           m.ctx.clearRect(x, y, slot.cols, slot.rows);
           if (slot.content) m.content--;
-          m.slots.delete(ks);
+          m.slots.delete(id);
         }
         continue;
       }
@@ -651,7 +654,7 @@ export class View2D {
         m.content++;
         this.composed++;
       }
-      m.slots.set(ks, { tile, rev: tile.rev, ck, rows, cols, content: !empty });
+      m.slots.set(id, { tile, rev: tile.rev, ck, rows, cols, content: !empty });
     }
     return complete;
   }
