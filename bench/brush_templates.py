@@ -6,7 +6,7 @@ sphere holds ``dz**2 + dy**2 + dx**2 <= radius**2``; both are clipped to the arr
 
 Templates are boolean masks over the brush's bounding box, cached per radius, so a stroke of many
 points computes each shape once and afterwards only slices it: what "bare numpy" painting costs.
-The label map paints with the compiled kernel in :mod:`voxwidget._stroke_kernel` (same geometry).
+The label map paints with the compiled kernel in :mod:`voxwidget.tools.stroke_kernel` (same geometry).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import zarr
 
-from voxwidget.chunkstore import ChunkStore, CorruptChunkError
+from voxwidget.labelmap.chunkstore import ChunkStore, CorruptChunkError
 from voxwidget.labelmap import LabelMap
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from voxwidget.journal import JournalCorruptionWarning
+from voxwidget.labelmap.journal import JournalCorruptionWarning
 from voxwidget.labelmap import LabelMap
 
 WRITER = Path(__file__).with_name("crash_writer.py")

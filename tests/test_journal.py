@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from voxwidget.journal import Journal, JournalCorruptionWarning, encode_record, read_journal
+from voxwidget.labelmap.journal import Journal, JournalCorruptionWarning, encode_record, read_journal
 from voxwidget.labelmap import ChunkEdit, LabelMap
 
 

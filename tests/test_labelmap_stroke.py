@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxwidget._stroke_kernel import half_widths, plan_chunks
+from voxwidget.tools.stroke_kernel import half_widths, plan_chunks
 from voxwidget.labelmap import LabelMap, OutOfBoundsError
 
 SHAPE = (21, 30, 26)

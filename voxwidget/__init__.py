@@ -18,7 +18,7 @@ def __getattr__(name: str) -> Any:
 
         return VoxWidget
     if name == "LabelMap":
-        from .labelmap import LabelMap
+        from .labelmap.labelmap import LabelMap
 
         return LabelMap
     if name in ("chunk_cache_budget", "set_chunk_cache_budget"):

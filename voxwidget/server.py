@@ -46,7 +46,8 @@ import numpy as np
 
 from . import chunkcache, protocol
 from .grid import AXES, check_key, chunk_box, grid_shape, plane_region
-from .labelmap import BatchRejected, ChunkEdit, LabelMap
+from .labelmap.labelmap import LabelMap
+from .labelmap.types import BatchRejected, ChunkEdit
 from .protocol import REPLY_BYTES
 from .pyramid import downsample_mode
 from .sources import ImageSource

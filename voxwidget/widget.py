@@ -11,7 +11,7 @@ import numpy as np
 import traitlets as t
 
 from .grid import AXES
-from .labelmap import LabelMap
+from .labelmap.labelmap import LabelMap
 from .server import Endpoint
 from .sources import ImageSource
 

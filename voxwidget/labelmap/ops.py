@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._labelmap_types import (
+from .types import (
     BatchRejected,
     BatchResult,
     ChunkEdit,

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._labelmap_types import BatchResult, OutOfBoundsError, check_labels, done_future
-from .history import Atom
-from .rowmask import RowMask, row_words
+from ..labelmap.types import BatchResult, OutOfBoundsError, check_labels, done_future
+from ..labelmap.history import Atom
+from ..labelmap.rowmask import RowMask, row_words
 
 if TYPE_CHECKING:
-    from .labelmap import LabelMap
+    from ..labelmap.labelmap import LabelMap
 
 Key = tuple[int, int, int]
 
@@ -132,7 +132,7 @@ class BrushMixin:
     ) -> list[Atom]:
         """Set ``value`` (a 0-d array of the map dtype) on the union of the stamps (call with the lock
         held); returns one atom per changed chunk, its voxels as a :class:`RowMask`."""
-        from ._stroke_kernel import apply_mask, half_widths, plan_chunks, stroke_mask
+        from .stroke_kernel import apply_mask, half_widths, plan_chunks, stroke_mask
 
         half = np.full(3, r, np.int64)
         normal = -1

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ._labelmap_brush import BrushMixin
-from ._labelmap_ops import OpsMixin
-from ._labelmap_persist import PersistMixin, _is_array
-from ._labelmap_types import (
+from ..tools.brush import BrushMixin
+from .ops import OpsMixin
+from .persistence import PersistMixin, _is_array
+from .types import (
     BatchRejected,
     BatchResult,
     Change,
@@ -190,7 +190,7 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
         for key in np.ndindex(*self.grid_shape):
             sl = self._chunk_slices(key)
             part = np.asarray(array[sl])
-            from ._labelmap_types import check_labels
+            from .types import check_labels
 
             part = check_labels(part, self.dtype, "array value")
             if not np.count_nonzero(part):
