@@ -68,7 +68,7 @@ def ack_latency(tmp: Path) -> None:
     for f in futs:
         f.result()
     wall = time.perf_counter() - t0
-    fsyncs = lm._journal.fsyncs
+    fsyncs = lm._core.persist.journal.fsyncs
     seq = []
     for i, edits in enumerate(stroke_batches(200, 8)):
         t = time.perf_counter()
@@ -122,11 +122,11 @@ def checkpoint_throughput(tmp: Path, n: int = 128, repeats: int = 3) -> None:
         for i, k in enumerate(keys):
             res = lm.set(tuple(slice(v * C, (v + 1) * C) for v in k), chunks[i % 16])
         res.durable.result()  # the journal is flushed: the timing below is the checkpoint alone
-        lm._history.clear()
+        lm._core.history.clear()
         t = time.perf_counter()
         lm.checkpoint()
         ours.append(time.perf_counter() - t)
-        enc = [lm._store._codec.encode(chunks[i % 16]) for i in range(len(keys))]
+        enc = [lm._core.persist.store._codec.encode(chunks[i % 16]) for i in range(len(keys))]
         nbytes = sum(len(b) for b in enc)
         lm.close()
         # raw baseline: the same compressed bytes, same directory layout, fresh directories

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import zarr
 
-from voxwidget.labelmap.chunkstore import ChunkStore, CorruptChunkError
 from voxwidget.labelmap import LabelMap
+from voxwidget.labelmap.chunkstore import ChunkStore, CorruptChunkError
 
 
 def test_write_read_delete(tmp_path):

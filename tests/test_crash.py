@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from voxwidget.labelmap.journal import JournalCorruptionWarning
 from voxwidget.labelmap import LabelMap
+from voxwidget.labelmap.journal import JournalCorruptionWarning
 
 WRITER = Path(__file__).with_name("crash_writer.py")
 ROOT = Path(__file__).resolve().parents[1]

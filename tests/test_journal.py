@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from voxwidget.labelmap.journal import Journal, JournalCorruptionWarning, encode_record, read_journal
 from voxwidget.labelmap import ChunkEdit, LabelMap
+from voxwidget.labelmap.journal import Journal, JournalCorruptionWarning, encode_record, read_journal
 
 
 def test_roundtrip_and_group_commit(tmp_path):

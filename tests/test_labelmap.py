@@ -140,8 +140,8 @@ def test_notifications_outside_lock():
     seen = []
 
     def cb(change):
-        assert lm._lock.acquire(blocking=False)  # the lock is not held by anybody
-        lm._lock.release()
+        assert lm._core.lock.acquire(blocking=False)  # the lock is not held by anybody
+        lm._core.lock.release()
         seen.append((change.keys, change.versions, change.origin))
 
     unsub = lm.subscribe(cb)
@@ -303,7 +303,7 @@ def test_checkpoint_writes_a_snapshot_while_edits_continue(tmp_path):
     path = tmp_path / "cow.zarr"
     lm = LabelMap((16, 16, 16), chunks=(8, 8, 8), path=path, checkpoint_delay=600)
     lm[:8, :8, :8] = 1
-    store = lm._store
+    store = lm._core.persist.store
     writing, release = threading.Event(), threading.Event()
     real = store.write_chunks
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxwidget.tools.stroke_kernel import half_widths, plan_chunks
 from voxwidget.labelmap import LabelMap, OutOfBoundsError
+from voxwidget.tools.stroke_kernel import half_widths, plan_chunks
 
 SHAPE = (21, 30, 26)
 CHUNKS = (8, 8, 8)
@@ -70,7 +70,7 @@ def test_stroke_equals_union_of_single_paints(dims, radius, axis):
     assert stroke.redo()
     np.testing.assert_array_equal(stroke[...], ref)
     # the undo step stores only the changed voxels
-    step = stroke._history._undo[-1]
+    step = stroke._core.history._undo[-1]
     assert sum(a.count for a in step.atoms) == int((ref != base).sum())
     # erase along the same stroke, one step again
     stroke.erase(pts, radius, dims=dims, axis=axis)
@@ -128,7 +128,7 @@ def test_stroke_reaching_a_chunk_without_painting_it_leaves_it_absent(tmp_path):
     lm = LabelMap(SHAPE, chunks=CHUNKS, path=tmp_path / "c.zarr")
     lm.paint(np.array([[6, 6, 6], [6, 6, 6]]), 3, 4, dims=3)  # box 3..9 reaches chunk (1,1,1) at 8..9
     assert lm.version((1, 1, 1)) == 0 and lm.version((0, 0, 0)) == 1
-    assert (1, 1, 1) not in lm._chunks
+    assert (1, 1, 1) not in lm._core.table.entries
     erased = lm.erase(np.array([[6, 6, 6]]), 3, dims=3).versions
     assert (0, 0, 0) in erased and (1, 1, 1) not in erased
     lm.close()

@@ -1,4 +1,4 @@
-"""Undo/redo history of the label map as atoms: (chunk key, offsets, old values, new values).
+"""Undo/redo history of the label map: steps of atoms (:mod:`voxwidget.labelmap.atoms`).
 
 Only voxels that actually changed are stored. A step is one undo unit (a stroke, one ``paint``, one
 ``lm[...] = ...``); memory is bounded by a maximum number of steps (``depth``) and a byte budget
@@ -10,41 +10,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-import numpy as np
+from .atoms import Atom
 
-from .rowmask import RowMask
-
-__all__ = ["Atom", "History", "Step"]
+__all__ = ["History", "Step"]
 
 Key = tuple[int, int, int]
-
-
-@dataclass
-class Atom:
-    """Voxels of one chunk changed by one operation.
-
-    ``offsets`` are C-order indices into the nominal chunk shape (uint32), or a
-    :class:`~voxwidget.rowmask.RowMask` of the voxels (a brush stroke's compact form); ``old`` and
-    ``new`` hold one value per voxel, or one value for all of them.
-    """
-
-    key: Key
-    offsets: np.ndarray | RowMask
-    old: np.ndarray
-    new: np.ndarray
-
-    @property
-    def nbytes(self) -> int:
-        return self.offsets.nbytes + self.old.nbytes + self.new.nbytes + 64
-
-    @property
-    def count(self) -> int:
-        """Number of voxels."""
-        return self.offsets.count if isinstance(self.offsets, RowMask) else self.offsets.size
-
-    def flat_offsets(self) -> np.ndarray:
-        """The voxels as flat offsets (uint32), whatever form they are kept in."""
-        return self.offsets.offsets() if isinstance(self.offsets, RowMask) else self.offsets
 
 
 @dataclass

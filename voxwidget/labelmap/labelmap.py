@@ -1,64 +1,35 @@
-"""The kernel's authoritative label map (DESIGN tier 2 + 3); see ``docs/labelmap-contract.md``.
+"""The kernel's authoritative label map (DESIGN tiers 2 and 3); see ``docs/labelmap-contract.md``.
 
-Sparse chunks in memory (only touched chunks; clean ones evicted under a memory budget), a version
-per chunk, idempotent validated edit batches, bounded undo/redo, and persistence as a zarr v3 array
-with a write-ahead journal (see :mod:`voxwidget.journal`) and background atomic checkpoints.
-
-Durability model: every change is applied in memory under one lock and appended, with the new
-versions of its chunks, to the journal as a record of "set these voxels to these values" entries
-(idempotent, so replaying a tail over a partly checkpointed store is exact). A checkpoint copies the
-dirty chunks and the metadata under the lock and rotates the journal, writes the chunks atomically,
-then the sidecar ``meta.json`` (versions, applied batch ids, the covered journal sequence number),
-then deletes the rotated journal segments. Applied batch ids are remembered for the last
-``max_batch_ids`` (default 100 000) batches, also across reopen.
+:class:`LabelMap` is the public face: it validates arguments and hands each edit, as an operation
+of :mod:`voxwidget.tools` (brush, box, voxels; fill and interpolation join them), to the one commit
+path of its :class:`~voxwidget.labelmap.core.MapCore`, which holds the chunks, versions, undo
+history and persistence. Applied batch ids are remembered for the last ``max_batch_ids`` (default
+100 000) batches, also across reopen.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..tools.brush import BrushMixin
-from .ops import OpsMixin
-from .persistence import PersistMixin, _is_array
-from .types import (
-    BatchRejected,
-    BatchResult,
-    Change,
-    ChunkEdit,
-    OutOfBoundsError,
-    label_dtype,
-)
+from ..tools.brush import check_brush, check_centres, stroke_atoms
+from ..tools.region import box_atoms
+from ..tools.voxels import voxel_atoms
 from .chunkstore import ChunkStore
-from .history import History
-from .journal import Journal
+from .core import MapCore
+from .persistence import is_array
+from .types import BatchRejected, BatchResult, Change, done_future
+from .validate import check_chunk_key, check_edit, check_labels, label_dtype, normalize_index
 
-__all__ = ["BatchRejected", "BatchResult", "Change", "ChunkEdit", "LabelMap", "OutOfBoundsError"]
+__all__ = ["LabelMap"]
 
 Key = tuple[int, int, int]
 
 
-class _Entry:
-    """A resident chunk. ``shared``: a checkpoint in progress holds ``data`` (no copy was taken); the
-    next write replaces it with a copy first (copy-on-write)."""
-
-    __slots__ = ("data", "dirty", "mods", "shared")
-
-    def __init__(self, data: np.ndarray, dirty: bool = False):
-        self.data = data
-        self.dirty = dirty
-        self.mods = 0
-        self.shared = False
-
-
-class LabelMap(BrushMixin, OpsMixin, PersistMixin):
+class LabelMap:
     """A 3D label volume, chunked, versioned, undoable and (with a ``path``) crash-safe.
 
     Parameters
@@ -105,7 +76,7 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
             raise ValueError(f"chunks must be 3 positive integers, got {chunks}")
         dt = label_dtype(dtype)
         store = None
-        if path is not None and _is_array(path):
+        if path is not None and is_array(path):
             store = ChunkStore(path)
             if store.shape != shape or store.dtype != dt:
                 raise ValueError(
@@ -113,42 +84,44 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
                     f"but shape {shape} dtype {dt} was requested"
                 )
             chunks = store.chunk_shape
-        self._init(shape, dt, chunks, undo_depth, memory_budget, checkpoint_delay, undo_bytes, max_batch_ids)
+        self.shape: tuple[int, int, int] = shape  # type: ignore[assignment]
+        self.dtype: np.dtype = dt
+        self.chunk_shape: tuple[int, int, int] = chunks  # type: ignore[assignment]
+        self._core = core = MapCore(
+            self.shape,
+            self.chunk_shape,
+            dt,
+            undo_depth=undo_depth,
+            undo_bytes=undo_bytes,
+            memory_budget=memory_budget,
+            checkpoint_delay=checkpoint_delay,
+            max_batch_ids=max_batch_ids,
+        )
+        self.grid_shape = core.table.grid_shape
         if store is not None:
-            self._attach(store, created=False)
+            core.attach(store, created=False)
         elif path is not None:
-            self._attach(ChunkStore.create(path, shape, chunks, dt), created=True)
+            core.attach(ChunkStore.create(path, shape, chunks, dt), created=True)
 
-    def _init(self, shape, dtype, chunks, undo_depth, memory_budget, delay, undo_bytes, max_ids) -> None:
-        self.shape: tuple[int, int, int] = shape
-        self.dtype: np.dtype = dtype
-        self.chunk_shape: tuple[int, int, int] = chunks
-        self.grid_shape = tuple(-(-s // c) for s, c in zip(shape, chunks, strict=True))
-        self.id = uuid.uuid4().hex
-        self.memory_budget = int(memory_budget)
-        self.checkpoint_delay = float(delay)
-        self.max_batch_ids = int(max_ids)
-        self.path: Path | None = None
-        self._lock = threading.RLock()
-        self._chunks: OrderedDict[Key, _Entry] = OrderedDict()
-        self._versions: dict[Key, int] = {}
-        self._absent: set[Key] = set()
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._history = History(undo_depth, undo_bytes)
-        self._subs: list[Callable[[Change], None]] = []
-        self._seq = 0
-        self._ckpt_seq = 0
-        self._store: ChunkStore | None = None
-        self._journal: Journal | None = None
-        self._ckpt_lock = threading.Lock()
-        self._kick = threading.Event()
-        self._stop = threading.Event()
-        self._first_dirty: float | None = None
-        self._ckpt_thread: threading.Thread | None = None
-        self._closed = False
-        self._fill = 0
-        self._lin = np.arange(int(np.prod(chunks)), dtype=np.uint32).reshape(chunks)
-        self._chunk_nbytes = int(np.prod(chunks)) * dtype.itemsize
+    @property
+    def id(self) -> str:
+        """The map's id (a reopened store keeps its own): browsers key their caches and pending
+        edits by it."""
+        return self._core.id
+
+    @property
+    def path(self) -> Path | None:
+        """The store's directory, or None for an in-memory map."""
+        return self._core.path
+
+    @property
+    def memory_budget(self) -> int:
+        """Bytes of resident chunks above which clean chunks are evicted (stored maps only)."""
+        return self._core.table.memory_budget
+
+    @memory_budget.setter
+    def memory_budget(self, value: int) -> None:
+        self._core.table.memory_budget = int(value)
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -178,189 +151,194 @@ class LabelMap(BrushMixin, OpsMixin, PersistMixin):
 
         With ``path`` the copy goes straight into a new store chunk by chunk.
         """
-        if path is not None and _is_array(path):
+        if path is not None and is_array(path):
             raise ValueError(f"from_array: {path} already holds an array; use LabelMap.open")
         dt = np.dtype(getattr(array, "dtype", np.asarray(array).dtype))
         lm = cls(tuple(array.shape), dtype=dt, chunks=chunks, path=path, **kwargs)
-        lm._ingest(array)
+        lm._core.ingest(array)
         return lm
 
-    def _ingest(self, array: Any) -> None:
-        batch: list[tuple[Key, np.ndarray]] = []
-        for key in np.ndindex(*self.grid_shape):
-            sl = self._chunk_slices(key)
-            part = np.asarray(array[sl])
-            from .types import check_labels
+    # -- edits -------------------------------------------------------------------------------------
+    def apply_batch(self, batch_id: str, edits: Any, *, stroke: str | None = None) -> BatchResult:
+        """Apply an edit batch from the browser: validated whole, applied whole, idempotent.
 
-            part = check_labels(part, self.dtype, "array value")
-            if not np.count_nonzero(part):
-                continue
-            data = np.zeros(self.chunk_shape, self.dtype)
-            data[tuple(slice(0, s.stop - s.start) for s in sl)] = part
-            self._versions[key] = 1
-            if self._store is None:
-                self._chunks[key] = _Entry(data, dirty=True)
-            else:
-                batch.append((key, data))
-                if len(batch) >= 32:
-                    self._store.write_chunks(batch)
-                    batch = []
-        if self._store is not None:
-            self._store.write_chunks(batch)
-            self._absent.clear()
-            self._write_meta()
+        Parameters
+        ----------
+        batch_id : str
+            Unique id; a batch id already applied (also before a reopen) is a no-op.
+        edits : sequence of ChunkEdit
+            Per-chunk offsets (uint32, C order in the nominal chunk shape) and values.
+        stroke : str, optional
+            Contiguous batches with the same stroke id form one undo step.
 
-    # -- chunk access (call with the lock held) -------------------------------------------------
-    def _chunk_slices(self, key: Key) -> tuple[slice, ...]:
-        return tuple(
-            slice(k * c, min((k + 1) * c, s))
-            for k, c, s in zip(key, self.chunk_shape, self.shape, strict=True)
+        Returns
+        -------
+        BatchResult
+            The current versions of every chunk the batch names (changed or not).
+
+        Raises
+        ------
+        BatchRejected
+            Naming the offending key, offset or value and the allowed range; nothing changed.
+        """
+        if not isinstance(batch_id, str) or not batch_id:
+            raise BatchRejected(f"batch id {batch_id!r} must be a non-empty string")
+        prepared = [check_edit(i, e, self.shape, self.chunk_shape, self.dtype) for i, e in enumerate(edits)]
+        report = list(dict.fromkeys(k for k, _, _ in prepared))
+        return self._core.edit(  # type: ignore[return-value]
+            lambda reader: voxel_atoms(reader, prepared), batch_id=batch_id, stroke=stroke, report=report
         )
 
-    def _check_key(self, key: Any) -> Key:
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self.set(index, value)
+
+    def set(self, index: Any, value: Any, *, stroke: str | None = None) -> BatchResult:
+        """``lm[index] = value`` returning the :class:`BatchResult` (one undo step)."""
+        ranges, squeeze = normalize_index(index, self.shape)
+        for d, r in enumerate(ranges):
+            if r.step != 1 and len(r) > 1:
+                raise NotImplementedError(
+                    f"writes with step {r.step} on axis {d} are not supported (use step 1)"
+                )
+        vals = check_labels(value, self.dtype, "value")
+        target = tuple(len(r) for r, sq in zip(ranges, squeeze, strict=True) if not sq)
         try:
-            k = tuple(int(v) for v in key)
-        except (TypeError, ValueError) as e:
-            raise BatchRejected(f"chunk key {key!r} is not 3 integers") from e
-        if len(k) != 3 or any(not 0 <= v < g for v, g in zip(k, self.grid_shape, strict=True)):
-            raise BatchRejected(
-                f"chunk key {key!r} is outside the chunk grid; allowed: 0..{self.grid_shape} (excl.)"
-            )
-        return k  # type: ignore[return-value]
+            vals = np.broadcast_to(vals, target)
+        except ValueError as e:
+            raise ValueError(
+                f"value of shape {vals.shape} cannot be broadcast to the selection {target}"
+            ) from e
+        if 0 in target:
+            return BatchResult({}, False, done_future())
+        lo = tuple(min(r) for r in ranges)
+        hi = tuple(max(r) + 1 for r in ranges)
+        vals = vals.reshape(tuple(b - a for a, b in zip(lo, hi, strict=True)))
+        return self._core.edit(lambda reader: box_atoms(reader, lo, hi, vals), stroke=stroke)  # type: ignore[return-value]
 
-    def _get(self, key: Key, create: bool, write: bool = True) -> np.ndarray | None:
-        """The chunk's data (loaded, or zeros when ``create``), None when it is all zero and not
-        ``create``. Pass ``write=False`` to only read: a writer gets its own copy of data that a
-        checkpoint still holds."""
-        e = self._chunks.get(key)
-        if e is not None:
-            self._chunks.move_to_end(key)
-            if write and e.shared:
-                e.data, e.shared = e.data.copy(), False
-            return e.data
-        data = None
-        if self._store is not None and key not in self._absent:
-            data = self._store.read_chunk(key)
-            if data is None:
-                self._absent.add(key)
-        if data is None:
-            if not create:
-                return None
-            data = np.zeros(self.chunk_shape, self.dtype)
-        self._absent.discard(key)
-        self._chunks[key] = _Entry(data)
-        return data
+    def paint(
+        self,
+        center: Any,
+        radius: int,
+        label: int,
+        dims: int = 2,
+        axis: int = 0,
+        *,
+        stroke: str | None = None,
+    ) -> BatchResult:
+        """Paint a disk (``dims=2``, in the plane orthogonal to ``axis``) or a ball (``dims=3``) at one
+        centre, or a whole stroke: the union of the brushes at many centres, as one batch.
 
-    def _forget(self, key: Key, data: np.ndarray) -> None:
-        """Drop a clean chunk just loaded by ``_get`` that an edit did not change after all."""
-        del self._chunks[key]
-        if self._store is not None and not data.any():
-            self._absent.add(key)
+        Parameters
+        ----------
+        center : 3 ints, or array-like of shape (N, 3)
+            Brush centre (z, y, x) inside the array (negative values are not wrapped), or the N
+            centres of a stroke. A stroke is applied as one batch: validated whole first (nothing
+            changes if any centre is outside), one undo step, one journal record, one change
+            notification. For ``dims=2`` each centre paints in its own plane ``c[axis]``.
+        radius : int
+            Voxels with squared distance ``<= radius**2`` are painted; clipped to the array.
+        label : int
+            Label value within the dtype's range.
+        dims : int
+            2 (disk) or 3 (ball).
+        axis : int
+            Axis orthogonal to the disk's plane (``dims=2``).
+        stroke : str, optional
+            Contiguous calls with the same stroke id form one undo step (default: one step each).
 
-    def _touch(self, key: Key) -> int:
-        """Mark ``key`` dirty and bump its version; returns the new version."""
-        e = self._chunks[key]
-        e.dirty = True
-        e.mods += 1
-        v = self._versions.get(key, 0) + 1
-        self._versions[key] = v
-        if self._first_dirty is None:
-            self._first_dirty = time.monotonic()
-            self._kick.set()
-        return v
+        Returns
+        -------
+        BatchResult
+            New versions of the chunks that changed (only those are bumped).
 
-    def _evict(self) -> None:
-        if self._store is None:
-            return
-        budget = self.memory_budget
-        n = len(self._chunks)
-        if n * self._chunk_nbytes <= budget:
-            return
-        for key in list(self._chunks):
-            if n * self._chunk_nbytes <= budget:
-                break
-            if not self._chunks[key].dirty:
-                del self._chunks[key]
-                n -= 1
-        if n * self._chunk_nbytes > budget:
-            self._kick.set()  # dirty chunks alone exceed the budget: checkpoint soon
+        Raises
+        ------
+        OutOfBoundsError
+            A centre is outside the array (names the centre, axis and allowed range).
+        ValueError
+            Bad label, radius, dims, axis or centre format; nothing changed.
+        """
+        r, lab = check_brush(radius, label, dims, axis, self.dtype)
+        cs = check_centres(center, self.shape)
+        if cs.shape[0] == 0:
+            return BatchResult({}, False, done_future())
+        return self._core.edit(  # type: ignore[return-value]
+            lambda reader: stroke_atoms(reader, cs, r, int(dims), int(axis), lab), stroke=stroke
+        )
 
-    def cache_info(self) -> dict[str, int]:
-        """Resident chunk counts: ``resident``, ``dirty``, ``clean``, ``budget_chunks``."""
-        with self._lock:
-            dirty = sum(e.dirty for e in self._chunks.values())
-            return {
-                "resident": len(self._chunks),
-                "dirty": dirty,
-                "clean": len(self._chunks) - dirty,
-                "budget_chunks": self.memory_budget // self._chunk_nbytes,
-            }
+    def erase(
+        self, center: Any, radius: int, dims: int = 2, axis: int = 0, *, stroke: str | None = None
+    ) -> BatchResult:
+        """Set a disk or ball to 0 at one centre or along a stroke of centres (see :meth:`paint`)."""
+        return self.paint(center, radius, 0, dims, axis, stroke=stroke)
 
-    # -- reads -----------------------------------------------------------------------------
+    def undo(self) -> bool:
+        """Undo the newest step; False when there is nothing to undo."""
+        return self._core.step(True)
+
+    def redo(self) -> bool:
+        """Redo the newest undone step; False when there is nothing to redo."""
+        return self._core.step(False)
+
+    # -- reads -------------------------------------------------------------------------------------
+    def __getitem__(self, index: Any) -> np.ndarray:
+        ranges, squeeze = normalize_index(index, self.shape)
+        lo = [min(r) if len(r) else 0 for r in ranges]
+        hi = [max(r) + 1 if len(r) else 0 for r in ranges]
+        out = self._core.read_box(lo, hi)
+        for d, r in enumerate(ranges):
+            if len(r) and r.step != 1:
+                out = np.take(out, np.asarray(r) - lo[d], axis=d)
+        sq = tuple(d for d in range(3) if squeeze[d])
+        return out.squeeze(axis=sq) if sq else out
+
+    def to_numpy(self, region: Any = None) -> np.ndarray:
+        """The labels as a numpy array: everything, or ``region`` (any index ``lm[...]`` accepts)."""
+        return self[...] if region is None else self[region]
+
+    def mask(self, labels: Any, region: Any = None) -> np.ndarray:
+        """Boolean mask of the voxels holding ``labels`` (one label or a sequence of labels)."""
+        return np.isin(self.to_numpy(region), np.atleast_1d(np.asarray(labels)))
+
     def version(self, key: Key) -> int:
         """Version of chunk ``key`` (0 for a chunk never written)."""
-        with self._lock:
-            return self._versions.get(tuple(key), 0)  # type: ignore[arg-type]
+        with self._core.lock:
+            return self._core.table.versions.get(tuple(key), 0)  # type: ignore[arg-type]
 
     def snapshot_chunk(self, key: Key, cut: tuple = ()) -> tuple[int, np.ndarray | None]:
         """``(version, data)`` of chunk ``key`` clipped to the array (a copy), or ``None`` data when
         that is all zero. ``cut`` indexes the clipped chunk first (e.g. ``(5, slice(None),
         slice(None))`` for one plane), so only that part is copied."""
-        key = self._check_key(key)
-        with self._lock:
-            data = self._get(key, create=False, write=False)
-            v = self._versions.get(key, 0)
-            if data is not None:
-                data = data[tuple(slice(0, s.stop - s.start) for s in self._chunk_slices(key))][cut]
-            if data is None or not np.count_nonzero(data):
-                self._evict()
-                return v, None
-            out = np.array(data, copy=True)
-            self._evict()
-            return v, out
+        return self._core.snapshot(check_chunk_key(key, self.grid_shape), cut)
 
-    def _read_box(self, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
-        out = np.zeros(tuple(b - a for a, b in zip(lo, hi, strict=True)), self.dtype)
-        if out.size == 0:
-            return out
-        c = self.chunk_shape
-        with self._lock:
-            for key in np.ndindex(
-                *(((h - 1) // cc) - (low // cc) + 1 for low, h, cc in zip(lo, hi, c, strict=True))
-            ):
-                key = tuple(k + low // cc for k, low, cc in zip(key, lo, c, strict=True))
-                data = self._get(key, create=False, write=False)
-                if data is None:
-                    continue
-                a = [max(low, k * cc) for low, k, cc in zip(lo, key, c, strict=True)]
-                b = [min(h, (k + 1) * cc) for h, k, cc in zip(hi, key, c, strict=True)]
-                out[tuple(slice(x - low, y - low) for x, y, low in zip(a, b, lo, strict=True))] = data[
-                    tuple(slice(x - k * cc, y - k * cc) for x, y, k, cc in zip(a, b, key, c, strict=True))
-                ]
-            self._evict()
-        return out
+    def cache_info(self) -> dict[str, int]:
+        """Resident chunk counts: ``resident``, ``dirty``, ``clean``, ``budget_chunks``."""
+        with self._core.lock:
+            return self._core.table.info()
 
-    # -- notifications ---------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Change], None]) -> Callable[[], None]:
         """Call ``callback(change)`` after every change; returns a function that unsubscribes."""
-        with self._lock:
-            self._subs.append(callback)
+        return self._core.subscribe(callback)
 
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subs:
-                    self._subs.remove(callback)
+    # -- persistence -------------------------------------------------------------------------------
+    def checkpoint(self, force: bool = False) -> None:
+        """Write all dirty chunks to the store now (atomically), then truncate the journal."""
+        if self._core.persist is not None:
+            self._core.persist.checkpoint(force)
 
-        return unsubscribe
+    def save(self, path: str | Path | None = None) -> None:
+        """Persist the map. Without ``path``: checkpoint the map's own store. With a new ``path`` for
+        an in-memory map: create a store there and keep the map durable from then on. With a new
+        ``path`` for a stored map: write a copy there (the map stays bound to its own store)."""
+        self._core.save(path)
 
-    def _notify(self, versions: dict[Key, int], origin: str | None) -> None:
-        if not versions or not self._subs:
-            return
-        with self._lock:
-            subs = list(self._subs)
-        change = Change(list(versions), list(versions.values()), origin)
-        for cb in subs:
-            cb(change)
+    def close(self) -> None:
+        """Checkpoint and release the store and the background threads (idempotent)."""
+        self._core.close()
+
+    def _abandon(self) -> None:
+        """Drop the map without checkpointing, as a crash would (for tests); the journal is flushed."""
+        self._core.close(checkpoint=False)
 
     def __enter__(self) -> LabelMap:
         return self

@@ -1,6 +1,21 @@
-"""Persistence of :class:`voxwidget.labelmap.LabelMap`: attach/replay, checkpoint, save, close.
+"""A stored label map's persistence: the zarr chunk store, the write-ahead journal and checkpoints.
 
-See the durability model in :mod:`voxwidget.labelmap`.
+:class:`Persistence` is owned by :class:`voxwidget.labelmap.labelmap.LabelMap` (one per stored map)
+and shares the map's lock and :class:`~voxwidget.labelmap.chunktable.ChunkTable`; it never calls
+back into the map.
+
+Durability model: the map applies every change in memory under its lock and hands its atoms to
+:meth:`Persistence.log`, which appends them, with the new versions of their chunks, to the journal
+as one record of idempotent "set these voxels to these values" entries (so replaying a tail over a
+partly checkpointed store is exact); the record's future resolves once it is fsync'd. A checkpoint
+copies the dirty chunks and the metadata under the lock and rotates the journal, writes the chunks
+atomically, then the sidecar ``meta.json`` (versions, applied batch ids, the covered journal
+sequence number), then deletes the rotated journal segments. A background thread checkpoints
+``checkpoint_delay`` seconds after the first unsaved edit (at once when dirty chunks alone exceed
+the memory budget).
+
+Journal entry modes: ``[z, y, x, version, 0]`` offsets + values; ``[…, 1]`` the whole chunk (when
+smaller); ``[…, 2, row0]`` a :class:`~voxwidget.labelmap.rowmask.RowMask`'s bit rows + one value.
 """
 
 from __future__ import annotations
@@ -11,140 +26,213 @@ import time
 import uuid
 import warnings
 import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from .atoms import Atom
 from .chunkstore import ChunkStore
-from .journal import Journal, read_journal
+from .chunktable import ChunkTable
+from .journal import Journal, Record, encode_record, read_journal
+from .rowmask import RowMask
 
-if TYPE_CHECKING:
-    from .labelmap import LabelMap
+__all__ = ["Persistence", "is_array"]
 
-_OPEN: weakref.WeakSet[Any] = weakref.WeakSet()
+Key = tuple[int, int, int]
+_OPEN: weakref.WeakSet[Persistence] = weakref.WeakSet()
 
 
 @atexit.register
 def _close_all() -> None:  # pragma: no cover - exercised by the crash tests' subprocess
-    for lm in list(_OPEN):
+    for p in list(_OPEN):
         try:
-            lm.close()
+            p.close()
         except Exception:
             pass
 
 
-class PersistMixin:
-    """Mixed into LabelMap; relies on its private state."""
+def is_array(path: str | Path) -> bool:
+    """Whether ``path`` holds a zarr array (v3 ``zarr.json`` or v2 ``.zarray``)."""
+    p = Path(path)
+    return (p / "zarr.json").is_file() or (p / ".zarray").is_file()
 
-    def _attach(self: LabelMap, store: ChunkStore, created: bool) -> None:
-        """Bind to a store: load metadata, replay the journal tail, start the background threads."""
-        self._store = store
-        self.path = store.path
+
+class Persistence:
+    """Store, journal and checkpoints of one label map (see the module docstring).
+
+    Parameters
+    ----------
+    store : ChunkStore
+        The map's zarr array.
+    table : ChunkTable
+        The map's resident chunks and versions (the table reads missing chunks from ``store``).
+    lock : threading.RLock
+        The map's lock; held while the table, ``ids`` or the sequence number change.
+    ids : OrderedDict
+        The map's applied batch ids (oldest first), written into every checkpoint.
+    map_id : str
+        The map's id, unless the store's metadata holds one (see :attr:`map_id`).
+    checkpoint_delay : float
+        Seconds after the first unsaved edit at which the background checkpoint runs.
+    created : bool
+        The store was just created: checkpoint at once so its metadata exists.
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        table: ChunkTable,
+        lock: threading.RLock,
+        ids: OrderedDict[str, None],
+        map_id: str,
+        checkpoint_delay: float,
+        created: bool,
+    ) -> None:
+        self.store = store
+        self.table = table
+        self.lock = lock
+        self.ids = ids
+        self.checkpoint_delay = float(checkpoint_delay)
+        self.seq = 0
+        self._ckpt_seq = 0
+        self._ckpt_lock = threading.Lock()
+        self._kick = threading.Event()
+        self._stop = threading.Event()
+        self._first_dirty: float | None = None
+        self._closed = False
+        table.store = store
         meta = store.read_meta()
+        #: the map's id: the store's own when it has one (a reopened map keeps its id)
+        self.map_id: str = meta["id"] if meta is not None else map_id
         if meta is not None:
-            self.id = meta["id"]
-            self._ckpt_seq = self._seq = int(meta.get("seq", 0))
-            self._versions.update({(z, y, x): v for z, y, x, v in meta.get("versions", [])})
+            self._ckpt_seq = self.seq = int(meta.get("seq", 0))
+            table.versions.update({(z, y, x): v for z, y, x, v in meta.get("versions", [])})
             for b in meta.get("batch_ids", []):
-                self._ids[b] = None
+                ids[b] = None
         jdir = store.side / "journal"
         records, bad = read_journal(jdir)
         replayed = 0
         for rec in records:
-            if rec.seq <= self._ckpt_seq:
-                continue
-            self._replay(rec)
-            replayed += 1
+            if rec.seq > self._ckpt_seq:
+                self._replay(rec)
+                replayed += 1
         for b in bad:
             b.rename(b.with_name(b.name + f".corrupt-{int(time.time())}"))
-        self._journal = Journal(jdir)
+        self.journal = Journal(jdir)
         _OPEN.add(self)
-        self._ckpt_thread = threading.Thread(target=_checkpointer, args=(weakref.ref(self),), daemon=True)
-        self._ckpt_thread.start()
+        self._thread = threading.Thread(
+            target=_checkpointer, args=(weakref.ref(self),), name="voxwidget-checkpoint", daemon=True
+        )
+        self._thread.start()
         if created or meta is None or replayed or bad:
             self.checkpoint(force=True)
 
-    # -- persistence ------------------------------------------------------------------------------
-    def _meta(self: LabelMap) -> dict[str, Any]:
-        return {
-            "format": 1,
-            "id": self.id,
-            "seq": self._seq,
-            "versions": [[*k, v] for k, v in self._versions.items()],
-            "batch_ids": list(self._ids),
-        }
+    @property
+    def path(self) -> Path:
+        """The store's directory."""
+        return self.store.path
 
-    def _write_meta(self: LabelMap) -> None:
-        with self._lock:
-            meta = self._meta()
-        self._store.write_meta(meta)  # type: ignore[union-attr]
+    # -- the journal ---------------------------------------------------------------------------------
+    def log(self, atoms: Sequence[Atom], versions: dict[Key, int], batch_id: str | None) -> Future[None]:
+        """Append one record of ``atoms`` (already applied to the table, whose chunks now hold
+        ``versions``) and the batch id; the future resolves once it is durable. Call with the lock
+        held. Marks the map as having unsaved edits, so a checkpoint follows."""
+        self.seq += 1
+        itemsize = self.table.dtype.itemsize
+        head: list[list[int]] = []
+        arrays: list[np.ndarray] = []
+        whole: set[Key] = set()  # chunks already journaled whole (their final state)
+        for a in atoms:
+            key, offs, vals = a.key, a.offsets, a.new
+            if key in whole:
+                continue
+            if isinstance(offs, RowMask):
+                if vals.size == 1:
+                    head.append([*key, versions[key], 2, offs.row0])
+                    arrays += [offs.bits, vals]
+                    continue
+                offs = offs.offsets()
+            if offs.size * (4 + itemsize) >= self.table.chunk_nbytes:
+                head.append([*key, versions[key], 1])
+                arrays.append(self.table.entries[key].data.reshape(-1))
+                whole.add(key)
+            else:
+                head.append([*key, versions[key], 0])
+                arrays += [offs.astype(np.uint32, copy=False), vals]
+        fut = self.journal.append(encode_record(self.seq, {"b": batch_id, "e": head}, arrays))
+        if atoms and self._first_dirty is None:
+            self._first_dirty = time.monotonic()
+            self._kick.set()
+        return fut
 
-    def checkpoint(self: LabelMap, force: bool = False) -> None:
+    def _replay(self, rec: Record) -> None:
+        """Re-apply one journal record (idempotent "set" entries) while opening the store."""
+        arrays = iter(rec.arrays)
+        table = self.table
+        for z, y, x, ver, mode, *extra in rec.header["e"]:
+            key = (z, y, x)
+            flat = table.write(key).reshape(-1)
+            if mode == 1:
+                flat[:] = next(arrays)
+            elif mode == 2:  # (by offsets: reopening a store need not load the compiled row kernels)
+                mask = RowMask.from_record(extra[0], next(arrays), table.chunk_shape[2])
+                flat[mask.offsets()] = next(arrays)
+            else:
+                offs = next(arrays)
+                flat[offs] = next(arrays)
+            table.bump(key, ver)
+        if rec.header.get("b") is not None:
+            self.ids[rec.header["b"]] = None
+        self.seq = max(self.seq, rec.seq)
+
+    def kick(self) -> None:
+        """Ask the background thread to look at the map now (dirty chunks exceed the budget)."""
+        self._kick.set()
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def meta(self, map_id: str | None = None) -> dict[str, Any]:
+        """The sidecar metadata now (call with the lock held)."""
+        return _meta(map_id or self.map_id, self.seq, self.table, self.ids)
+
+    def checkpoint(self, force: bool = False) -> None:
         """Write all dirty chunks to the store now (atomically), then truncate the journal."""
-        if self._store is None:
-            return
         with self._ckpt_lock:
-            with self._lock:
-                if self._store is None or (not force and self._seq == self._ckpt_seq):
+            with self.lock:
+                if (self._closed and not force) or (not force and self.seq == self._ckpt_seq):
                     return
-                dirty = [(k, e.data, e.mods) for k, e in self._chunks.items() if e.dirty]
-                for k, _, _ in dirty:  # copy-on-write: an edit meanwhile copies the chunk first
-                    self._chunks[k].shared = True
-                meta = self._meta()
-                seq = self._seq
-                rot = self._journal.rotate() if self._journal is not None else None
+                dirty = self.table.dirty_for_checkpoint()
+                meta = self.meta()
+                seq = self.seq
+                rot = self.journal.rotate()
                 self._first_dirty = None
             # The journal must hold every record behind these chunks before any chunk file changes:
             # a crash mid-write then leaves a partly written batch that replay on reopen completes.
-            covered = rot.result() if rot is not None else None
-            self._store.write_chunks((k, d) for k, d, _ in dirty)
-            self._store.write_meta(meta)
-            if covered is not None:
-                self._journal.discard(covered)  # type: ignore[union-attr]
-            with self._lock:
+            covered = rot.result()
+            self.store.write_chunks((k, d) for k, d, _ in dirty)
+            self.store.write_meta(meta)
+            self.journal.discard(covered)
+            with self.lock:
                 self._ckpt_seq = seq
-                for k, d, mods in dirty:
-                    e = self._chunks.get(k)
-                    if e is not None and e.data is d:
-                        e.shared = False
-                    if e is not None and e.mods == mods:
-                        e.dirty = False
-                self._evict()
+                self.table.checkpointed(dirty)
+                self.table.evict()
 
-    def save(self: LabelMap, path: str | Path | None = None) -> None:
-        """Persist the map. Without ``path``: checkpoint the map's own store. With a new ``path`` for
-        an in-memory map: create a store there and keep the map durable from then on. With a new
-        ``path`` for a stored map: write a copy there (the map stays bound to its own store)."""
-        if path is None:
-            if self._store is None:
-                raise ValueError("save() needs a path for an in-memory label map")
-            self.checkpoint()
-            return
-        if self._store is not None and Path(path).resolve() == self._store.path.resolve():
-            self.checkpoint()
-            return
-        if _is_array(path):
-            raise ValueError(f"save: {path} already holds a zarr array; choose a new path")
+    def copy_to(self, path: str | Path) -> None:
+        """Write a copy of the map into a new store at ``path`` (with a new id; this map stays
+        bound to its own store)."""
         self.checkpoint()
-        with self._lock:
-            target = ChunkStore.create(path, self.shape, self.chunk_shape, self.dtype)
-            if self._store is None:
-                target.write_chunks((k, e.data) for k, e in self._chunks.items())
-                for e in self._chunks.values():
-                    e.dirty = False
-                self._ckpt_seq = self._seq
-                target.write_meta(self._meta())
-                self._attach(target, created=False)
-                return
-            copy_id, self.id = self.id, uuid.uuid4().hex
-            meta = self._meta()
-            self.id = copy_id
-        for key in np.ndindex(*self.grid_shape):
-            with self._lock:
-                data = self._get(key, create=False, write=False)
+        table = self.table
+        with self.lock:
+            target = ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype)
+            meta = self.meta(uuid.uuid4().hex)
+        for key in np.ndindex(*table.grid_shape):
+            with self.lock:
+                data = table.read(key)
                 data = None if data is None else data.copy()
-                self._evict()
+                table.evict()
             if data is not None:
                 target.write_chunks([(key, data)])
         meta["seq"] = 0
@@ -152,63 +240,84 @@ class PersistMixin:
         target.write_meta(meta)
         target.close()
 
-    def close(self: LabelMap) -> None:
-        """Checkpoint and release the store and the background threads (idempotent)."""
+    @classmethod
+    def adopt(
+        cls,
+        path: str | Path,
+        table: ChunkTable,
+        lock: threading.RLock,
+        ids: OrderedDict[str, None],
+        map_id: str,
+        checkpoint_delay: float,
+    ) -> Persistence:
+        """Give an in-memory map a new store at ``path``: write its chunks there, then persist it."""
+        with lock:
+            store = ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype)
+            store.write_chunks((k, e.data) for k, e in table.entries.items())
+            for e in table.entries.values():
+                e.dirty = False
+            store.write_meta(_meta(map_id, 0, table, ids))
+            return cls(store, table, lock, ids, map_id, checkpoint_delay, created=False)
+
+    # -- shutdown --------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Checkpoint, then release the journal, the store and the background thread (idempotent)."""
         if self._closed:
             return
-        self._closed = True
         _OPEN.discard(self)
-        if self._store is not None:
-            self._stop.set()
-            self._kick.set()
-            self.checkpoint()
-            if self._journal is not None:
-                self._journal.close()
-            self._store.close()
+        self._stop.set()
+        self._kick.set()
+        self.checkpoint()
+        self._closed = True
+        self.journal.close()
+        self.store.close()
 
-    def _abandon(self: LabelMap) -> None:
-        """Drop the map without checkpointing, as a crash would (for tests); the journal is flushed."""
+    def abandon(self) -> None:
+        """Drop everything without checkpointing, as a crash would (for tests); the journal is
+        flushed first."""
         self._closed = True
         _OPEN.discard(self)
         self._stop.set()
         self._kick.set()
-        if self._journal is not None:
-            self._journal.close()
-        if self._store is not None:
-            with self._ckpt_lock:
-                self._store.close()
+        self.journal.close()
+        with self._ckpt_lock:
+            self.store.close()
 
 
-def _is_array(path: str | Path) -> bool:
-    p = Path(path)
-    return (p / "zarr.json").is_file() or (p / ".zarray").is_file()
+def _meta(map_id: str, seq: int, table: ChunkTable, ids: OrderedDict[str, None]) -> dict[str, Any]:
+    return {
+        "format": 1,
+        "id": map_id,
+        "seq": seq,
+        "versions": [[*k, v] for k, v in table.versions.items()],
+        "batch_ids": list(ids),
+    }
 
 
-def _checkpointer(ref: weakref.ref[LabelMap]) -> None:
+def _checkpointer(ref: weakref.ref[Persistence]) -> None:
     """Background thread: checkpoint ``checkpoint_delay`` after the first unsaved edit."""
     while True:
-        lm = ref()
-        if lm is None or lm._stop.is_set():
+        p = ref()
+        if p is None or p._stop.is_set():
             return
-        kick, stop = lm._kick, lm._stop
-        del lm
+        kick, stop = p._kick, p._stop
+        del p
         kick.wait(timeout=1.0)
         kick.clear()
-        lm = ref()
-        if lm is None or stop.is_set():
+        p = ref()
+        if p is None or stop.is_set():
             return
-        first = lm._first_dirty
+        first = p._first_dirty
         if first is not None:
-            over = len(lm._chunks) * lm._chunk_nbytes > lm.memory_budget
-            wait = 0.0 if over else first + lm.checkpoint_delay - time.monotonic()
+            wait = 0.0 if p.table.over_budget() else first + p.checkpoint_delay - time.monotonic()
             if wait > 0:
-                del lm
+                del p
                 stop.wait(wait)
-                lm = ref()
-                if lm is None or stop.is_set():
+                p = ref()
+                if p is None or stop.is_set():
                     return
             try:
-                lm.checkpoint()
+                p.checkpoint()
             except Exception as e:  # keep the thread alive; the next edit retries
-                warnings.warn(f"voxwidget: background checkpoint of {lm.path} failed: {e}", stacklevel=1)
-        del lm
+                warnings.warn(f"voxwidget: background checkpoint of {p.path} failed: {e}", stacklevel=1)
+        del p

@@ -4,8 +4,9 @@
 chunk row ``row0 + i``, where row ``z * cy + y`` is the ``(z, y)`` row of the nominal chunk shape
 ``(cz, cy, cx)``. One bit per voxel instead of a 4-byte offset per voxel, and only the rows between
 the first and last one set (a 2D stroke in a z-plane keeps one plane's rows). Written by the
-compiled stroke kernel (:mod:`voxwidget._stroke_kernel`), kept in undo history atoms and in journal
-records (entry mode 2).
+compiled stroke kernel (:mod:`voxwidget.tools.stroke_kernel`), narrowed to the voxels that change and
+written by :mod:`voxwidget.labelmap.rowmask_kernel`, kept in undo history atoms and in journal records
+(entry mode 2).
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class RowMask:
         flags = np.unpackbits(words.view(np.uint8), bitorder="little").reshape(words.shape[0], -1)
         rows, xs = np.nonzero(flags[:, : self.cx])
         return ((rows + self.row0) * self.cx + xs).astype(np.uint32)
+
+    def fill(self, flat: np.ndarray, value: np.generic) -> None:
+        """Write ``value`` on the voxels in ``flat`` (the chunk's data in the nominal shape, flattened)."""
+        from .rowmask_kernel import fill_rows
+
+        fill_rows(flat, self.cx, self.bits, self.row0, value)
 
     @classmethod
     def from_record(cls, row0: int, bits: np.ndarray, cx: int) -> RowMask:

@@ -1,30 +1,31 @@
-"""Compiled brush-stroke kernel: paint the union of many disk/ball stamps into one chunk.
+"""Compiled brush-stroke kernel: the union of many disk/ball stamps in one chunk, as a row bitmap.
 
-A stroke of N stamps is painted per chunk in two passes:
+A stroke of N stamps becomes, per chunk, the voxels it changes in two passes:
 
-1. :func:`stroke_mask` — every stamp that reaches a row ``(z, y)`` of the chunk covers one run
-   ``[cx - h, cx + h]`` of it (``h = isqrt(r² - dz² - dy²)``, 0 when ``x`` is the disk's normal);
-   the run is OR-ed into the row's bitmap (64 voxels per ``uint64`` word). Overlapping stamps cost
-   one OR per (stamp, row), not one write per voxel, and need no sorting.
-2. :func:`apply_mask` — the set bits are walked run by run; every voxel under them whose value
-   differs gets the label and its old value is recorded; bits of voxels that already held the label
-   are cleared, so the bitmap ends up holding exactly the changed voxels (for undo and the journal,
-   as a :class:`voxwidget.rowmask.RowMask`).
+1. :func:`stroke_mask` (here) — every stamp that reaches a row ``(z, y)`` of the chunk covers one
+   run ``[cx - h, cx + h]`` of it (``h = isqrt(r² - dz² - dy²)``, 0 when ``x`` is the disk's
+   normal); the run is OR-ed into the row's bitmap (64 voxels per ``uint64`` word). Overlapping
+   stamps cost one OR per (stamp, row), not one write per voxel, and need no sorting.
+2. :func:`voxwidget.labelmap.rowmask_kernel.scan_rows` — the set bits are walked run by run; bits of
+   voxels that already hold the label are cleared and the old values of the others recorded, so the
+   bitmap ends up holding exactly the changed voxels (a :class:`voxwidget.labelmap.rowmask.RowMask`
+   atom, for undo and the journal). The label map's commit then writes the label over the runs
+   (:func:`~voxwidget.labelmap.rowmask_kernel.fill_rows`).
 
 So the work is proportional to the (stamp, row) pairs plus the voxels of the union, never to the
 stamps' summed volume, which is what painting stamp by stamp costs (napari's ``Labels.paint``, or
 numpy per point). The bitmap is also the journal's compact record of the stroke (1 bit per voxel
 of the chunk instead of a 4-byte offset per changed voxel).
 
-Bitmap layout (:mod:`voxwidget.rowmask`): ``bits[z * cy + y, w]`` holds voxels ``x = 64 w … 64 w +
+Bitmap layout (:mod:`voxwidget.labelmap.rowmask`): ``bits[z * cy + y, w]`` holds voxels ``x = 64 w … 64 w +
 63`` of row ``(z, y)`` of the nominal chunk shape ``(cz, cy, cx)``, bit ``x % 64``; bits outside the
 array are never set.
 
 The geometry is the contract of ``docs/labelmap-contract.md``: integer centres, ``dist² <= r²``,
 a 2D disk holding ``c[axis]`` fixed, clipped to the array. Compiled with numba (``cache=True``: a
 new process loads the machine code instead of compiling it). Importing this module imports numba,
-so the label map imports it at its first brush call (~0.5 s once per process); the widget's own
-edits arrive as per-chunk batches and never need it.
+so :mod:`voxwidget.tools.brush` imports it at its first call (~0.5 s once per process); the
+widget's own edits arrive as per-chunk batches and never need it.
 """
 
 from __future__ import annotations
@@ -34,12 +35,7 @@ from functools import lru_cache
 import numba
 import numpy as np
 
-__all__ = ["apply_mask", "half_widths", "plan_chunks", "stroke_mask"]
-
-_DEBRUIJN = 0x03F79D71B4CB0A89
-_CTZ = np.zeros(64, np.int64)  # de Bruijn table: trailing zeros of a one-bit word
-for _i in range(64):
-    _CTZ[((_DEBRUIJN << _i) & 0xFFFFFFFFFFFFFFFF) >> 58] = _i
+__all__ = ["half_widths", "plan_chunks", "stroke_mask"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -91,51 +87,6 @@ def stroke_mask(cshape, origin, extent, centres, half, hw, normal, bits):  # pra
             x = (x + (x >> np.uint64(4))) & m4
             n += (x * h01) >> np.uint64(56)
     return n, rows_lo, rows_hi
-
-
-@numba.njit(cache=True, nogil=True)
-def apply_mask(flat, cshape, bits, row0, value, old):  # pragma: no cover
-    """Set ``value`` on the voxels of ``bits`` (rows ``row0 …``) in the chunk data ``flat`` (the
-    nominal chunk shape, flattened).
-
-    Clears the bits of voxels that already held ``value``; writes the old values of the changed
-    ones, in offset order, to ``old`` (as long as the mask's voxel count). Returns ``(changed,
-    uniform)``: ``uniform`` is True when every changed voxel had the same old value.
-    """
-    cx = cshape[2]
-    zero = np.uint64(0)
-    one = np.uint64(1)
-    debruijn = np.uint64(0x03F79D71B4CB0A89)
-    n = 0
-    same = True
-    for i in range(bits.shape[0]):
-        base = (row0 + i) * cx
-        for w in range(bits.shape[1]):
-            m = bits[i, w]
-            keep = m
-            while m != zero:
-                low = m & (~m + one)  # lowest set bit
-                s = _CTZ[(low * debruijn) >> np.uint64(58)]
-                gaps = ~m & ~(low - one)  # zero bits at or above s
-                if gaps == zero:
-                    e = 63
-                    m = zero
-                else:
-                    glow = gaps & (~gaps + one)
-                    e = _CTZ[(glow * debruijn) >> np.uint64(58)] - 1
-                    m &= ~(glow - one)
-                o0 = base + 64 * w
-                for x in range(s, e + 1):
-                    v = flat[o0 + x]
-                    if v == value:
-                        keep &= ~(one << np.uint64(x))
-                        continue
-                    old[n] = v
-                    same &= v == old[0]
-                    flat[o0 + x] = value
-                    n += 1
-            bits[i, w] = keep
-    return n, same
 
 
 @lru_cache(maxsize=64)
