@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from voxwidget.lod import choose_level
 from voxwidget.multiscale import open_image
+from voxwidget.multiscale.lod import choose_level
 
 
 def make_volume(path: Path, size: int, chunk: int) -> zarr.Array:

@@ -1,5 +1,5 @@
 """The kernel-wide budget of decoded chunks: every endpoint (widget) and computed pyramid shares one
-LRU, each in its own namespace (``voxwidget.chunkcache``, ``voxwidget.set_chunk_cache_budget``)."""
+LRU, each in its own namespace (``voxwidget.multiscale.chunkcache``, ``voxwidget.set_chunk_cache_budget``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 from test_server import CHUNKS, Wire, _level_plane_get, _plane_tiles
 
 import voxwidget
-from voxwidget import VoxWidget, chunkcache
+from voxwidget import VoxWidget
+from voxwidget.comm.endpoint import Endpoint
 from voxwidget.labelmap import LabelMap
-from voxwidget.multiscale import open_image
-from voxwidget.server import Endpoint
-from voxwidget.sources import ImageSource
+from voxwidget.multiscale import chunkcache, open_image
+from voxwidget.multiscale.sources import ImageSource
 
 SHAPE = (16, 128, 128)  # one computed level (8, 64, 64) above the source
 CB = int(np.prod(CHUNKS)) * 2  # bytes of one uint16 image chunk
@@ -135,7 +135,7 @@ def test_two_endpoints_on_the_same_image_never_share_entries():
         assert a.label_version(1, (0, 0, 0)) == b.label_version(1, (0, 0, 0)) > 0
         got_a, got_b = (serve_plane(ep, "c", 0, level=1, layer="labels") for ep in (a, b))
         assert (got_a[:16, :16] == 3).all() and (got_b[:16, :16] == 7).all()
-        assert a._label_cache.nbytes > 0 and b._label_cache.nbytes > 0
+        assert a.tile_server.coarse.cache.nbytes > 0 and b.tile_server.coarse.cache.nbytes > 0
     finally:
         a.close()
         b.close()
@@ -146,10 +146,10 @@ def test_lowering_the_budget_evicts_at_once_and_bounds_prefetch_batches(budget):
     ep = endpoint(volume(6))
     try:
         serve_plane(ep, "a", 3)
-        assert ep.cached_bytes == LAYER * CB and ep._image_cache.max_bytes == 4 * LAYER * CB
+        assert ep.cached_bytes == LAYER * CB and ep.tile_server.image_cache.max_bytes == 4 * LAYER * CB
         budget(8 * CB)
         assert ep.cached_bytes <= 8 * CB and chunkcache.shared_cache().nbytes <= 8 * CB
-        assert ep._image_cache.max_bytes == 8 * CB  # what _prefetch sizes its batch reads from
+        assert ep.tile_server.image_cache.max_bytes == 8 * CB  # what _prefetch sizes its batch reads from
         reads = counting_reads(ep)
         ep._send.peak = 0
         np.testing.assert_array_equal(
@@ -170,7 +170,7 @@ def test_an_endpoint_cap_bounds_its_own_chunks_within_the_budget(budget):
     try:
         serve_plane(free, "f", 3)
         serve_plane(capped, "c", 3)
-        assert capped.cached_bytes == 10 * CB and capped._image_cache.max_bytes == 10 * CB
+        assert capped.cached_bytes == 10 * CB and capped.tile_server.image_cache.max_bytes == 10 * CB
         assert free.cached_bytes == LAYER * CB  # the capped endpoint evicted its own chunks, not these
     finally:
         capped.close()
@@ -223,7 +223,7 @@ def test_rerunning_a_widget_cell_keeps_the_kernel_within_the_budget(budget):
                 }
             )
             deadline = time.monotonic() + 10
-            while w._endpoint._live:
+            while w._endpoint.tile_server.pending:
                 assert time.monotonic() < deadline, "the tile request was not served"
                 time.sleep(0.01)
             cached = [x.stream_stats["cached_bytes"] for x in out]

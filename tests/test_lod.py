@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from voxwidget.lod import PLANE_AXES, axis_index, choose_level, coarse_to_fine, plan_view, visible_chunks
+from voxwidget.multiscale.lod import (
+    PLANE_AXES,
+    axis_index,
+    choose_level,
+    coarse_to_fine,
+    plan_view,
+    visible_chunks,
+)
 
 ISO = [1, 2, 4, 8]
 

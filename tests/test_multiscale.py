@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import zarr
 
-from voxwidget import multiscale
-from voxwidget.multiscale import MultiscaleImage, next_factors, open_image
-from voxwidget.sources import ImageSource
+from voxwidget.multiscale import MultiscaleImage, computed, next_factors, open_image
+from voxwidget.multiscale.sources import ImageSource
 
 SPACE = [{"name": n, "type": "space", "unit": "micrometer"} for n in "zyx"]
 
@@ -310,7 +309,7 @@ def test_plane_path_and_block_path_give_identical_voxels(
     tmp_path, monkeypatch, dtype, method, shape, voxel, batch
 ):
     if batch is not None:  # tiny batches: every plane is split into many pieces
-        monkeypatch.setattr(multiscale, "BATCH_BYTES", batch)
+        monkeypatch.setattr(computed, "BATCH_BYTES", batch)
     rng = np.random.default_rng(11)
     if method == "mode":
         a = rng.choice(np.array([0, 5, 7, 2**32 - 1], np.uint32), shape, p=[0.4, 0.3, 0.2, 0.1])

@@ -2,8 +2,8 @@
 
 import pytest
 
-from voxwidget import protocol
-from voxwidget.protocol import ProtocolError, validate
+from voxwidget.comm import protocol
+from voxwidget.comm.protocol import ProtocolError, validate
 
 GOOD = [
     ({"kind": "hello", "id": "a", "protocol": 1}, 0),

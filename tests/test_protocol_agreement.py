@@ -21,12 +21,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from voxwidget import protocol
 from voxwidget.colors import label_rgb
+from voxwidget.comm import protocol
+from voxwidget.comm.endpoint import Endpoint
+from voxwidget.comm.tiles import ReplyPacker, encode_array
 from voxwidget.labelmap import LabelMap
-from voxwidget.server import Endpoint
-from voxwidget.sources import ImageSource
-from voxwidget.tiles import ReplyPacker, encode_array
+from voxwidget.multiscale.sources import ImageSource
 
 ROOT = pathlib.Path(__file__).parents[1]
 SCRIPT = ROOT / "js" / "scripts" / "protocol-check.mjs"

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from voxwidget.pyramid import BlockCache, CacheView, downsample_mean, downsample_mode, output_shape
+from voxwidget.multiscale.blockcache import BlockCache, CacheView
+from voxwidget.multiscale.downsample import downsample_mean, downsample_mode, output_shape
 
 
 def windows(block: np.ndarray, factors):

@@ -8,12 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from voxwidget import protocol
+from voxwidget.comm import protocol
+from voxwidget.comm.endpoint import Endpoint
+from voxwidget.comm.tiles import ALIGN, decode_tile, tile_payload
 from voxwidget.labelmap import LabelMap
-from voxwidget.pyramid import downsample_mode
-from voxwidget.server import Endpoint
-from voxwidget.sources import ImageSource
-from voxwidget.tiles import ALIGN, decode_tile, tile_payload
+from voxwidget.multiscale.downsample import downsample_mode
+from voxwidget.multiscale.sources import ImageSource
 
 SHAPE = (20, 40, 36)
 CHUNKS = (8, 16, 16)
@@ -470,7 +470,7 @@ def test_image_chunks_are_read_once_per_chunk_layer_and_kept_under_a_budget(tmp_
         got, _ = _plane_tiles(wire, "b", BIG[1:])
         np.testing.assert_array_equal(got, image[10])
         assert len(reads) == n
-        assert ep._image_cache.nbytes <= 100 * chunk_bytes
+        assert ep.tile_server.image_cache.nbytes <= 100 * chunk_bytes
     finally:
         ep.close()
 
@@ -486,7 +486,7 @@ def test_all_zero_image_chunks_cost_no_cache_memory_and_send_zero_tiles(tmp_path
         np.testing.assert_array_equal(got, image[9])
         assert versions[(1, 0, 0)][1] in ("lz4s", "raw")
         assert {c for k, (_, c) in versions.items() if k != (1, 0, 0)} == {"zero"}
-        assert ep._image_cache.nbytes == int(np.prod(CHUNKS)) * 2  # only the chunk with data
+        assert ep.tile_server.image_cache.nbytes == int(np.prod(CHUNKS)) * 2  # only the chunk with data
     finally:
         ep.close()
 

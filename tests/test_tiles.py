@@ -5,8 +5,8 @@ import lz4.block
 import numpy as np
 import pytest
 
-from voxwidget import protocol
-from voxwidget.tiles import (
+from voxwidget.comm import protocol
+from voxwidget.comm.tiles import (
     ALIGN,
     MAX_RECORDS,
     MIN_SAVING,

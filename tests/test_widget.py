@@ -124,7 +124,7 @@ def test_closing_a_widget_releases_its_decoded_chunks():
             {"kind": "chunks.get", "id": layer, "layer": layer, "level": 0, "keys": keys, "known": [-1, -1]}
         )
     deadline = time.monotonic() + 10
-    while w.stream_stats["requests"] < 2 or ep._live:
+    while w.stream_stats["requests"] < 2 or ep.tile_server.pending:
         assert time.monotonic() < deadline, "the tile requests were not served"
         time.sleep(0.01)
     assert w.stream_stats["cached_bytes"] >= 2 * 64**3 * 2  # the two image chunks at least

@@ -1,4 +1,4 @@
-"""Hashed label colours, the Python mirror of ``js/src/colors.js`` (kept equal by a test).
+"""Hashed label colours, the Python mirror of ``js/src/core/colors.js`` (kept equal by a test).
 
 Stable per label id, uint64-safe (hashed from the two 32-bit halves), never too dark to see.
 Label 0 is background and has no colour.

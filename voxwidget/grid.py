@@ -1,4 +1,4 @@
-"""Chunk-grid arithmetic shared by the tile server and the tests (mirrored in ``js/src/grid.js``)."""
+"""Chunk-grid arithmetic shared by the tile server and the tests (mirrored in ``js/src/core/grid.js``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``VoxWidget``: the notebook widget. Traits for view state, messages (``server.py``) for voxels."""
+"""``VoxWidget``: the notebook widget. Traits for view state, messages (:mod:`voxwidget.comm`) for voxels."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from .comm.endpoint import Endpoint
 from .grid import AXES
 from .labelmap.labelmap import LabelMap
-from .server import Endpoint
-from .sources import ImageSource
+from .multiscale.sources import ImageSource
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 TOOLS = ("pan", "brush", "erase")

@@ -3,7 +3,7 @@
  * open js/dev/fake.html through any static server at the repository root (after `npm run build`).
  * It speaks the real protocol (raw/zero tiles, edits applied with versions, acks, change notices).
  */
-import { validate } from "../src/protocol.js";
+import { validate } from "../src/net/protocol.js";
 
 export function fakeModel({
   shape = [40, 150, 200],

@@ -18,12 +18,13 @@
  */
 
 import { createHash } from "node:crypto";
-import { strokeVoxels } from "../src/brush.js";
-import { ChunkClient } from "../src/client.js";
-import { labelRGBOf } from "../src/colors.js";
-import { EditQueue, parseLabel } from "../src/editqueue.js";
-import { make, PROTOCOL_VERSION, schemaDocument, validate } from "../src/protocol.js";
-import { decodeTile, tilePayload } from "../src/tiles.js";
+import { strokeVoxels } from "../src/core/brush.js";
+import { labelRGBOf } from "../src/core/colors.js";
+import { ChunkClient } from "../src/net/client.js";
+import { EditQueue } from "../src/net/editqueue.js";
+import { parseLabel } from "../src/net/edits.js";
+import { make, PROTOCOL_VERSION, schemaDocument, validate } from "../src/net/protocol.js";
+import { decodeTile, tilePayload } from "../src/net/tiles.js";
 
 const b64 = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength).toString("base64");
 const unb64 = (s) => new Uint8Array(Buffer.from(s, "base64"));

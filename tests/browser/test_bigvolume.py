@@ -1,7 +1,7 @@
 """Big volumes in a real browser: a 1024³ uint16 OME-Zarr (built by the test, compressible: data in
 one 64-slice chunk layer, the rest left to the fill value) scrolled and zoomed.
 
-* Only visible chunks are requested, at the level ``lod.py`` chooses for the view's zoom (plus the
+* Only visible chunks are requested, at the level ``multiscale/lod.py`` chooses for the view's zoom (plus the
   coarsest level as a placeholder; prefetch asks for the same in-plane chunks of up to the next
   ``PREFETCH`` planes, flagged), and the kernel's RSS grows by less than ``RSS_BOUND``.
 * With a persistent browser profile, reopening the notebook draws the slice from the browser's
@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from voxwidget.lod import choose_level, visible_chunks
+from voxwidget.multiscale.lod import choose_level, visible_chunks
 
 from .jupyter import wait_until, write_notebook
 from .widget_hooks import CANVAS, hook, wait_view_idle
@@ -29,7 +29,8 @@ Z0 = N // 2  # data lives in z = Z0 … Z0 + 63 (one chunk layer); the view open
 RSS_BOUND = 512 * 2**20  # kernel RSS growth while browsing (the volume is 2 GiB raw)
 LEVELS = 5  # 1024 → 64
 PREFETCH = 16  # planes fetched ahead of the shown one at most: 3 at rest, more while scrolling on
-# (js/src/widget.js PREFETCH_AHEAD … PREFETCH_MAX_AHEAD, bounded by bytes in flight in client.js)
+# (js/src/widget/navigation.js PREFETCH_AHEAD … PREFETCH_MAX_AHEAD, bounded by bytes in flight in
+# js/src/net/requests.js)
 
 
 def pattern(z, y, x):
@@ -78,7 +79,7 @@ CELLS = [
 
 def check_requests(lab, log: list[dict]) -> set[int]:
     """Every request of ``log`` is for keys the current view shows at a planned level, and the
-    level the zoom needs is the one lod.py chooses. Returns the levels requested."""
+    level the zoom needs is the one multiscale/lod.py chooses. Returns the levels requested."""
     view = hook(lab, "view")
     axis, index, zoom, r = view["axis"], view["index"], view["zoom"], view["rect"]
     downs = [(2**lv,) * 3 for lv in range(LEVELS)]

@@ -1,4 +1,4 @@
-"""Calling the widget's browser test hooks (``canvas.voxwidget``, documented in js/src/widget.js)."""
+"""Calling the widget's browser test hooks (``canvas.voxwidget``, documented in js/src/widget/hooks.js)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Public names are resolved lazily (PEP 562), so importing one module of this pack
 say) does not import the others; code inside ``voxwidget`` imports the defining module instead.
 """
 
-from typing import Any
+from ..lazy import lazy_names
 
 __all__ = ["BatchRejected", "BatchResult", "Change", "ChunkEdit", "LabelMap", "OutOfBoundsError"]
 
@@ -17,16 +17,4 @@ _WHERE = {
     "ChunkEdit": "types",
     "OutOfBoundsError": "types",
 }
-
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'voxwidget.labelmap' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{where}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_names(__name__, _WHERE)
