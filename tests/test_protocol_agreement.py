@@ -113,6 +113,8 @@ def python_side() -> dict:
         (protocol.make("error", error="bad"), []),
         (protocol.make("pong", reply_to="p", labelmap_id="lm"), []),
         (protocol.make("cache.clear"), []),
+        (protocol.make("screenshot", id="s1"), []),
+        (protocol.make("screenshot", id="s2", panel="2d"), []),
         (
             protocol.make(
                 "chunks.data", reply_to="r2", layer="labels", level=2, tiles=[], done=True, axis=1, index=0
@@ -164,6 +166,12 @@ def test_python_accepts_and_applies_js_messages(js_answer, tmp_path):
         if msg["kind"] == "edits.apply":
             by_dtype.setdefault(msg["dtype"], []).append((msg, buffers))
     assert {"uint8", "uint32", "uint64"} <= set(by_dtype)
+    shots = {m["msg"]["reply_to"]: m for m in js_answer["messages"] if m["msg"]["kind"] == "screenshot.data"}
+    assert set(shots) == {"shot-ok", "shot-bad"}
+    bad = shots["shot-bad"]["msg"]["error"]
+    assert 'no panel "3d"' in bad and "2d" in bad
+    png = base64.b64decode(shots["shot-ok"]["buffers"][0])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
     for dtype, batches in by_dtype.items():
         replies = []
         shape = (128, 128, 128)

@@ -22,6 +22,7 @@ from ..grid import check_key
 from ..labelmap.types import BatchRejected, ChunkEdit
 from . import protocol
 from .changes import ChangeNotices
+from .screenshot import Screenshots
 from .serving import SendMessage, TileServer
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class Endpoint:
         Serves ``chunks.get`` and ``chunks.cancel``.
     notices : ChangeNotices
         Announces the label map's changes.
+    screenshots : Screenshots
+        Screenshot requests waiting for a view's PNG.
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class Endpoint:
         self.levels = self.tile_server.levels
         self.downsamples = self.tile_server.downsamples
         self.notices = ChangeNotices(labels, self.tile_server.coarse, say)
+        self.screenshots = Screenshots(lambda kind, **fields: self.send(kind, **fields))
         self._handlers: dict[str, Callable[[dict, Sequence[Any]], None]] = {
             "hello": self._hello,
             "chunks.get": self.tile_server.get,
@@ -96,6 +100,7 @@ class Endpoint:
             "edits.apply": self._edits_apply,
             "command": self._command,
             "ping": self._ping,
+            "screenshot.data": self.screenshots.reply,
         }
         assert set(self._handlers) == {k for k, v in protocol.SCHEMA.items() if v["from"] == "browser"}
 
@@ -151,6 +156,7 @@ class Endpoint:
         entries of the kernel-wide cache go; other widgets keep theirs."""
         self.notices.close()
         self.tile_server.close()
+        self.screenshots.close()
 
     @property
     def cached_bytes(self) -> int:
@@ -166,6 +172,7 @@ class Endpoint:
                 f"the view speaks protocol {msg['protocol']}, the kernel {protocol.PROTOCOL_VERSION}; "
                 "reinstall voxwidget and reload the page"
             )
+        self.screenshots.views_seen += 1
         self.send(
             "welcome",
             reply_to=msg["id"],

@@ -106,6 +106,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
     "command": {"from": "browser", "fields": {"id": "str", "name": "str"}},
     "ping": {"from": "browser", "fields": {"id": "str"}},  # heartbeat: no pong in time = offline
+    # a view's answer to ``screenshot``: the PNG in one buffer, or the reason it has none
+    "screenshot.data": {
+        "from": "browser",
+        "fields": {"reply_to": "str", "png?": "buf", "width?": "int", "height?": "int", "error?": "str"},
+    },
     # kernel -> browser
     "welcome": {
         "from": "kernel",
@@ -151,6 +156,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "pong": {"from": "kernel", "fields": {"reply_to": "str", "labelmap_id": "str"}},
     # empty the browser's persistent chunk cache (``VoxWidget.clear_browser_cache()``)
     "cache.clear": {"from": "kernel", "fields": {}},
+    # take a PNG of the live view (``await VoxWidget.screenshot()``): of one panel ("2d", or those a
+    # view adds), or without ``panel`` of all the view's panels as laid out on the page
+    "screenshot": {"from": "kernel", "fields": {"id": "str", "panel?": "str"}},
 }
 
 
@@ -253,10 +261,11 @@ def validate(msg: Any, buffers: Sequence[Any] = (), *, sender: str | None = None
 def make(kind: str, **fields: Any) -> dict[str, Any]:
     """Build a message of ``kind``, dropping optional fields given as None, and validate it."""
     msg = {"kind": kind, **{k: v for k, v in fields.items() if v is not None}}
-    nbuf = 1 + max(
-        (e[f] for e in msg.get("edits", ()) for f in ("offsets", "values")),
-        default=-1,
-    )
+    spec = SCHEMA.get(kind, {"fields": {}})["fields"]
+    top = [msg.get(name.rstrip("?")) for name, type_ in spec.items() if type_ == "buf"]
+    bufs = [b for b in top if isinstance(b, int)]
+    bufs += [e[f] for e in msg.get("edits", ()) for f in ("offsets", "values")]
+    nbuf = 1 + max(bufs, default=-1)
     return validate(msg, range(nbuf))
 
 

@@ -23,6 +23,7 @@ import { attachInput } from "../ui/input.js";
 import { StatusLine } from "../ui/status.js";
 import { bindUI } from "../ui/toolbar.js";
 import { View2D } from "../views/view2d.js";
+import { Capture } from "./capture.js";
 import { Commands } from "./commands.js";
 import { installHooks } from "./hooks.js";
 import { routeMessage } from "./messages.js";
@@ -108,6 +109,9 @@ export class VoxView {
       onStart: () => this.sync.claim(),
     });
     this.commands = new Commands({ send, conn, queue, status: this.status });
+    // Screenshots (widget/capture.js): the 2D view's canvas is panel "2d"; other views add theirs.
+    this.capture = new Capture({ root: ui.root, send });
+    this.disposers.push(this.capture.register("2d", () => ui.canvas));
     this.binding = bindUI({
       model,
       ui,
