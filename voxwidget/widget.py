@@ -239,11 +239,11 @@ class VoxWidget(anywidget.AnyWidget):
     async def screenshot(self, panel: str | None = None, timeout: float = 10.0) -> bytes:
         """A PNG of the live view, taken by the browser and sent over the comm.
 
-        **Await it in a notebook cell**: ``png = await w.screenshot()`` (IPython's top-level await).
-        The browser's answer reaches the kernel on the same channel as cells; a cell that blocks
-        waiting for it would wait forever, a cell that awaits lets it in (ipykernel >= 7.4
-        dispatches comm messages to a cell that awaits). Show the widget in an earlier cell first.
-        From a script or another coroutine: ``await w.screenshot()`` on the kernel's event loop.
+        **Await it in a notebook cell**: ``png = await w.screenshot()`` (IPython's top-level await),
+        after the widget was shown in an earlier cell. The browser's answer reaches the kernel on the
+        channel of the cell that asked; a cell that blocks waiting for it would wait forever, a cell
+        that awaits lets it in (ipykernel >= 7.4 dispatches comm messages to a cell that awaits).
+        From a coroutine on the kernel's event loop: ``await w.screenshot()`` as well.
 
         Parameters
         ----------
@@ -266,8 +266,8 @@ class VoxWidget(anywidget.AnyWidget):
             No view was ever displayed, the view could not take the picture (the reason is named),
             or the widget was closed.
         TimeoutError
-            No view answered within ``timeout`` (the page is closed, or the call was not awaited
-            from a cell on a kernel that lets the answer in).
+            No view answered within ``timeout`` (the page is closed, or the kernel lets no comm
+            message into a cell that awaits: ipykernel < 7.4).
 
         Examples
         --------

@@ -1,9 +1,12 @@
 """``png = await w.screenshot()`` from a cell, in a real JupyterLab + headless Chromium.
 
 The request goes out over the comm while the cell runs, the view answers with a PNG of its canvas,
-and the awaiting cell gets it (ipykernel >= 7.4 lets comm messages reach a cell that awaits). The
-PNG shows what the canvas shows (a label painted from Python in its hashed colour); an unknown panel
-gets the view's error; the kernel is usable afterwards.
+and the awaiting cell gets it (ipykernel >= 7.4 dispatches comm messages to a cell that awaits),
+with JupyterLab's widget comms over a kernel subshell (its default) and without. The PNG shows what
+the canvas shows (a label painted from Python in its hashed colour); an unknown panel gets the
+view's error; a blocking wait in a cell gets nothing (why the API is awaited: a blocking
+``jupyter-ui-poll`` loop gets nothing either, as ipykernel 7 has no ``do_one_iteration``); the
+kernel stays usable.
 """
 
 from __future__ import annotations
@@ -77,6 +80,25 @@ def test_awaited_screenshot_is_the_live_canvas(lab_page, lab_root):
     assert shot2.shape == shot.shape
     with pytest.raises(KernelError, match=r'no panel \\?"3d\\?".*2d'):
         lab.kernel_exec("await w.screenshot('3d', timeout=20)", timeout=60)
+
+    # a cell that blocks for the answer gets nothing while it runs (the view answers meanwhile);
+    # jupyter-ui-poll's blocking pump gets nothing either on ipykernel 7
+    blocked = lab.kernel_exec(
+        "import time\nfrom jupyter_ui_poll import run_ui_poll_loop\n"
+        "ep = w._endpoint.screenshots\n"
+        "_req = ep._ask(None, 5)[1]\n"
+        "t0 = time.monotonic()\n"
+        "run_ui_poll_loop(lambda: True if _req.done() or time.monotonic() - t0 > 4 else None)\n"
+        "print(_req.done())",
+        timeout=60,
+    )
+    assert blocked.strip().splitlines()[-1] == "False"
+    assert lab.kernel_eval_json("_req.done()") is True  # the answer came once the cell ended
+
+    # widget comms on the main shell (JupyterLab's commsOverSubshells off): awaiting still works
+    lab.page.evaluate("() => { window.jupyterapp.serviceManager.kernels.commsOverSubshells = 'disabled'; }")
+    shot3 = png_rgb(lab, "png = await w.screenshot(timeout=20)")
+    assert shot3.shape == shot.shape and np.abs(shot3[y, x].astype(int) - want).max() <= 2
 
     # the kernel is idle and answers ordinary cells afterwards; a painted stroke still round-trips
     assert lab.kernel_eval_json("int(w.labels[24, 25, 35])") == 5

@@ -26,6 +26,7 @@ import { View2D } from "../views/view2d.js";
 import { Capture } from "./capture.js";
 import { Commands } from "./commands.js";
 import { installHooks } from "./hooks.js";
+import { kernelStatusOf } from "./kernelstatus.js";
 import { routeMessage } from "./messages.js";
 import { Navigation } from "./navigation.js";
 import { StrokeController } from "./stroke.js";
@@ -61,6 +62,9 @@ export class VoxView {
       send: (msg, buffers) => this.model.send(msg, undefined, buffers),
       onChange: (state) => this.onConnection(state),
       onOnline: (info) => this.onOnline(info),
+      // quiet liveness from the kernel's own status where the host tells it (net/connection.js)
+      kernel: kernelStatusOf(model),
+      outstanding: () => (this.queue?.pendingCount ?? 0) + (this.client?.idle === false ? 1 : 0),
     });
     const send = (msg, buffers = []) => this.conn.send(msg, buffers);
     this.send = send;
