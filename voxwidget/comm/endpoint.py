@@ -215,9 +215,15 @@ class Endpoint:
                 f"edits.apply dtype {msg['dtype']!r} does not match the label map's {dtype.name!r}"
             )
         grid = self.labels.grid_shape
+        nvox = int(np.prod(self.labels.chunk_shape))
         edits = []
         for i, e in enumerate(msg["edits"]):
-            key = check_key(e["key"], grid)
+            try:
+                key = check_key(e["key"], grid)
+            except ValueError as exc:
+                raise ValueError(f"edits[{i}].key: {exc}") from None
+            if not 0 <= e["count"] <= nvox:  # checked before any size is computed from it
+                raise ValueError(f"edits[{i}].count {e['count']} is outside 0 … {nvox} (voxels in a chunk)")
             offsets = _as_array(buffers[e["offsets"]], np.dtype("<u4"), e["count"], f"edits[{i}].offsets")
             values = _as_array(
                 buffers[e["values"]], dtype.newbyteorder("<"), e["count"], f"edits[{i}].values"

@@ -249,7 +249,7 @@ def validate(msg: Any, buffers: Sequence[Any] = (), *, sender: str | None = None
     if not isinstance(msg, Mapping):
         raise ProtocolError(f"a message must be a JSON object, got {_short(msg)}")
     kind = msg.get("kind")
-    if kind not in SCHEMA:
+    if not isinstance(kind, str) or kind not in SCHEMA:  # (a list or dict kind is unhashable)
         raise ProtocolError(f"unknown message kind {_short(kind)}; known: {sorted(SCHEMA)}")
     spec = SCHEMA[kind]
     if sender is not None and spec["from"] != sender:

@@ -169,12 +169,11 @@ export class Connection {
       if (t - this.lastPing >= this.pingMs) this.ping();
       return;
     }
-    if (ks === "busy") {
-      // a long cell: not offline, and no pings queued behind it
-      if (this.state !== "offline" && t - this.busySince >= this.busyMs) {
-        this.set("busy", "the kernel is busy (a cell is running)");
-      }
-      this.lastSeen = t; // the silence of a busy kernel says nothing
+    if (ks === "busy" && t - this.busySince >= this.busyMs) {
+      // a long cell: not offline, and no pings queued behind it; its silence says nothing. (Busy
+      // spells shorter than busyMs, such as the kernel handling our own ping, count as idle.)
+      if (this.state !== "offline") this.set("busy", "the kernel is busy (a cell is running)");
+      this.lastSeen = t;
       return;
     }
     if (this.state === "online" && this.outstanding() === 0) {
