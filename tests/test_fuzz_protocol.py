@@ -282,8 +282,11 @@ def semantic(r, msg, buffers):
     if what == "bomb":
         field = r.choice(["offsets", "values"])
         size = r.choice([2**30, 2**32, 2**33])
-        buffers[rec[field]] = lz4_bomb(size)
         rec["count"] = r.choice([rec["count"], size // 4, size // 2])
+        bomb = lz4_bomb(size)
+        if len(bomb) == rec["count"] * (4 if field == "offsets" else 2):
+            bomb += b"\0"  # by chance the size of a valid buffer: keep it hostile
+        buffers[rec[field]] = bomb
         return msg, buffers, f"edits[{i}]", ("edits.reject",)
     if what == "buffer_index":
         field = r.choice(["offsets", "values"])
