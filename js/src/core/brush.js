@@ -113,7 +113,15 @@ export function strokeVoxels({ shape, chunks, axis, index, from, to, radius, dim
   for (let dw = -reach; dw <= reach; dw++) {
     const plane = index + dw;
     if (plane < 0 || plane >= shape[axis]) continue;
-    planeVoxels(groups, { shape, chunks, axis, index: plane, centres, radius, r2: radius * radius - dw * dw });
+    planeVoxels(groups, {
+      shape,
+      chunks,
+      axis,
+      index: plane,
+      centres,
+      radius,
+      r2: radius * radius - dw * dw,
+    });
   }
   for (const [ks, g] of groups) out.set(ks, { key: g.key, offsets: Uint32Array.from(g.list) });
   return out;

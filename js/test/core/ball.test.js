@@ -27,7 +27,8 @@ function bruteBalls(shape, axis, index, from, to, r) {
       for (let y = c[1] - r; y <= c[1] + r; y++)
         for (let x = c[2] - r; x <= c[2] + r; x++) {
           const d2 = (z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2;
-          if (d2 > r * r || z < 0 || y < 0 || x < 0 || z >= shape[0] || y >= shape[1] || x >= shape[2]) continue;
+          if (d2 > r * r || z < 0 || y < 0 || x < 0 || z >= shape[0] || y >= shape[1] || x >= shape[2])
+            continue;
           out.add(`${z},${y},${x}`);
         }
   }
@@ -59,7 +60,16 @@ test("a 3D stroke is the union of balls at its centres, on every axis, clipped, 
 
 test("a single ball has the kernel's voxel count and the 2D brush stays in its slice", () => {
   const big = [64, 64, 64];
-  const g3 = strokeVoxels({ shape: big, chunks, axis: 0, index: 32, from: null, to: [32, 32], radius: 5, dims: 3 });
+  const g3 = strokeVoxels({
+    shape: big,
+    chunks,
+    axis: 0,
+    index: 32,
+    from: null,
+    to: [32, 32],
+    radius: 5,
+    dims: 3,
+  });
   assert.equal(voxelSet(g3, chunks).size, 515); // #{d² <= 25} in Z³
   const g2 = strokeVoxels({ shape: big, chunks, axis: 0, index: 32, from: null, to: [32, 32], radius: 5 });
   const s2 = voxelSet(g2, chunks);
