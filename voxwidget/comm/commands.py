@@ -50,10 +50,11 @@ def _fill(labels: LabelMap, msg: Mapping[str, Any]) -> int:
     seed = _need(msg, "seed")
     if len(seed) != 3:
         raise CommandError(f"command 'fill': seed {seed!r} must be 3 integers (z, y, x)")
+    label = _label(msg)
     return int(
         labels.fill(
             tuple(seed),
-            _label(msg),
+            label,
             dims=msg.get("dims", 3),
             axis=msg.get("axis", 0),
             connectivity=msg.get("connectivity", 1),
@@ -64,17 +65,18 @@ def _fill(labels: LabelMap, msg: Mapping[str, Any]) -> int:
 
 
 def _fill_polygon(labels: LabelMap, msg: Mapping[str, Any]) -> int:
-    points = _need(msg, "points")
-    result = labels.fill_polygon(points, _label(msg), axis=msg.get("axis", 0), index=_need(msg, "index"))
-    return _count(result)
+    points, label, index = _need(msg, "points"), _label(msg), _need(msg, "index")
+    return _count(labels.fill_polygon(points, label, axis=msg.get("axis", 0), index=index))
 
 
 def _interpolate(labels: LabelMap, msg: Mapping[str, Any]) -> int:
-    return int(labels.interpolate(_label(msg), axis=msg.get("axis", 0)))
+    label = _label(msg)
+    return int(labels.interpolate(label, axis=msg.get("axis", 0)))
 
 
 def _replace(labels: LabelMap, msg: Mapping[str, Any]) -> int:
-    return _count(labels.replace(_label(msg, "old"), _label(msg, "new")))
+    old, new = _label(msg, "old"), _label(msg, "new")
+    return _count(labels.replace(old, new))
 
 
 def _count(result: Any) -> int:

@@ -65,7 +65,8 @@ COMMANDS = ("undo", "redo", "fill", "fill_polygon", "interpolate", "replace")
 ``dims``, ``axis``, ``connectivity``, ``preserve_labels``, ``max_voxels``); ``fill_polygon``
 (``points`` as (row, column) in the plane, ``label``, ``axis``, ``index``); ``interpolate``
 (``label``, ``axis``); ``replace`` (``old``, ``new``). Label ids travel as decimal strings (uint64-safe).
-``command.result.changed`` is the voxels changed (undo/redo: 1 or 0, whether there was a step) (protocol 4)."""
+``command.result.changed`` is the voxels changed (undo/redo: 1 or 0: whether there was a step);
+protocol 4."""
 
 RECORDS: dict[str, dict[str, str]] = {
     # A 2D tile of one chunk cut by the visible plane (or the whole 3D chunk when no plane is given).
