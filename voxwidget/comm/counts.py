@@ -37,6 +37,7 @@ class CountNotices:
         self.labels = labels
         self._send = send
         self._sent: dict[int, int] = {}
+        self._joined = False  # no view said hello yet: nothing to tell
         self._lock = threading.Lock()  # one message at a time, so deltas apply in order
 
     def _counts(self) -> dict[int, int]:
@@ -47,11 +48,15 @@ class CountNotices:
         with self._lock:
             counts = self._counts()
             self._sent = counts
+            self._joined = True
             self._announce(sorted(counts.items()), full=True)
 
     def changed(self) -> None:
-        """Send the ids whose count changed since the last message (nothing when none did)."""
+        """Send the ids whose count changed since the last message (nothing when none did, or
+        before any view joined)."""
         with self._lock:
+            if not self._joined:
+                return
             counts = self._counts()
             items = [(k, v) for k, v in counts.items() if self._sent.get(k) != v]
             items += [(k, 0) for k in self._sent if k not in counts]
