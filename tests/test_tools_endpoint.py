@@ -124,7 +124,7 @@ def test_fill_over_the_limit_is_refused_naming_it_and_changes_nothing(setup):
     ep, wire, labels = setup
     before = labels.to_numpy()
     reply = command(ep, wire, "f", name="fill", seed=[0, 0, 0], label="3", dims=3, max_voxels=1000)
-    assert reply["ok"] is False and "1000" in reply["error"], reply
+    assert reply["ok"] is False and "max_voxels=1,000" in reply["error"], reply
     assert (labels.to_numpy() == before).all()
     assert not labels.undo()  # no undo step either
 
