@@ -5,6 +5,8 @@ the panel; the interpolate button, the polygon tool and the 3D brush."""
 
 from __future__ import annotations
 
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -140,6 +142,18 @@ def test_panel_picker_fill_new_label_delete_and_hide(lab_page, lab_root):
     wait_until(lambda: close(canvas_rgb(lab, (16, 40, 40)), label_rgb(4)), 5, what="selected shows")
 
 
+def click_focus(lab) -> None:
+    """Give the widget the keyboard focus without touching the canvas (no tool acts)."""
+    lab.output_locator(".voxwidget-readout").click()
+
+
+def readme_key_rows() -> list[str]:
+    text = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    section = text[text.index("### Tools and keys") :]
+    section = section[: section.index("\n#", 1)]
+    return [ln for ln in section.splitlines() if ln.startswith("| `")]
+
+
 def canvas_rgb(lab, voxel) -> tuple[int, int, int]:
     x, y = client_xy(lab, voxel)
     box = lab.output_box(CANVAS)
@@ -161,6 +175,19 @@ def test_interpolate_button_polygon_and_3d_brush(lab_page, lab_root):
     )
     open_widget(lab, lab_root, prepare)
     before = kernel_array(lab)
+
+    # -- `?` shows every tool and key (the rows of README's table), Escape closes it -----------
+    click_focus(lab)
+    lab.page.keyboard.press("?")
+    rows = lab.wait_for_js(
+        "() => { const h = document.querySelector('.voxwidget-help');"
+        " return h && !h.hidden && h.offsetHeight > 0 && h.querySelectorAll('tr').length; }",
+        timeout=5,
+        what="help shown",
+    )
+    assert rows == len(readme_key_rows())
+    lab.page.keyboard.press("Escape")
+    lab.wait_for_js("() => document.querySelector('.voxwidget-help').hidden", timeout=5, what="help closed")
     ref = LabelMap.from_array(before, chunks=(16, 32, 32))
 
     # -- interpolate button: the label and the view axis, the kernel's interpolate ------------

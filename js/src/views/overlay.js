@@ -3,7 +3,7 @@
  *
  * - brush / erase: the outline of the voxels one stamp covers (core/brush.js `diskOutline`): the
  *   disk in the shown slice; with `dims` 3 the ball's cross-section on the shown slice (the ball is
- *   centred there, so the largest one), drawn dashed and with a "3D" mark;
+ *   centred there, so the largest one), in cyan with a "3D" mark;
  * - fill and polygon: a cross-hair on the voxel under the cursor;
  * - `polygon` (plane voxels `[u, v]` of the shown slice): the vertices, the edges between them and
  *   a line from the last one to the cursor.
@@ -63,13 +63,14 @@ export function drawOverlay(view) {
         else ctx.lineTo(x, y);
       });
       ctx.closePath();
-      if (dims === 3) ctx.setLineDash([4 * dpr, 3 * dpr]);
-      haloStroke(ctx, dpr, tool === "erase" ? "#ff8080" : "#ffffff");
-      ctx.setLineDash([]);
+      haloStroke(ctx, dpr, tool === "erase" ? "#ff8080" : dims === 3 ? "#80ffff" : "#ffffff");
       if (dims === 3) {
         const [x, y] = px(p[u] + radius + 1, p[v] - radius);
-        ctx.font = `${10 * dpr}px sans-serif`;
-        ctx.fillStyle = "#ffffff";
+        ctx.font = `bold ${11 * dpr}px sans-serif`;
+        ctx.lineWidth = 3 * dpr;
+        ctx.strokeStyle = "rgba(0,0,0,0.7)";
+        ctx.strokeText("3D", x + 2 * dpr, y);
+        ctx.fillStyle = "#80ffff";
         ctx.fillText("3D", x + 2 * dpr, y);
       }
     } else {
