@@ -2,7 +2,7 @@
  * Mouse and keyboard input of one view, translated into actions on its controller.
  *
  * - brush/erase tool: left drag paints; pan tool: left drag pans; middle drag pans with any tool;
- *   fill and polygon tools: a left click is a `click` (fill there, add a vertex); a double-click
+ *   fill and polygon tools: a left click is a `toolClick` (fill there, add a vertex); a double-click
  *   closes the polygon; alt + left click picks the label under the pointer with any tool;
  * - wheel steps slices; ctrl/meta + wheel zooms about the cursor;
  * - keys while the widget has focus: ArrowUp/ArrowDown or `,`/`.` step the slice, `+`/`-` zoom,
@@ -27,7 +27,7 @@
  * @property {(delta: number) => void} radiusBy
  * @property {(name: "undo"|"redo") => void} command
  * @property {(x: number|null, y?: number) => void} hover cursor position, null when it left
- * @property {(x: number, y: number) => void} click a left click with the fill or polygon tool
+ * @property {(x: number, y: number) => void} toolClick a left click with the fill or polygon tool
  * @property {(x: number, y: number) => void} pick alt + left click
  * @property {(name: string) => boolean|void} act a key's action (ui/keys.js, "enter", "escape",
  *   "backspace", "dblclick"); false when it did nothing (the key then goes on to JupyterLab)
@@ -72,7 +72,7 @@ export function attachInput({ canvas, root, size, actions }) {
     }
     if (e.button === 0 && CLICK_TOOLS.has(actions.tool())) {
       e.preventDefault();
-      actions.click(p.x, p.y);
+      actions.toolClick(p.x, p.y);
       return;
     }
     if (e.button === 1 || (e.button === 0 && actions.tool() === "pan")) mode = "pan";

@@ -248,7 +248,7 @@ export class VoxView {
       radiusBy: (d) =>
         this.setTrait("brush_radius", Math.max(0, Math.min(256, (this.model.get("brush_radius") ?? 5) + d))),
       command: (name) => this.command(name),
-      click: (x, y) => this.tools.click(x, y),
+      toolClick: (x, y) => this.tools.click(x, y),
       pick: (x, y) => this.tools.pick(x, y),
       act: (name) => this.tools.act(name),
     };
