@@ -76,7 +76,10 @@ def set_traits(lab, code: str) -> None:
 
 def test_panel_picker_fill_new_label_delete_and_hide(lab_page, lab_root):
     lab = lab_page
-    open_widget(lab, lab_root, "w.labels[8:24, 20:60, 20:60] = 2\nw.labels[16, 70:80, 70:80] = 5")
+    prepare = (
+        "w.labels[8:24, 20:60, 20:60] = 2\nw.labels[16, 70:80, 70:80] = 5\nw.label_names = {2: 'nucleus'}"
+    )
+    open_widget(lab, lab_root, prepare)
     box = np.zeros(SHAPE, bool)
     box[8:24, 20:60, 20:60] = True
 
@@ -87,6 +90,8 @@ def test_panel_picker_fill_new_label_delete_and_hide(lab_page, lab_root):
         "2": 25600,
         "5": 100,
     }
+    name = lab.output_locator('.voxwidget-row[data-label="2"] .voxwidget-row-name')
+    assert name.inner_text() == "nucleus"
 
     # -- picker: alt+click, and `l` at the cursor -----------------------------------------------
     click(lab, (16, 75, 75), modifiers=["Alt"])
@@ -217,3 +222,13 @@ def test_interpolate_button_polygon_and_3d_brush(lab_page, lab_root):
     wait_view_idle(lab)
     ref.paint([20, 85, 85], 3, 9, dims=3)
     assert (kernel_array(lab) == ref.to_numpy()).all()
+
+    # -- preserve_labels: a brush stroke over label 6 and background paints only the background --
+    set_traits(lab, "w.brush_dims = 2; w.brush_radius = 4; w.label = 11; w.preserve_labels = True")
+    click(lab, (20, 12, 45))  # on the polygon's top edge: label 6 below, background above
+    lab.wait_kernel("bool((w.to_numpy() == 11).any())", timeout=15)
+    wait_view_idle(lab)
+    ref.paint([20, 12, 45], 4, 11, dims=2, axis=0, preserve_labels=True)
+    got = kernel_array(lab)
+    assert (got == ref.to_numpy()).all()
+    assert (got == 6).sum() == (ref.to_numpy() == 6).sum() > 0
