@@ -28,6 +28,9 @@
  *     per level-0 voxel, the visible level-0 rectangle and the fetch plan (core/lod.js);
  *   - `heartbeat({pingMs, timeoutMs, busyMs})`: change the heartbeat timing of this view;
  *   - `state().sync.quiet`: the view reads the kernel's own status (quiet liveness, net/connection.js).
+ * - the tools: `.voxwidget-interpolate` (button), `.voxwidget-help` (the `?` overlay), the label
+ *   panel's elements as ui/labelpanel.js lists them (rows `.voxwidget-row[data-label=<id>]` with
+ *   `.voxwidget-row-count`, `.voxwidget-row-visible`, `.voxwidget-row-delete`; `.voxwidget-only`);
  * - the status line has class `voxwidget-status` (its sync part `voxwidget-sync` reads "saved",
  *   "pending N", "offline (N pending)", "replaying N" or the error; `voxwidget-warn` shows when
  *   edits cannot be kept in IndexedDB).
