@@ -95,7 +95,6 @@ class Endpoint:
         self.downsamples = self.tile_server.downsamples
         self.counts = CountNotices(labels, say)
         self.notices = ChangeNotices(labels, self.tile_server.coarse, say, self._counts_changed)
-        self.notices = ChangeNotices(labels, self.tile_server.coarse, say)
         self.screenshots = Screenshots(lambda kind, **fields: self.send(kind, **fields))
         self._handlers: dict[str, Callable[[dict, Sequence[Any]], None]] = {
             "hello": self._hello,
