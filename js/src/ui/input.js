@@ -23,6 +23,8 @@
  * @property {(delta: number) => void} radiusBy
  * @property {(name: "undo"|"redo") => void} command
  * @property {(x: number|null, y?: number) => void} hover cursor position, null when it left
+ * @property {(x: number, y: number) => boolean} [click] a click with the pan tool (no drag) or a
+ *   shift+click with any tool; returns whether it was handled (else a shift+click paints)
  */
 
 /**
@@ -39,6 +41,7 @@ export function attachInput({ canvas, root, size, actions }) {
   let pointer = null;
   let last = null;
   let wheelAcc = 0;
+  let pressed = null; // where a pan press started (a click when it ends there)
 
   const local = (e) => {
     const r = canvas.getBoundingClientRect();
@@ -53,6 +56,11 @@ export function attachInput({ canvas, root, size, actions }) {
     if (mode) return;
     root.focus({ preventScroll: true });
     const p = local(e);
+    if (e.button === 0 && e.shiftKey && actions.click?.(p.x, p.y)) {
+      e.preventDefault();
+      return;
+    }
+    pressed = e.button === 0 ? p : null;
     if (e.button === 1 || (e.button === 0 && actions.tool() === "pan")) mode = "pan";
     else if (e.button === 0) mode = "stroke";
     else return;
@@ -73,7 +81,13 @@ export function attachInput({ canvas, root, size, actions }) {
   const up = (e) => {
     if (!mode || e.pointerId !== pointer) return;
     if (mode === "stroke") actions.strokeEnd();
-    else actions.panEnd();
+    else {
+      actions.panEnd();
+      const p = local(e);
+      if (pressed && actions.click && Math.hypot(p.x - pressed.x, p.y - pressed.y) < 4)
+        actions.click(p.x, p.y);
+    }
+    pressed = null;
     mode = null;
     pointer = null;
     canvas.releasePointerCapture?.(e.pointerId);
