@@ -75,7 +75,10 @@ def test_3d_renders_edits_undo_camera_and_pick(lab_page, lab_root):
     lab = lab_page
     write_notebook(
         lab_root / "v3d.ipynb",
-        [SETUP, "w = VoxWidget(img, chunks=(32, 32, 32), view='3d', height=360, contrast_limits=[0, 255])\nw"],
+        [
+            SETUP,
+            "w = VoxWidget(img, chunks=(32, 32, 32), view='3d', height=360, contrast_limits=[0, 255])\nw",
+        ],
     )
     lab.open_notebook("v3d.ipynb")
     lab.run_all_cells(timeout=120)
@@ -87,8 +90,10 @@ def test_3d_renders_edits_undo_camera_and_pick(lab_page, lab_root):
     assert (px.max(axis=2) > 30).mean() > 0.05, "the 3D view is blank"
 
     # a cube painted from Python shows in its hashed colour at its projected centre
-    lab.kernel_exec(f"w.labels[{CUBE[0].start}:{CUBE[0].stop}, {CUBE[1].start}:{CUBE[1].stop}, "
-                    f"{CUBE[2].start}:{CUBE[2].stop}] = 7")
+    lab.kernel_exec(
+        f"w.labels[{CUBE[0].start}:{CUBE[0].stop}, {CUBE[1].start}:{CUBE[1].stop}, "
+        f"{CUBE[2].start}:{CUBE[2].stop}] = 7"
+    )
     wait_colour(lab, CENTRE, label_rgb(7))
     uploads = state3d(lab)["uploads"]
     # a later edit, then its undo
@@ -107,7 +112,12 @@ def test_3d_renders_edits_undo_camera_and_pick(lab_page, lab_root):
     # `camera` set from Python changes the picture
     before = picture(lab)
     frames = state3d(lab)["frames"]
-    cam = {"position": [48.0, 48.0, -150.0], "target": [48.0, 48.0, 48.0], "up": [0.0, -1.0, 0.0], "fov": 30.0}
+    cam = {
+        "position": [48.0, 48.0, -150.0],
+        "target": [48.0, 48.0, 48.0],
+        "up": [0.0, -1.0, 0.0],
+        "fov": 30.0,
+    }
     lab.kernel_exec(f"w.camera = {json.dumps(cam)}")
     wait_until(lambda: state3d(lab)["frames"] > frames, 20, what="a frame after the camera change")
     wait_3d_idle(lab)
@@ -122,7 +132,10 @@ def test_ortho_renders_paints_and_shares_position(lab_page, lab_root):
     lab = lab_page
     write_notebook(
         lab_root / "ortho.ipynb",
-        [SETUP, "w = VoxWidget(img, chunks=(32, 32, 32), view='ortho', height=640, label=5, brush_radius=3)\nw"],
+        [
+            SETUP,
+            "w = VoxWidget(img, chunks=(32, 32, 32), view='ortho', height=640, label=5, brush_radius=3)\nw",
+        ],
     )
     lab.open_notebook("ortho.ipynb")
     lab.run_all_cells(timeout=120)
@@ -174,5 +187,7 @@ def test_ortho_renders_paints_and_shares_position(lab_page, lab_root):
     lab.page.mouse.click(c["x"], c["y"])
     pos = lab.wait_kernel("w.position if w.position[0] == 20 else None", timeout=20)
     assert pos == [20, 70, 48]
-    wait_until(lambda: slices.nth(0).evaluate("(c) => c.voxwidget.view().index") == 20, 10, what="z view at 20")
+    wait_until(
+        lambda: slices.nth(0).evaluate("(c) => c.voxwidget.view().index") == 20, 10, what="z view at 20"
+    )
     assert slices.nth(1).evaluate("(c) => c.voxwidget.view().index") == 70

@@ -156,8 +156,7 @@ export class BrickClient {
     const now = this.now();
     for (const layer of BRICK_LAYERS) {
       let room = this.maxInflight - this.inflightOf(layer);
-      /** @type {Map<number, {keys: number[][], ids: string[]}>} level -> keys to ask for */
-      const groups = new Map();
+      let g = null; // the keys of one level to ask for together (the plan is grouped by level)
       for (const b of this.wanted) {
         if (room <= 0) break;
         const id = brickTileId(layer, b.level, b.key);
@@ -166,20 +165,16 @@ export class BrickClient {
         if (t && !t.stale) continue;
         const f = this.failures.get(id);
         if (f && f.at > now) continue; // waits for its retry
-        let g = groups.get(b.level);
-        if (!g) {
-          g = { keys: [], ids: [] };
-          groups.set(b.level, g);
+        if (g && (g.level !== b.level || g.keys.length >= this.batch)) {
+          this.request(layer, g.level, g.keys, g.ids);
+          g = null;
         }
+        g ??= { level: b.level, keys: [], ids: [] };
         g.keys.push(b.key);
         g.ids.push(id);
         room--;
-        if (g.keys.length >= this.batch) {
-          this.request(layer, b.level, g.keys, g.ids);
-          groups.delete(b.level);
-        }
       }
-      for (const [level, g] of groups) this.request(layer, level, g.keys, g.ids);
+      if (g) this.request(layer, g.level, g.keys, g.ids);
     }
     this.armRetry();
   }
