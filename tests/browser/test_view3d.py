@@ -191,3 +191,39 @@ def test_ortho_renders_paints_and_shares_position(lab_page, lab_root):
         lambda: slices.nth(0).evaluate("(c) => c.voxwidget.view().index") == 20, 10, what="z view at 20"
     )
     assert slices.nth(1).evaluate("(c) => c.voxwidget.view().index") == 70
+
+
+NO_WEBGL2 = """
+(() => {
+  const orig = HTMLCanvasElement.prototype.getContext;
+  HTMLCanvasElement.prototype.getContext = function (type, ...rest) {
+    return type === "webgl2" ? null : orig.call(this, type, ...rest);
+  };
+})();
+"""
+
+
+def test_without_webgl2_the_3d_panel_says_so_and_the_slices_work(lab_page, lab_root):
+    lab = lab_page
+    lab.page.add_init_script(NO_WEBGL2)
+    write_notebook(
+        lab_root / "nogl.ipynb", [SETUP, "w = VoxWidget(img, chunks=(32, 32, 32), view='ortho', label=4)\nw"]
+    )
+    lab.open_notebook("nogl.ipynb")
+    lab.run_all_cells(timeout=120)
+    msg = lab.wait_for_output(".voxwidget-no3d", timeout=60)
+    assert "WebGL2" in msg.inner_text()
+    assert lab.output_locator(C3D).count() == 0
+    slices = lab.output_locator(SLICES)
+    wait_until(lambda: slices.count() == 3, 30, what="three slice views")
+    wait_until(
+        lambda: all(slices.nth(i).evaluate("(c) => c.voxwidget.state().shown") for i in range(3)),
+        60,
+        what="slice views drawn",
+    )
+    # painting still works in a slice view
+    zv = slices.nth(0)
+    p = zv.evaluate("(c) => c.voxwidget.voxelToClient([48, 30, 30])")
+    lab.page.mouse.click(p["x"], p["y"])
+    lab.wait_kernel("int(w.to_numpy()[48, 30, 30]) == 4 or None", timeout=30)
+    assert "3D: no WebGL2" in lab.output_locator(".voxwidget-status").first.inner_text()
