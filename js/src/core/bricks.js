@@ -166,10 +166,45 @@ export function visibleBricks({ level, index, chunks, voxelSize, shape0, planes,
 }
 
 /**
- * What the 3D view needs this frame, in fetch order: every visible brick of the coarsest level
- * (a quick, complete placeholder), then the visible bricks of the target level (the level the
- * nearest visible part needs, made coarser until its bricks fit `maxBricks`), nearest first within
- * a level. A finer brick is drawn where it arrived; elsewhere the coarser one shows.
+ * The bricks of the next finer level `level - 1` under brick `key` of `level` that the frustum keeps.
+ * @returns {{level: number, key: number[], dist: number}[]}
+ */
+export function childBricks(levels, level, key, { chunks, voxelSize, planes, eye }) {
+  const shape0 = levels[0].shape;
+  const up = levels[level];
+  const dn = levels[level - 1];
+  const lo = [0, 0, 0];
+  const hi = [0, 0, 0];
+  for (let a = 0; a < 3; a++) {
+    const s0 = key[a] * chunks[a] * up.downsample[a];
+    const s1 = Math.min((key[a] + 1) * chunks[a] * up.downsample[a], shape0[a]);
+    const span = chunks[a] * dn.downsample[a];
+    const g = Math.ceil(dn.shape[a] / chunks[a]);
+    lo[a] = Math.min(g - 1, Math.floor(s0 / span));
+    hi[a] = Math.min(g, Math.ceil(s1 / span));
+  }
+  const out = [];
+  for (let z = lo[0]; z < hi[0]; z++) {
+    for (let y = lo[1]; y < hi[1]; y++) {
+      for (let x = lo[2]; x < hi[2]; x++) {
+        const k = [z, y, x];
+        const box = brickBox(k, dn, chunks, voxelSize, shape0);
+        if (!boxInFrustum(planes, box.lo, box.hi)) continue;
+        out.push({ level: level - 1, key: k, dist: boxDistance(eye, box.lo, box.hi) });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * What the 3D view needs this frame, in fetch order. Every visible brick of the coarsest level
+ * comes first (a quick, complete placeholder). Then each brick is refined into its visible
+ * children of the next finer level while its distance asks for a finer level
+ * ({@link levelForDistance}) and the bricks planned stay within `maxBricks`, nearest bricks first:
+ * near parts of the volume get fine bricks, far parts coarse ones. The refined bricks (the
+ * "leaves") follow, coarse levels before fine, nearest first within a level. Where a fine brick
+ * has not arrived, the view draws the coarser one it replaces.
  * @param {object} p
  * @param {{shape: number[], downsample: number[]}[]} p.levels finest first (at least one)
  * @param {number[]} p.chunks
@@ -178,28 +213,56 @@ export function visibleBricks({ level, index, chunks, voxelSize, shape0, planes,
  * @param {number[]} p.eye camera position (world)
  * @param {number} p.fovY degrees
  * @param {number} p.heightPx device pixels
- * @param {number} p.maxBricks bricks the target level may need at most (the GPU budget)
+ * @param {number} p.maxBricks bricks planned at most (the GPU budget's slots)
  * @param {number} [p.minPx] see {@link levelForDistance}
- * @returns {{target: number, coarsest: number, bricks: {level: number, key: number[], dist: number}[]}}
+ * @returns {{target: number, coarsest: number, leaves: number, bricks: {level: number, key: number[],
+ *   dist: number, leaf: boolean}[]}} `target`: the finest level planned; the first `bricks.length -
+ *   leaves` bricks are coarse placeholders (the coarsest level, when it was refined)
  */
 export function planBricks({ levels, chunks, voxelSize, planes, eye, fovY, heightPx, maxBricks, minPx = 1 }) {
   const shape0 = levels[0].shape;
   const coarsest = levels.length - 1;
-  const of = (i) =>
-    visibleBricks({ level: levels[i], index: i, chunks, voxelSize, shape0, planes, eye }).sort(
-      (a, b) => a.dist - b.dist,
-    );
-  const coarse = of(coarsest);
-  if (!coarse.length) return { target: coarsest, coarsest, bricks: [] };
-  const nearest = coarse[0].dist;
-  let target = levelForDistance(levels, voxelSize, nearest, fovY, heightPx, minPx);
-  let fine = target === coarsest ? coarse : of(target);
-  while (target < coarsest && fine.length > maxBricks) {
-    target++;
-    fine = target === coarsest ? coarse : of(target);
+  const ctx = { chunks, voxelSize, planes, eye };
+  const coarse = visibleBricks({
+    level: levels[coarsest],
+    index: coarsest,
+    chunks,
+    voxelSize,
+    shape0,
+    planes,
+    eye,
+  })
+    .sort((a, b) => a.dist - b.dist)
+    .slice(0, Math.max(1, maxBricks));
+  let count = coarse.length; // bricks planned: the coarse placeholders plus the leaves below them
+  const leaves = [];
+  let current = coarse;
+  for (let level = coarsest; level >= 0 && current.length; level--) {
+    const next = [];
+    for (const b of current) {
+      const need = levelForDistance(levels, voxelSize, b.dist, fovY, heightPx, minPx);
+      if (need < level) {
+        const kids = childBricks(levels, level, b.key, ctx);
+        const more = kids.length - (level === coarsest ? 0 : 1); // (a coarsest brick stays planned)
+        if (count + more <= maxBricks) {
+          count += more;
+          next.push(...kids);
+          continue;
+        }
+      }
+      leaves.push(b);
+    }
+    current = next.sort((a, b) => a.dist - b.dist);
   }
-  const bricks = target === coarsest ? coarse.slice(0, maxBricks) : [...coarse, ...fine.slice(0, maxBricks)];
-  return { target, coarsest, bricks };
+  const fine = leaves.filter((b) => b.level < coarsest);
+  fine.sort((a, b) => b.level - a.level || a.dist - b.dist);
+  const target = leaves.reduce((m, b) => Math.min(m, b.level), coarsest);
+  const isLeaf = new Set(leaves);
+  const bricks = [
+    ...coarse.map((b) => ({ ...b, leaf: isLeaf.has(b) })),
+    ...fine.map((b) => ({ ...b, leaf: true })),
+  ];
+  return { target, coarsest, leaves: leaves.length, bricks };
 }
 
 /**

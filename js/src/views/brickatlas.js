@@ -20,6 +20,9 @@ import { gridShape } from "../core/grid.js";
 import { atlasLayout, BrickSlots, slotCount } from "./brickslots.js";
 import { MAX_LEVELS } from "./raymarch.js";
 
+/** The page entry of an all-zero brick (no slot; the shader skips it). */
+export const EMPTY = 0xffffffff;
+
 const LABEL_FORMATS = {
   uint8: { format: THREE.RedIntegerFormat, type: THREE.UnsignedByteType, internal: "R8UI", bytes: 1 },
   uint16: { format: THREE.RedIntegerFormat, type: THREE.UnsignedShortType, internal: "R16UI", bytes: 2 },
@@ -127,8 +130,11 @@ export class BrickAtlas {
    */
   put(id, frame, image, labels) {
     if (image.level >= this.levels.length) return false;
+    if (image.zero && labels.zero && !labels.rev) return this.putEmpty(id, image, labels);
     const got = this.slots.acquire(id, frame);
     if (!got) return false;
+    const was = this.resident.get(id);
+    if (was && was.slot < 0) this.resident.delete(id); // it was empty: upload into the new slot
     if (got.evicted) this.drop(got.evicted, false);
     const r = this.resident.get(id);
     const fresh = !r || r.slot !== got.slot;
@@ -150,6 +156,28 @@ export class BrickAtlas {
     return true;
   }
 
+  /**
+   * An all-zero brick (image and labels): no slot, its page entry says "empty" (EMPTY), so the
+   * shader skips it in one step and sparse volumes cost GPU memory only where they hold data.
+   */
+  putEmpty(id, image, labels) {
+    const r = this.resident.get(id);
+    if (r && r.slot >= 0) this.slots.release(id);
+    this.resident.set(id, {
+      level: image.level,
+      key: image.key,
+      slot: -1,
+      imageGen: image.gen,
+      labelGen: labels.gen,
+    });
+    const i = this.pageIndex(image.level, image.key);
+    if (this.page[i] !== EMPTY) {
+      this.page[i] = EMPTY;
+      this.pageTex.needsUpdate = true;
+    }
+    return true;
+  }
+
   /** @returns {boolean} whether brick `id` is resident with these generations of its layers */
   current(id, image, labels) {
     const r = this.resident.get(id);
@@ -161,7 +189,7 @@ export class BrickAtlas {
     const r = this.resident.get(id);
     if (!r) return;
     this.resident.delete(id);
-    if (release) this.slots.release(id);
+    if (release && r.slot >= 0) this.slots.release(id);
     const i = this.pageIndex(r.level, r.key);
     this.page[i] = 0;
     this.pageTex.needsUpdate = true;

@@ -41,6 +41,7 @@ uniform int uNLevels;
 uniform int uMinLevel;
 uniform vec3 uDown[MAX_LEVELS];
 uniform vec3 uLevelShape[MAX_LEVELS];
+// page entries: slot + 1, 0 = not resident, 0xffffffff = all zero (no slot, skipped)
 uniform int uPageZ[MAX_LEVELS];
 uniform usampler3D uPage;
 uniform sampler3D uImage;
@@ -70,23 +71,32 @@ vec3 labelColor(uint lo, uint hi) {
               float(48u + ((h >> 16u) & 0xffu) % 208u)) / 255.0;
 }
 
-// the atlas texel of level-0 point p in the finest resident brick; false when none is resident
-bool locate(vec3 p, out ivec3 texel) {
+// the atlas texel of level-0 point p in the finest resident brick: 1; an all-zero brick: 2 (skip
+// to exitT, where the ray leaves it); none resident: 0
+int locate(vec3 p, vec3 dir, out ivec3 texel, out float exitT) {
   for (int l = 0; l < MAX_LEVELS; l++) {
     if (l >= uNLevels) break;
     if (l < uMinLevel) continue;
     vec3 q = clamp(floor(p / uDown[l]), vec3(0.0), uLevelShape[l] - 1.0);
     ivec3 key = ivec3(floor(q / uChunk));
     uint e = texelFetch(uPage, ivec3(key.x, key.y, key.z + uPageZ[l]), 0).r;
+    if (e == 0xffffffffu) {
+      vec3 lo = vec3(key) * uChunk * uDown[l];
+      vec3 hi = min(lo + uChunk * uDown[l], uShape);
+      vec3 d = dir + vec3(equal(dir, vec3(0.0))) * 1e-8;
+      vec3 tt = max((lo - p) / d, (hi - p) / d); // the far side of the brick along each axis
+      exitT = min(min(tt.x, tt.y), tt.z);
+      return 2;
+    }
     if (e > 0u) {
       int s = int(e) - 1;
       ivec3 slot = ivec3(s % uSlots.x, (s / uSlots.x) % uSlots.y, s / (uSlots.x * uSlots.y));
       ivec3 chunk = ivec3(uChunk);
       texel = slot * chunk + ivec3(q) - key * chunk;
-      return true;
+      return 1;
     }
   }
-  return false;
+  return 0;
 }
 
 void main() {
@@ -112,7 +122,15 @@ void main() {
     if (t >= tfar || alpha >= 0.985) break;
     vec3 p = uCam + dir * t;
     ivec3 tx;
-    if (locate(p, tx)) {
+    float exitT;
+    int where = locate(p, dir, tx, exitT);
+    if (where == 2) {
+      if (uMode == 0 && uContrast.x < 0.0) { mip = max(mip, clamp(-uContrast.x / span, 0.0, 1.0)); any = true; }
+      t += max(exitT, 0.0) + 1e-3 * uStep; // (exitT is relative to p)
+      t = tnear + ceil((t - tnear) / uStep - jitter) * uStep + jitter * uStep; // stay on the sample grid
+      continue;
+    }
+    if (where == 1) {
       if (uHasLabels) {
         uvec4 lv = texelFetch(uLabels, tx, 0);
         uint lo = lv.r;

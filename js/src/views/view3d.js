@@ -4,8 +4,8 @@
  * (views/brickatlas.js), fetched by the brick client (net/bricks.js).
  *
  * Each frame: the camera's frustum and distance choose the bricks (core/bricks.js `planBricks`:
- * the coarsest level's visible bricks, then the level the projected voxel size needs, nearest
- * first); the client is told (it cancels what left the view and asks for what is missing); bricks
+ * the coarsest level's visible bricks, then each part of the volume at the level its projected
+ * voxel size needs, nearest first, within the budget's slots); the client is told (it cancels what left the view and asks for what is missing); bricks
  * that arrived are uploaded (a bounded number per frame, only the layers whose data changed); the
  * shader falls back to a coarser brick wherever a finer one is missing. The frame is drawn on
  * demand (camera moves, bricks arrive, traits change), not continuously.
@@ -332,8 +332,6 @@ export class View3D {
     );
     const levels = this.atlas.levels;
     const vs = st.voxelSize?.length === 3 ? st.voxelSize : [1, 1, 1];
-    const g = this.atlas.grids[levels.length - 1];
-    const coarseCount = g[0] * g[1] * g[2];
     const plan = planBricks({
       levels,
       chunks: st.chunks,
@@ -342,7 +340,7 @@ export class View3D {
       eye: this.camera.position.toArray(),
       fovY: this.camera.fov,
       heightPx: this.height * (globalThis.devicePixelRatio || 1),
-      maxBricks: Math.max(1, this.atlas.slots.count - Math.min(coarseCount, this.atlas.slots.count - 1)),
+      maxBricks: this.atlas.slots.count,
     });
     this.plan = plan;
     const key = plan.bricks.map((b) => brickId(b.level, b.key)).join(";");
@@ -358,7 +356,7 @@ export class View3D {
       const id = brickId(b.level, b.key);
       const im = this.client.brick("image", b.level, b.key);
       const lb = this.client.brick("labels", b.level, b.key);
-      const target = b.level === plan.target;
+      const target = b.leaf; // progress counts the bricks the plan wants in the end
       if (target) needed++;
       if (!im || !lb) continue;
       if (this.atlas.current(id, im, lb)) {

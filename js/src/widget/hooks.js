@@ -27,6 +27,9 @@
  *   - `view() -> {axis, index, zoom, rect: {u0, u1, v0, v1}, plan}`: the shown plane, device px
  *     per level-0 voxel, the visible level-0 rectangle and the fetch plan (core/lod.js);
  *   - `heartbeat({pingMs, timeoutMs})`: change the heartbeat timing of this view.
+ * - in the "ortho" view every slice view's canvas has these hooks (the main one is the z view);
+ *   the 3D panel's canvas (class `voxwidget-canvas3d`) has `canvas.voxwidget3d`, documented in
+ *   widget/panel3d.js;
  * - the status line has class `voxwidget-status` (its sync part `voxwidget-sync` reads "saved",
  *   "pending N", "offline (N pending)", "replaying N" or the error; `voxwidget-warn` shows when
  *   edits cannot be kept in IndexedDB).

@@ -77,55 +77,54 @@ test("brick boxes follow the voxel size (anisotropy) and clip at the volume's ed
   assert.deepEqual(hi, [32, 100, 4 * 64]); // x: 64 voxels * 0.5; y clipped at 100; z: 32*2 voxels * 4
 });
 
-test("plan: coarsest level first (complete), then the target level nearest first, within the budget", () => {
+test("plan: coarsest level first, then each part at the level its distance needs, nearest first", () => {
   const { planes, eye, fov } = camera([256, 256, -100], [256, 256, 256], 40);
-  const plan = planBricks({
-    levels: LEVELS,
-    chunks: CH,
-    voxelSize: [1, 1, 1],
-    planes,
-    eye,
-    fovY: fov,
-    heightPx: 600,
-    maxBricks: 1000,
-  });
+  const args = { levels: LEVELS, chunks: CH, voxelSize: [1, 1, 1], planes, eye, fovY: fov, heightPx: 200 };
+  const plan = planBricks({ ...args, maxBricks: 4000 });
   assert.equal(plan.coarsest, 3);
-  assert.equal(plan.target, 0, "close enough for level 0");
-  const first = plan.bricks.findIndex((b) => b.level === 0);
-  assert.ok(first > 0);
+  assert.equal(plan.bricks[0].level, 3, "the coarsest brick first (one covers the 64³-voxel level 3)");
+  assert.equal(plan.bricks.filter((b) => b.level === 3).length, 1);
+  assert.equal(plan.target, 0, "the nearest bricks need level 0");
+  const leaves = plan.bricks.filter((b) => b.leaf);
+  assert.equal(leaves.length, plan.leaves);
+  // every leaf is at least as fine as its distance asks for (the budget is not binding here; a
+  // refined brick's children all take the finer level, so a far child may be finer than it needs)
+  for (const b of leaves) {
+    assert.ok(b.level <= levelForDistance(LEVELS, [1, 1, 1], b.dist, fov, 200), `brick ${b.level}/${b.key}`);
+  }
+  assert.ok(new Set(leaves.map((b) => b.level)).size > 1, "near bricks fine, far bricks coarse");
+  for (let i = 2; i < plan.bricks.length; i++) {
+    const [a, b] = [plan.bricks[i - 1], plan.bricks[i]];
+    assert.ok(
+      a.level > b.level || (a.level === b.level && a.dist <= b.dist),
+      "coarse before fine, nearest first",
+    );
+  }
+  const fine = leaves.filter((b) => b.level === 0);
+  assert.ok(fine.length && fine.length < 512, `${fine.length} level-0 bricks of 512`);
   assert.ok(
-    plan.bricks.slice(0, first).every((b) => b.level === 3),
-    "coarse before fine",
+    fine.every((b) => b.key[0] < 4),
+    "level-0 bricks lie in the front half, near the z = 0 face the camera looks at",
   );
-  assert.equal(plan.bricks.filter((b) => b.level === 3).length, 1, "the coarsest level is one brick");
-  const fine = plan.bricks.slice(first);
-  for (let i = 1; i < fine.length; i++) assert.ok(fine[i].dist >= fine[i - 1].dist, "nearest first");
-  assert.ok(fine[0].key[0] === 0, "the nearest brick lies on the z = 0 face the camera looks at");
-  // a small budget makes the target coarser, never over budget
-  const small = planBricks({
-    levels: LEVELS,
-    chunks: CH,
-    voxelSize: [1, 1, 1],
-    planes,
-    eye,
-    fovY: fov,
-    heightPx: 600,
-    maxBricks: 10,
-  });
-  assert.ok(small.target > 0);
-  assert.ok(small.bricks.filter((b) => b.level === small.target).length <= 10);
+  // the leaves tile the visible volume without overlap: their level-0 voxel counts add up once
+  const cover = new Set();
+  for (const b of leaves) {
+    const d = LEVELS[b.level].downsample[0] * 64;
+    for (let z = b.key[0] * d; z < (b.key[0] + 1) * d; z += 64)
+      for (let y = b.key[1] * d; y < (b.key[1] + 1) * d; y += 64)
+        for (let x = b.key[2] * d; x < (b.key[2] + 1) * d; x += 64) {
+          const id = `${z},${y},${x}`;
+          assert.ok(!cover.has(id), `leaves overlap at ${id}`);
+          cover.add(id);
+        }
+  }
+  // a small budget: coarser leaves, never more bricks than it allows
+  const small = planBricks({ ...args, maxBricks: 20 });
+  assert.ok(small.bricks.length <= 20, `${small.bricks.length} bricks`);
+  assert.ok(small.target > 0 || small.leaves < plan.leaves);
   // far away: only the coarsest level, once
   const far = camera([256, 256, -1e5], [256, 256, 256], 40);
-  const fp = planBricks({
-    levels: LEVELS,
-    chunks: CH,
-    voxelSize: [1, 1, 1],
-    planes: far.planes,
-    eye: far.eye,
-    fovY: 40,
-    heightPx: 600,
-    maxBricks: 1000,
-  });
+  const fp = planBricks({ ...args, planes: far.planes, eye: far.eye, maxBricks: 1000 });
   assert.equal(fp.target, 3);
   assert.equal(fp.bricks.length, 1);
 });
