@@ -5,6 +5,43 @@
  * @module views/camera3d
  */
 
+import * as THREE from "three";
+
+const vsOf = (voxelSize) => (voxelSize?.length === 3 ? voxelSize : [1, 1, 1]);
+
+/**
+ * The ray through a point of the canvas, in level-0 voxel coordinates (x, y, z).
+ * @param {THREE.PerspectiveCamera} camera
+ * @param {number} fx x / width (0 … 1, left to right)
+ * @param {number} fy y / height (0 … 1, top to bottom)
+ * @param {number[]|null} voxelSize [z, y, x]
+ * @returns {{origin: number[], dir: number[]}}
+ */
+export function rayThrough(camera, fx, fy, voxelSize) {
+  const vs = vsOf(voxelSize);
+  camera.updateMatrixWorld();
+  const p = new THREE.Vector3(fx * 2 - 1, -fy * 2 + 1, 0.5).unproject(camera);
+  const o = camera.position;
+  const d = p.sub(o);
+  return { origin: [o.x / vs[2], o.y / vs[1], o.z / vs[0]], dir: [d.x / vs[2], d.y / vs[1], d.z / vs[0]] };
+}
+
+/**
+ * Where a level-0 voxel's centre shows on the canvas, as fractions of its width and height.
+ * @param {THREE.PerspectiveCamera} camera
+ * @param {number[]} p [z, y, x]
+ * @param {number[]|null} voxelSize
+ * @returns {{x: number, y: number}}
+ */
+export function projectVoxel(camera, p, voxelSize) {
+  const vs = vsOf(voxelSize);
+  camera.updateMatrixWorld();
+  const v = new THREE.Vector3((p[2] + 0.5) * vs[2], (p[1] + 0.5) * vs[1], (p[0] + 0.5) * vs[0]).project(
+    camera,
+  );
+  return { x: (v.x + 1) / 2, y: (1 - v.y) / 2 };
+}
+
 /**
  * The world size (x, y, z) of a volume.
  * @param {number[]} shape [z, y, x]

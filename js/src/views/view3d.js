@@ -19,7 +19,14 @@ import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { brickId, frustumPlanes, planBricks } from "../core/bricks.js";
 import { BrickAtlas } from "./brickatlas.js";
-import { cameraFromTrait, cameraToTrait, defaultCamera, worldSize } from "./camera3d.js";
+import {
+  cameraFromTrait,
+  cameraToTrait,
+  defaultCamera,
+  projectVoxel,
+  rayThrough,
+  worldSize,
+} from "./camera3d.js";
 import { pickRay } from "./pick3d.js";
 import { FRAGMENT, VERTEX } from "./raymarch.js";
 import { SlicePlanes3D } from "./sliceplanes3d.js";
@@ -27,6 +34,7 @@ import { SlicePlanes3D } from "./sliceplanes3d.js";
 const UPLOADS_PER_FRAME = 24; // bricks uploaded per frame at most (the rest in the next frames)
 const CAMERA_PUSH_MS = 150; // the camera trait follows an orbit at most this often
 const CLICK_PX = 4; // a press that moved less than this is a click (pick), not an orbit
+const POSITION_MS = 200; // a change of `position` alone redraws (the slice planes) at most this often
 
 /** See the module doc. */
 export class View3D {
@@ -189,9 +197,24 @@ export class View3D {
     const rebuild = ["shape", "chunks", "levels", "imageDtype", "labelDtype", "budgetMB", "voxelSize"].some(
       (k) => k in partial && JSON.stringify(partial[k]) !== JSON.stringify(this.state[k]),
     );
+    const keys = Object.keys(partial);
+    const onlyPosition = keys.length === 1 && keys[0] === "position";
     Object.assign(this.state, partial);
     if (rebuild) this.rebuild();
-    this.invalidate();
+    if (!onlyPosition) this.invalidate();
+    else if (this.state.slicePlanes) this.invalidateSoon(); // only the plane outlines move
+  }
+
+  /**
+   * Queue a frame within POSITION_MS: a scroll through the slice views moves the planes every
+   * frame, and a 3D frame per slice step would take the CPU the slice views need (software WebGL).
+   */
+  invalidateSoon() {
+    if (this.soonTimer) return;
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = null;
+      this.invalidate();
+    }, POSITION_MS);
   }
 
   rebuild() {
@@ -407,29 +430,13 @@ export class View3D {
   }
 
   /**
-   * The ray through a CSS pixel of the canvas, in level-0 voxel coordinates (x, y, z).
-   * @returns {{origin: number[], dir: number[]}}
-   */
-  rayAt(x, y) {
-    const vs = this.state.voxelSize?.length === 3 ? this.state.voxelSize : [1, 1, 1];
-    const ndc = new THREE.Vector3((x / this.width) * 2 - 1, -(y / this.height) * 2 + 1, 0.5);
-    ndc.unproject(this.camera);
-    const o = this.camera.position;
-    const d = ndc.sub(o);
-    return {
-      origin: [o.x / vs[2], o.y / vs[1], o.z / vs[0]],
-      dir: [d.x / vs[2], d.y / vs[1], d.z / vs[0]],
-    };
-  }
-
-  /**
    * The first labelled voxel (or image value at least the contrast midpoint) under a CSS pixel.
    * @returns {{voxel: number[], label: string|null, image: number|null}|null}
    */
   pickAt(x, y) {
     if (!this.ok || !this.atlas) return null;
     const st = this.state;
-    const { origin, dir } = this.rayAt(x, y);
+    const { origin, dir } = rayThrough(this.camera, x / this.width, y / this.height, st.voxelSize);
     return pickRay({
       origin,
       dir,
@@ -448,11 +455,8 @@ export class View3D {
    * @returns {{x: number, y: number}}
    */
   voxelToCanvas(p) {
-    const vs = this.state.voxelSize?.length === 3 ? this.state.voxelSize : [1, 1, 1];
-    this.camera.updateMatrixWorld();
-    const v = new THREE.Vector3((p[2] + 0.5) * vs[2], (p[1] + 0.5) * vs[1], (p[0] + 0.5) * vs[0]);
-    v.project(this.camera);
-    return { x: ((v.x + 1) / 2) * this.width, y: ((1 - v.y) / 2) * this.height };
+    const c = projectVoxel(this.camera, p, this.state.voxelSize);
+    return { x: c.x * this.width, y: c.y * this.height };
   }
 
   dispose() {
@@ -460,6 +464,7 @@ export class View3D {
     if (this.raf !== null) cancelAnimationFrame(this.raf);
     this.raf = null;
     clearTimeout(this.pushTimer);
+    clearTimeout(this.soonTimer);
     if (!this.ok) {
       this.message?.remove();
       return;
