@@ -26,6 +26,7 @@ C3D = ".voxwidget-canvas3d"
 SLICES = ".voxwidget-canvas"
 CUBE = (slice(40, 60), slice(36, 56), slice(44, 64))
 CENTRE = [50, 46, 54]
+BIG = 2**40 + 5  # hashed colour (253, 57, 205): far from any grey
 
 SETUP = (
     "import numpy as np\n"
@@ -89,19 +90,24 @@ def test_3d_renders_edits_undo_camera_and_pick(lab_page, lab_root):
     px = np.frombuffer(data, np.uint8).reshape(h, w, 4)[..., :3]
     assert (px.max(axis=2) > 30).mean() > 0.05, "the 3D view is blank"
 
-    # a cube painted from Python shows in its hashed colour at its projected centre
+    p = hook3d(lab, "voxelToClient", CENTRE)
+    assert not close(hook3d(lab, "pixel", p["x"], p["y"]), label_rgb(BIG)), (
+        "the colour is there before painting"
+    )
+    # a cube painted from Python shows in its hashed colour at its projected centre (a uint64 label
+    # above 2**32: the shader reads both 32-bit halves and hashes them as the 2D view does)
     lab.kernel_exec(
         f"w.labels[{CUBE[0].start}:{CUBE[0].stop}, {CUBE[1].start}:{CUBE[1].stop}, "
-        f"{CUBE[2].start}:{CUBE[2].stop}] = 7"
+        f"{CUBE[2].start}:{CUBE[2].stop}] = {BIG}"
     )
-    wait_colour(lab, CENTRE, label_rgb(7))
+    wait_colour(lab, CENTRE, label_rgb(BIG))
     uploads = state3d(lab)["uploads"]
     # a later edit, then its undo
     lab.kernel_exec("w.labels[40:60, 36:56, 44:64] = 9")
     wait_colour(lab, CENTRE, label_rgb(9))
     assert state3d(lab)["uploads"] - uploads <= 8, "an edit of one brick's voxels re-uploaded many bricks"
     lab.kernel_exec("w.undo()")
-    wait_colour(lab, CENTRE, label_rgb(7))
+    wait_colour(lab, CENTRE, label_rgb(BIG))
 
     # a click on the cube picks one of its voxels into `position`
     p = hook3d(lab, "voxelToClient", CENTRE)
@@ -125,7 +131,7 @@ def test_3d_renders_edits_undo_camera_and_pick(lab_page, lab_root):
     assert np.allclose(got["position"], cam["position"]) and got["fov"] == 30
     assert picture(lab) != before, "setting camera did not change the picture"
     # straight down z onto the cube's centre column: its colour is in the middle of the view
-    wait_colour(lab, CENTRE, label_rgb(7))
+    wait_colour(lab, CENTRE, label_rgb(BIG))
 
 
 def test_ortho_renders_paints_and_shares_position(lab_page, lab_root):

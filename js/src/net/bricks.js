@@ -87,6 +87,7 @@ export class BrickClient {
     this.retryTimer = null;
     this.stats = { requests: 0, messages: 0, bricks: 0, bytes: 0, unchanged: 0, fromCache: 0, cancelled: 0 };
     this.lastError = null;
+    this.gens = 0; // generations handed out (see onData)
   }
 
   /**
@@ -249,7 +250,7 @@ export class BrickClient {
       stale: true,
       dirty: false,
       cached: true,
-      gen: 0,
+      gen: ++this.gens,
     });
   }
 
@@ -394,7 +395,7 @@ export class BrickClient {
         stale: rec.version < latest,
         dirty: false,
         zero: rec.codec === "zero",
-        gen: (old?.gen ?? 0) + 1, // the renderer re-uploads a brick whose gen changed
+        gen: ++this.gens, // unique per arrival: the renderer re-uploads a brick whose gen changed
       };
       if (data === null) lazyZeroData(tile, rec.shape, rec.dtype);
       this.failures.delete(id);

@@ -17,8 +17,6 @@ import { MosaicSet } from "./mosaic.js";
 
 const BACKGROUND = "#1b1b1d";
 const VOLUME = "#2a2a2e";
-/** Crosshair colours per axis z, y, x (the 3D view's slice planes use the same). */
-const CROSS_COLORS = ["#4f8cff", "#3fc35f", "#ff5a4f"];
 
 /** Draws one view's slice; holds its mosaics, per-tile canvases and labels layer. */
 export class SliceRenderer {
@@ -162,33 +160,7 @@ export class SliceRenderer {
     }
     ctx.restore();
     ctx.globalAlpha = 1;
-    if (view.state.crosshair) this.drawCrosshair(view.state.crosshair);
     this.drawCursor();
-  }
-
-  /**
-   * Where the other two planes of the ortho view cut this one (voxel [z, y, x]): a line along each
-   * in-plane axis, in the colour of the plane it shows (views/sliceplanes3d.js's colours).
-   * @param {number[]} p
-   */
-  drawCrosshair(p) {
-    const view = this.view;
-    const { ctx, dpr } = view;
-    const { u, v } = view.axes;
-    const c = view.planeToScreen(p[u] + 0.5, p[v] + 0.5);
-    ctx.lineWidth = Math.max(1, dpr);
-    ctx.globalAlpha = 0.8;
-    ctx.strokeStyle = CROSS_COLORS[u]; // the plane of axis u cuts along v
-    ctx.beginPath();
-    ctx.moveTo(c.x * dpr, 0);
-    ctx.lineTo(c.x * dpr, view.canvas.height);
-    ctx.stroke();
-    ctx.strokeStyle = CROSS_COLORS[v];
-    ctx.beginPath();
-    ctx.moveTo(0, c.y * dpr);
-    ctx.lineTo(view.canvas.width, c.y * dpr);
-    ctx.stroke();
-    ctx.globalAlpha = 1;
   }
 
   /** Draw one level's layer: its mosaic in one blit, or tile by tile when it had none. */

@@ -6,7 +6,7 @@
 
 import * as THREE from "three";
 
-/** Colours of the planes z, y, x (also the ortho crosshairs, views/slicedraw.js). */
+/** Colours of the planes z, y, x (also the ortho crosshairs, views/crosshair.js). */
 export const PLANE_COLORS = ["#4f8cff", "#3fc35f", "#ff5a4f"];
 
 /** Three outlined planes in a three.js scene. */

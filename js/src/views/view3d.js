@@ -34,7 +34,8 @@ import { SlicePlanes3D } from "./sliceplanes3d.js";
 const UPLOADS_PER_FRAME = 24; // bricks uploaded per frame at most (the rest in the next frames)
 const CAMERA_PUSH_MS = 150; // the camera trait follows an orbit at most this often
 const CLICK_PX = 4; // a press that moved less than this is a click (pick), not an orbit
-const POSITION_MS = 200; // a change of `position` alone redraws (the slice planes) at most this often
+const POSITION_MS = 250; // a change of `position` alone redraws (the slice planes) once it rested this long…
+const POSITION_MAX_MS = 1000; // … or this long after the first change
 
 /** See the module doc. */
 export class View3D {
@@ -206,15 +207,20 @@ export class View3D {
   }
 
   /**
-   * Queue a frame within POSITION_MS: a scroll through the slice views moves the planes every
-   * frame, and a 3D frame per slice step would take the CPU the slice views need (software WebGL).
+   * Queue a frame once `position` rested POSITION_MS (and at least every POSITION_MAX_MS): a scroll
+   * through the slice views moves the planes every step, and a 3D frame per step would take the CPU
+   * the slice views need (software WebGL draws on the CPU).
    */
   invalidateSoon() {
-    if (this.soonTimer) return;
+    const now = performance.now();
+    this.soonFirst ??= now;
+    clearTimeout(this.soonTimer);
+    const wait = Math.max(0, Math.min(POSITION_MS, this.soonFirst + POSITION_MAX_MS - now));
     this.soonTimer = setTimeout(() => {
       this.soonTimer = null;
+      this.soonFirst = null;
       this.invalidate();
-    }, POSITION_MS);
+    }, wait);
   }
 
   rebuild() {

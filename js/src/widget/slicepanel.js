@@ -13,6 +13,7 @@
 
 import { ChunkClient } from "../net/client.js";
 import { attachInput } from "../ui/input.js";
+import { CrosshairOverlay } from "../views/crosshair.js";
 import { View2D } from "../views/view2d.js";
 import { installHooks } from "./hooks.js";
 import { Navigation } from "./navigation.js";
@@ -44,7 +45,15 @@ export class SlicePanel {
       persist: vox.persist,
       prefix: vox.client.persistence.prefix,
     });
-    this.view = new View2D({ canvas, client: this.client, onViewChange: () => this.nav.fetchView() });
+    this.view = new View2D({
+      canvas,
+      client: this.client,
+      onViewChange: () => {
+        this.nav.fetchView();
+        this.cross.draw();
+      },
+    });
+    this.cross = new CrosshairOverlay(this.view, cell);
     this.nav = new Navigation({ model: vox.model, view: this.view, client: this.client });
     this.nav.ortho = true;
     this.stroke = new StrokeController({
@@ -87,7 +96,7 @@ export class SlicePanel {
       },
       name,
     );
-    if (name === null || name === "position") this.view.set({ crosshair: vox.model.get("position") ?? null });
+    if (name === null || name === "position") this.cross.set(vox.model.get("position") ?? null);
   }
 
   /** @returns {import("../ui/input.js").Actions} */
@@ -136,6 +145,7 @@ export class SlicePanel {
     this.nav.dispose();
     this.client.cancelAll();
     this.view.dispose();
+    this.cross.dispose();
     this.canvas.remove();
   }
 }

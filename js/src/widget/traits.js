@@ -81,7 +81,13 @@ export function syncFromModel(
     patch.axis = axis;
     patch.index = pos[axis];
     const own = sentPosition?.every((p, i) => p === pos[i]);
-    const moved = Math.floor(st.centerU) !== pos[u] || Math.floor(st.centerV) !== pos[v];
+    let moved = Math.floor(st.centerU) !== pos[u] || Math.floor(st.centerV) !== pos[v];
+    if (fixedAxis !== null && moved && !all && axis === st.axis) {
+      // the ortho views follow `position` only when it leaves their view: a scroll through one of
+      // them moves the others' crosshairs, not their pan
+      const r = view.visibleRect();
+      moved = !(pos[u] >= r.u0 && pos[u] < r.u1 && pos[v] >= r.v0 && pos[v] < r.v1);
+    }
     if (all || axis !== st.axis || (!own && moved)) {
       patch.centerU = pos[u] + 0.5;
       patch.centerV = pos[v] + 0.5;

@@ -8,6 +8,7 @@
  */
 
 import { ClientGroup } from "../net/clientgroup.js";
+import { CrosshairOverlay } from "../views/crosshair.js";
 import { Panel3D, TRAITS_3D } from "./panel3d.js";
 import { SlicePanel } from "./slicepanel.js";
 
@@ -72,6 +73,15 @@ export class ViewModes {
       const main = this.cell();
       wrap.append(main);
       main.append(canvas);
+      this.cross = new CrosshairOverlay(vox.view, main);
+      const fetchView = vox.view.onViewChange;
+      vox.view.onViewChange = () => {
+        fetchView();
+        this.cross?.draw();
+      };
+      this.restoreViewChange = () => {
+        vox.view.onViewChange = fetchView;
+      };
       const cy = this.cell();
       const cx = this.cell();
       const c3 = this.cell();
@@ -110,7 +120,10 @@ export class ViewModes {
     wrap.style.display = "";
     wrap.style.gridTemplateColumns = "";
     wrap.style.gap = "";
-    vox.view.set({ crosshair: null });
+    this.cross?.dispose();
+    this.cross = null;
+    this.restoreViewChange?.();
+    this.restoreViewChange = null;
   }
 
   /**
@@ -136,7 +149,7 @@ export class ViewModes {
     for (const s of this.slices) s.sync(name);
     this.panel3d?.sync(name);
     if (this.mode === "ortho" && (name === null || name === "position")) {
-      this.vox.view.set({ crosshair: this.vox.model.get("position") ?? null });
+      this.cross?.set(this.vox.model.get("position") ?? null);
     }
   }
 

@@ -107,6 +107,7 @@ test("arrived bricks are ready; a change notice makes only its label brick stale
   for (const m of gets()) client.handle(...reply(m.id, m.layer, 0, m.keys, { fill: 3 }));
   assert.ok(client.ready(0, [0, 0, 0]) && client.ready(0, [1, 0, 0]));
   const gen = client.brick("labels", 0, [1, 0, 0]).gen;
+  const imageGen = client.brick("image", 0, [1, 0, 0]).gen;
   const before = gets().length;
   client.handle({ kind: "chunks.changed", layer: "labels", level: 0, keys: [[1, 0, 0]], versions: [4] }, []);
   assert.ok(!client.ready(0, [1, 0, 0]) && client.ready(0, [0, 0, 0]));
@@ -119,8 +120,8 @@ test("arrived bricks are ready; a change notice makes only its label brick stale
   const t = client.brick("labels", 0, [1, 0, 0]);
   assert.ok(client.ready(0, [1, 0, 0]));
   assert.equal(t.data[0], 9);
-  assert.equal(t.gen, gen + 1, "a new generation: the renderer re-uploads this brick only");
-  assert.equal(client.brick("image", 0, [1, 0, 0]).gen, 1);
+  assert.ok(t.gen > gen, "a new generation: the renderer re-uploads this brick");
+  assert.equal(client.brick("image", 0, [1, 0, 0]).gen, imageGen, "the image brick did not change");
 });
 
 test("a failed request is reported and retried after a delay", async () => {
