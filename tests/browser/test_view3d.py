@@ -78,7 +78,8 @@ def test_3d_renders_edits_undo_camera_and_pick(lab_page, lab_root):
         lab_root / "v3d.ipynb",
         [
             SETUP,
-            "w = VoxWidget(img, chunks=(32, 32, 32), view='3d', height=360, contrast_limits=[0, 255])\nw",
+            "w = VoxWidget(img, chunks=(32, 32, 32), label_dtype='uint64', view='3d', height=360,"
+            " contrast_limits=[0, 255])\nw",
         ],
     )
     lab.open_notebook("v3d.ipynb")
@@ -197,6 +198,11 @@ def test_ortho_renders_paints_and_shares_position(lab_page, lab_root):
         lambda: slices.nth(0).evaluate("(c) => c.voxwidget.view().index") == 20, 10, what="z view at 20"
     )
     assert slices.nth(1).evaluate("(c) => c.voxwidget.view().index") == 70
+    # the y view's crosshair: the z plane (blue) crosses at z = 20, the x plane (red) at x = 48
+    wait_until(lambda: crosshair_rgba(slices.nth(1), [20, 70, 48])[3] > 0, 10, what="crosshair drawn")
+    r, g, b_, a = crosshair_rgba(slices.nth(1), [20, 70, 10])  # on the z line, away from the x line
+    assert a > 0 and b_ > r and b_ > g, (r, g, b_, a)
+    assert crosshair_rgba(slices.nth(1), [40, 70, 10])[3] == 0, "no line away from the position"
 
 
 NO_WEBGL2 = """
@@ -233,3 +239,18 @@ def test_without_webgl2_the_3d_panel_says_so_and_the_slices_work(lab_page, lab_r
     lab.page.mouse.click(p["x"], p["y"])
     lab.wait_kernel("int(w.to_numpy()[48, 30, 30]) == 4 or None", timeout=30)
     assert "3D: no WebGL2" in lab.output_locator(".voxwidget-status").first.inner_text()
+
+
+def crosshair_rgba(slice_view, voxel) -> list[int]:
+    """The crosshair overlay's pixel over ``voxel``'s centre in one slice view."""
+    return slice_view.evaluate(
+        """(c, v) => {
+          const p = c.voxwidget.voxelToClient(v);
+          const o = c.parentElement.querySelector('.voxwidget-crosshair');
+          const r = o.getBoundingClientRect();
+          const x = Math.floor((p.x - r.left) * o.width / r.width);
+          const y = Math.floor((p.y - r.top) * o.height / r.height);
+          return Array.from(o.getContext('2d').getImageData(x, y, 1, 1).data);
+        }""",
+        voxel,
+    )
