@@ -72,7 +72,9 @@ export class BrickAtlas {
     const total = this.grids.reduce((n, g) => n + g[0] * g[1] * g[2], 0);
     const gl = renderer.getContext();
     const max3D = Math.min(2048, gl.getParameter(gl.MAX_3D_TEXTURE_SIZE) || 256);
-    const want = slotCount(budgetBytes, this.slotBytes, total);
+    const pageBytes =
+      4 * this.grids.reduce((n, g) => n + g[0], 0) * Math.max(...this.grids.map((g) => g[1] * g[2]));
+    const want = slotCount(budgetBytes - pageBytes, this.slotBytes, total);
     this.layout = atlasLayout(want, this.brick, max3D);
     this.slots = new BrickSlots(this.layout.count);
     this.image = texture3D(null, this.layout.size, this.imageFmt);

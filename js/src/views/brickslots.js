@@ -18,31 +18,34 @@ export function slotCount(budgetBytes, slotBytes, maxSlots) {
 }
 
 /**
- * Lay `n` slots of a brick shape out in a 3D atlas within `maxSize` texels per side.
+ * Lay at most `n` slots of a brick shape out in a 3D atlas within `maxSize` texels per side, using
+ * every slot the atlas holds (its memory is what the budget pays for).
  * @param {number} n
  * @param {number[]} brick (x, y, z) texels
  * @param {number} maxSize
  * @returns {{slots: number[], size: number[], count: number}} slots per axis (x, y, z), the atlas
- *   size in texels and the slot count it holds (≤ n)
+ *   size in texels and its slot count (≤ n, all of the atlas)
  */
 export function atlasLayout(n, brick, maxSize) {
   const cap = brick.map((b) => Math.max(1, Math.floor(maxSize / b)));
-  const slots = [1, 1, 1];
-  while (slots[0] * slots[1] * slots[2] < n) {
-    // grow the axis whose atlas side is shortest and can still grow
-    let best = -1;
-    for (let a = 0; a < 3; a++) {
-      if (slots[a] >= cap[a]) continue;
-      if (best < 0 || slots[a] * brick[a] < slots[best] * brick[best]) best = a;
+  const grow = (want) => {
+    const slots = [1, 1, 1];
+    while (slots[0] * slots[1] * slots[2] < want) {
+      // grow the axis whose atlas side is shortest and can still grow
+      let best = -1;
+      for (let a = 0; a < 3; a++) {
+        if (slots[a] >= cap[a]) continue;
+        if (best < 0 || slots[a] * brick[a] < slots[best] * brick[best]) best = a;
+      }
+      if (best < 0) break;
+      slots[best]++;
     }
-    if (best < 0) break;
-    slots[best]++;
-  }
-  return {
-    slots,
-    size: slots.map((s, a) => s * brick[a]),
-    count: Math.min(n, slots[0] * slots[1] * slots[2]),
+    return slots;
   };
+  let want = Math.max(1, n);
+  let slots = grow(want);
+  while (want > 1 && slots[0] * slots[1] * slots[2] > n) slots = grow(--want); // no slot over budget
+  return { slots, size: slots.map((s, a) => s * brick[a]), count: slots[0] * slots[1] * slots[2] };
 }
 
 /** Slots by least recent use (see the module doc). */

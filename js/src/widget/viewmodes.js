@@ -132,6 +132,7 @@ export class ViewModes {
    */
   layout(width, height) {
     if (this.mode === "3d") {
+      this.vox.view.resize(1, 1); // hidden: it plans (and fetches) next to nothing
       this.panel3d.resize(width, height);
       return true;
     }

@@ -11,9 +11,14 @@ test("slot count: as many bricks as the budget holds, never more than the volume
 
 test("atlas layout: holds the slots within the maximum texture size", () => {
   const l = atlasLayout(170, [64, 64, 64], 1024);
-  assert.ok(l.slots[0] * l.slots[1] * l.slots[2] >= 170);
-  assert.equal(l.count, 170);
+  assert.equal(l.count, l.slots[0] * l.slots[1] * l.slots[2], "every slot of the atlas is used");
+  assert.ok(l.count <= 170 && l.count >= 140, `${l.count} slots for 170`);
   for (const s of l.size) assert.ok(s <= 1024);
+  // the atlas's memory stays within what the budget paid for
+  for (const n of [1, 2, 7, 63, 64, 65, 100, 257, 1000]) {
+    const a = atlasLayout(n, [64, 32, 16], 2048);
+    assert.ok(a.size[0] * a.size[1] * a.size[2] <= n * 64 * 32 * 16, `n = ${n}`);
+  }
   const capped = atlasLayout(10000, [64, 64, 64], 256);
   assert.equal(capped.count, 64, "4 x 4 x 4 slots of 64³ fit a 256³ texture");
   assert.deepEqual(capped.size, [256, 256, 256]);
