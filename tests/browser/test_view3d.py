@@ -4,9 +4,11 @@
   label colour where the cube's centre projects; a later edit and an undo show up; setting
   ``camera`` from Python changes the picture and the hook's camera; a click on the cube picks a voxel
   of it into ``position``; the bricks held stay within ``gpu_budget_mb``.
-* ``view="ortho"``: the three slice views and the 3D view render; a stroke painted in the y view
-  reaches the kernel on that y plane and shows in the 3D view; a click with the pan tool in the x
-  view sets ``position`` and moves the z view's slice.
+* ``view="ortho"`` (a uint16 image: the float image atlas): the three slice views and the 3D view
+  render; a stroke painted in the y view reaches the kernel on that y plane and shows in the 3D
+  view; a click with the pan tool in the x view sets ``position``, moves the z view's slice and the
+  y view's crosshair.
+* Without WebGL2 the 3D panel says so, and the slice views draw and paint.
 """
 
 from __future__ import annotations
@@ -141,7 +143,8 @@ def test_ortho_renders_paints_and_shares_position(lab_page, lab_root):
         lab_root / "ortho.ipynb",
         [
             SETUP,
-            "w = VoxWidget(img, chunks=(32, 32, 32), view='ortho', height=640, label=5, brush_radius=3)\nw",
+            "w = VoxWidget(img.astype(np.uint16) * 100, chunks=(32, 32, 32), view='ortho', height=640,"
+            " label=5, brush_radius=3)\nw",
         ],
     )
     lab.open_notebook("ortho.ipynb")
