@@ -40,9 +40,20 @@ export function rayBox(o, d, shape) {
  * @param {(layer: string, level: number, key: number[]) => object|undefined} p.brick a cached brick
  * @param {number} p.threshold image value counted as a hit (Infinity: labels only)
  * @param {bigint|null} [p.only] count only this label (selected-only display)
+ * @param {Set<string>|null} [p.hidden] labels not counted (not drawn), as decimal strings
  * @returns {{voxel: number[], label: string|null, image: number|null}|null} voxel [z, y, x]
  */
-export function pickRay({ origin, dir, shape, chunks, levels, brick, threshold, only = null }) {
+export function pickRay({
+  origin,
+  dir,
+  shape,
+  chunks,
+  levels,
+  brick,
+  threshold,
+  only = null,
+  hidden = null,
+}) {
   const n = Math.hypot(dir[0], dir[1], dir[2]) || 1;
   const d = dir.map((v) => v / n);
   const span = rayBox(origin, d, [shape[2], shape[1], shape[0]]);
@@ -68,7 +79,7 @@ export function pickRay({ origin, dir, shape, chunks, levels, brick, threshold, 
         ((q[0] - key[0] * chunks[0]) * sy + (q[1] - key[1] * chunks[1])) * sx + (q[2] - key[2] * chunks[2]);
       const label = lb ? lb.data[j] : 0;
       const labelled = typeof label === "bigint" ? label !== 0n : label !== 0;
-      if (labelled && (only === null || BigInt(label) === only)) {
+      if (labelled && (only === null || BigInt(label) === only) && !hidden?.has(String(label))) {
         return { voxel: v, label: String(label), image: ib ? Number(ib.data[j]) : null };
       }
       if (ib && Number(ib.data[j]) >= threshold) return { voxel: v, label: null, image: Number(ib.data[j]) };

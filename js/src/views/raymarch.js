@@ -19,6 +19,9 @@
 /** Levels the shader handles at most (more are clamped to the coarsest of these). */
 export const MAX_LEVELS = 10;
 
+/** Hidden label ids (`hidden_labels`) the shader skips at most (the first ones). */
+export const MAX_HIDDEN = 32;
+
 export const VERTEX = /* glsl */ `
 uniform vec3 uShape;
 out vec3 vPos;
@@ -35,6 +38,7 @@ precision highp usampler3D;
 precision highp sampler3D;
 
 #define MAX_LEVELS ${MAX_LEVELS}
+#define MAX_HIDDEN ${MAX_HIDDEN}
 uniform vec3 uShape;          // level-0 shape, (x, y, z)
 uniform vec3 uChunk;          // brick shape, (x, y, z)
 uniform int uNLevels;
@@ -57,6 +61,8 @@ uniform bool uHasLabels;
 uniform bool uLabels64;
 uniform bool uSelectedOnly;
 uniform uvec2 uSelected;
+uniform int uNHidden;
+uniform uvec2 uHidden[MAX_HIDDEN]; // (low, high) halves of the hidden ids
 in vec3 vPos;
 out vec4 outColor;
 
@@ -69,6 +75,14 @@ vec3 labelColor(uint lo, uint hi) {
   uint h = fmix32(lo ^ fmix32(hi ^ 0x9e3779b9u));
   return vec3(float(48u + (h & 0xffu) % 208u), float(48u + ((h >> 8u) & 0xffu) % 208u),
               float(48u + ((h >> 16u) & 0xffu) % 208u)) / 255.0;
+}
+
+bool isHidden(uint lo, uint hi) {
+  for (int i = 0; i < MAX_HIDDEN; i++) {
+    if (i >= uNHidden) break;
+    if (uHidden[i].x == lo && uHidden[i].y == hi) return true;
+  }
+  return false;
 }
 
 // the atlas texel of level-0 point p in the finest resident brick: 1; an all-zero brick: 2 (skip
@@ -135,7 +149,8 @@ void main() {
         uvec4 lv = texelFetch(uLabels, tx, 0);
         uint lo = lv.r;
         uint hi = uLabels64 ? lv.g : 0u;
-        if ((lo != 0u || hi != 0u) && (!uSelectedOnly || (lo == uSelected.x && hi == uSelected.y))) {
+        bool shown = !uSelectedOnly || (lo == uSelected.x && hi == uSelected.y);
+        if ((lo != 0u || hi != 0u) && shown && !isHidden(lo, hi)) {
           vec3 c = labelColor(lo, hi);
           acc += (1.0 - alpha) * labelA * c;
           alpha += (1.0 - alpha) * labelA;

@@ -28,7 +28,7 @@ import {
   worldSize,
 } from "./camera3d.js";
 import { pickRay } from "./pick3d.js";
-import { FRAGMENT, VERTEX } from "./raymarch.js";
+import { FRAGMENT, MAX_HIDDEN, VERTEX } from "./raymarch.js";
 import { SlicePlanes3D } from "./sliceplanes3d.js";
 
 const UPLOADS_PER_FRAME = 24; // bricks uploaded per frame at most (the rest in the next frames)
@@ -61,6 +61,7 @@ export class View3D {
       mode: "mip",
       selectedOnly: false,
       selected: 1n,
+      hidden: [], // label ids (BigInt) not drawn
       slicePlanes: true,
       position: [0, 0, 0],
       budgetMB: 256,
@@ -112,6 +113,8 @@ export class View3D {
       uHasLabels: { value: true },
       uSelectedOnly: { value: false },
       uSelected: { value: new THREE.Vector2(1, 0) },
+      uNHidden: { value: 0 },
+      uHidden: { value: new Uint32Array(2 * MAX_HIDDEN) },
       uPage: { value: null },
       uImage: { value: null },
       uLabels: { value: null },
@@ -410,6 +413,12 @@ export class View3D {
     u.uSelectedOnly.value = !!st.selectedOnly;
     const sel = BigInt(st.selected ?? 0);
     u.uSelected.value.set(Number(sel & 0xffffffffn), Number((sel >> 32n) & 0xffffffffn));
+    const hidden = (st.hidden ?? []).slice(0, MAX_HIDDEN);
+    u.uNHidden.value = hidden.length;
+    hidden.forEach((id, i) => {
+      u.uHidden.value[2 * i] = Number(id & 0xffffffffn);
+      u.uHidden.value[2 * i + 1] = Number((id >> 32n) & 0xffffffffn);
+    });
     u.uMinLevel.value = Math.min(plan.target, this.atlas.finestResident());
     u.uStep.value = Math.max(0.5, Math.min(...levels[plan.target].downsample) * 0.75);
     const steps = Math.hypot(...st.shape) / u.uStep.value;
@@ -452,6 +461,7 @@ export class View3D {
       brick: (layer, level, key) => this.client.brick(layer, level, key),
       threshold: (st.contrast[0] + st.contrast[1]) / 2,
       only: st.selectedOnly ? BigInt(st.selected ?? 0) : null,
+      hidden: new Set((st.hidden ?? []).map(String)),
     });
   }
 

@@ -30,6 +30,9 @@
  * - in the "ortho" view every slice view's canvas has these hooks (the main one is the z view);
  *   the 3D panel's canvas (class `voxwidget-canvas3d`) has `canvas.voxwidget3d`, documented in
  *   widget/panel3d.js;
+ * - the tools: `.voxwidget-interpolate` (button), `.voxwidget-help` (the `?` overlay), the label
+ *   panel's elements as ui/labelpanel.js lists them (rows `.voxwidget-row[data-label=<id>]` with
+ *   `.voxwidget-row-count`, `.voxwidget-row-visible`, `.voxwidget-row-delete`; `.voxwidget-only`);
  * - the status line has class `voxwidget-status` (its sync part `voxwidget-sync` reads "saved",
  *   "pending N", "offline (N pending)", "replaying N" or the error; `voxwidget-warn` shows when
  *   edits cannot be kept in IndexedDB).

@@ -1,7 +1,8 @@
 /**
  * The 3D panel of a view ("3d" and "ortho"): the 3D view (views/view3d.js) over its own brick
  * client (net/bricks.js, through the page's persistent chunk cache), following the model's traits
- * (`render_mode`, `contrast_limits`, `opacity`, `label` with `show_selected_only`, `slice_planes`,
+ * (`render_mode`, `contrast_limits`, `opacity`, `label` with `show_selected_only`, `hidden_labels`
+ * (the first 32), `slice_planes`,
  * `position`, `gpu_budget_mb`, `camera`, the volume's shape/levels/dtypes/voxel size) and writing
  * `camera` (after an orbit, pan or zoom) and `position` (a click picks a voxel).
  *
@@ -24,6 +25,7 @@ export const TRAITS_3D = Object.freeze([
   "render_mode",
   "gpu_budget_mb",
   "show_selected_only",
+  "hidden_labels",
   "slice_planes",
   "camera",
   "label",
@@ -86,6 +88,16 @@ export class Panel3D {
         p.selected = BigInt(m.get("label") ?? 1);
       } catch {
         p.selected = 0n;
+      }
+    }
+    if (all || name === "hidden_labels") {
+      p.hidden = [];
+      for (const id of m.get("hidden_labels") ?? []) {
+        try {
+          p.hidden.push(BigInt(id));
+        } catch {
+          // not an id: nothing to hide
+        }
       }
     }
     if (all || name === "slice_planes") p.slicePlanes = m.get("slice_planes") ?? true;

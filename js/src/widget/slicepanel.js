@@ -18,6 +18,7 @@ import { View2D } from "../views/view2d.js";
 import { installHooks } from "./hooks.js";
 import { Navigation } from "./navigation.js";
 import { StrokeController } from "./stroke.js";
+import { ToolController } from "./tools.js";
 import { syncFromModel } from "./traits.js";
 
 /** See the module doc. */
@@ -63,6 +64,16 @@ export class SlicePanel {
       status: vox.status,
       onStart: () => vox.sync.claim(),
     });
+    // the click and key tools (fill, polygon, pick, ...) on this view's plane
+    this.tools = new ToolController({
+      model: vox.model,
+      view: this.view,
+      commands: vox.commands,
+      counts: vox.labels.counts,
+      status: vox.status,
+      setTrait: (k, v) => vox.setTrait(k, v),
+      help: vox.help,
+    });
     this.detach = attachInput({
       canvas,
       root: canvas,
@@ -97,6 +108,7 @@ export class SlicePanel {
       name,
     );
     if (name === null || name === "position") this.cross.set(vox.model.get("position") ?? null);
+    this.tools?.syncPlane(); // a polygon stays on its own slice
   }
 
   /** @returns {import("../ui/input.js").Actions} */
@@ -123,6 +135,9 @@ export class SlicePanel {
       radiusBy: (d) =>
         vox.setTrait("brush_radius", Math.max(0, Math.min(256, (vox.model.get("brush_radius") ?? 5) + d))),
       command: (name) => vox.command(name),
+      toolClick: (x, y) => this.tools.click(x, y),
+      pick: (x, y) => this.tools.pick(x, y),
+      act: (name) => this.tools.act(name),
       click: (x, y) => {
         const p = this.view.voxelAt(x, y);
         if (!this.view.inside(p)) return true;
