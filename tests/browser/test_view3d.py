@@ -112,6 +112,34 @@ def test_3d_renders_edits_undo_camera_and_pick(lab_page, lab_root):
     lab.kernel_exec("w.undo()")
     wait_colour(lab, CENTRE, label_rgb(BIG))
 
+    # show_selected_only with another label selected hides the cube; hidden_labels too
+    p = hook3d(lab, "voxelToClient", CENTRE)
+
+    def cube_shown() -> bool:
+        return close(hook3d(lab, "pixel", p["x"], p["y"]), label_rgb(BIG))
+
+    lab.kernel_exec("w.label = 3\nw.show_selected_only = True")
+    wait_until(lambda: not cube_shown(), 20, what="the cube hidden by show_selected_only")
+    lab.kernel_exec(f"w.label = {BIG}")
+    wait_until(cube_shown, 20, what="the cube shown: it is the selected label")
+    lab.kernel_exec(f"w.show_selected_only = False\nw.hidden_labels = [{BIG}]")
+    wait_until(lambda: not cube_shown(), 20, what="the cube hidden by hidden_labels")
+    lab.kernel_exec("w.hidden_labels = []")
+    wait_until(cube_shown, 20, what="the cube shown again")
+    # composite mode draws another picture of the same volume (labels still in their colour)
+    mip = picture(lab)
+    frames = state3d(lab)["frames"]
+    lab.kernel_exec("w.render_mode = 'composite'")
+    wait_until(lambda: state3d(lab)["frames"] > frames, 20, what="a composite frame")
+    assert picture(lab) != mip
+
+    def magenta() -> bool:  # the image in front absorbs part of it: its hue, not its exact colour
+        r, g, b, _ = hook3d(lab, "pixel", p["x"], p["y"])
+        return r > g + 40 and b > g + 30
+
+    wait_until(magenta, 30, what="the cube's colour in composite mode")
+    lab.kernel_exec("w.render_mode = 'mip'")
+
     # a click on the cube picks one of its voxels into `position`
     p = hook3d(lab, "voxelToClient", CENTRE)
     lab.page.mouse.click(p["x"], p["y"])
