@@ -61,6 +61,9 @@ class MapCore:
         self.persist: Persistence | None = None
         self.closed = False
         self._subs: list[Callable[[Change], None]] = []
+        #: called under the lock with an edit's atoms before they are applied (export snapshots keep
+        #: the chunks' current data: voxwidget/export/snapshot.py)
+        self.pins: list[Callable[[list[Atom]], None]] = []
 
     def attach(self, store: ChunkStore, created: bool) -> None:
         """Persist into ``store``: load its metadata, replay its journal tail (the map takes the
@@ -92,6 +95,8 @@ class MapCore:
             atoms = compute(table)
             if atoms is None:
                 return None
+            for pin in self.pins:
+                pin(atoms)
             for a in atoms:
                 a.write(table.write(a.key).reshape(-1))
             versions: dict[Key, int] = {}

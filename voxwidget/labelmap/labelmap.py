@@ -292,8 +292,17 @@ class LabelMap:
         sq = tuple(d for d in range(3) if squeeze[d])
         return out.squeeze(axis=sq) if sq else out
 
-    def to_numpy(self, region: Any = None) -> np.ndarray:
-        """The labels as a numpy array: everything, or ``region`` (any index ``lm[...]`` accepts)."""
+    def to_numpy(self, region: Any = None, *, level: int = 0) -> np.ndarray:
+        """The labels as a numpy array: everything, or ``region`` (any index ``lm[...]`` accepts).
+
+        ``level`` > 0 reads that level of the label pyramid (``region`` in its voxels): each level is
+        the one below reduced 2× per axis by mode downsampling, exactly what :meth:`to_ome_zarr`
+        writes (see :mod:`voxwidget.export.pyramid`).
+        """
+        if level != 0:
+            from ..export.pyramid import numpy_level
+
+            return numpy_level(self, region, level)
         return self[...] if region is None else self[region]
 
     def mask(self, labels: Any, region: Any = None) -> np.ndarray:
@@ -319,6 +328,85 @@ class LabelMap:
     def subscribe(self, callback: Callable[[Change], None]) -> Callable[[], None]:
         """Call ``callback(change)`` after every change; returns a function that unsubscribes."""
         return self._core.subscribe(callback)
+
+    # -- exports (voxwidget/export/) ----------------------------------------------------------------
+    def to_ome_zarr(self, path: str | Path, **kwargs: Any) -> Path:
+        """Write the labels as an OME-Zarr (NGFF 0.5, zarr v3) label pyramid, streamed chunk by chunk.
+
+        Parameters
+        ----------
+        path : path-like
+            Target directory: the label image, or with ``image`` the image whose ``labels/<name>``
+            holds the labels. Written beside ``path`` and moved there at the end, so a failed or
+            killed export leaves ``path`` as it was.
+        image : array-like or MultiscaleImage, optional
+            A 3D image of the labels' shape: its pyramid (mean downsampling) is written too.
+        name : str
+            The label image's name (default ``"labels"``).
+        levels : int, optional
+            Number of levels; by default 2× per level until one chunk holds a level.
+        voxel_size : 3 floats, optional
+            (z, y, x) size of a level-0 voxel for the ``scale``/``translation`` transforms (default
+            the image's, else 1).
+        overwrite : bool
+            Replace an existing ``path`` (default False: FileExistsError).
+        progress : bool
+            Show a ``tqdm.auto`` bar when the export takes more than a second (default True).
+        scheduler : str or distributed.Client, optional
+            Run each level as a dask graph on this scheduler (a stored map is read by the workers
+            from a file snapshot).
+
+        Returns
+        -------
+        Path
+            ``path``. The ``image-label`` metadata lists the view's colour of every label present.
+        """
+        from ..export.ome import to_ome_zarr
+
+        return to_ome_zarr(self, path, **kwargs)
+
+    def to_nanovdb(self, path: str | Path, **kwargs: Any) -> Path:
+        """Write the labels as a NanoVDB file (one grid, NanoVDB 32 layout), chunk by chunk.
+
+        Parameters
+        ----------
+        path : path-like
+            The ``.nvdb`` file (written beside it and renamed at the end).
+        label : int, optional
+            Only voxels of this label are active (default: every non-zero voxel).
+        grid : {"onindex", "int64", "uint32", "int32"}
+            ``"onindex"`` (default): an OnIndex grid whose ``labels`` channel (blind data) holds the
+            value of every active voxel, index 0 the background. Value grids store the labels in the
+            leaves: ``"int64"`` (labels ≤ 2⁶³−1), ``"uint32"`` (uint8…uint32 maps), ``"int32"``
+            (uint8/uint16 maps).
+        voxel_size : 3 floats, optional
+            (z, y, x) voxel size (default 1). NanoVDB's (i, j, k) is the map's (x, y, z): voxel
+            ``lm[z, y, x]`` is grid coordinate ``(x, y, z)``, scaled by ``(vx, vy, vz)``.
+        overwrite : bool
+            Replace an existing file (default False).
+        progress : bool
+            ``tqdm.auto`` bar for exports longer than a second (default True).
+
+        Returns
+        -------
+        Path
+            ``path``. Same map, same bytes.
+        """
+        from ..export.nanovdb import to_nanovdb
+
+        return to_nanovdb(self, path, **kwargs)
+
+    def to_dask(self, level: int = 0) -> Any:
+        """A lazy dask array of the labels (pyramid ``level``), one task per chunk.
+
+        It shows the map as it is at the call: a stored map is checkpointed and its chunk files
+        hard-linked into a snapshot directory any process can read (dask's process and distributed
+        schedulers too); an in-memory map keeps a copy of each chunk edited later, for threaded
+        schedulers. Edits made after the call do not change the array.
+        """
+        from ..export.dask_array import to_dask
+
+        return to_dask(self, level)
 
     # -- persistence -------------------------------------------------------------------------------
     def checkpoint(self, force: bool = False) -> None:
