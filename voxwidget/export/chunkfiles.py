@@ -102,19 +102,24 @@ class ArrayOut:
             return None
         return np.frombuffer(self._codec.decode(buf), self.dtype).reshape(self.chunks)
 
-    def read_box(self, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
-        """The voxels of the box ``lo:hi`` (inside the array)."""
-        out = np.zeros([b - a for a, b in zip(lo, hi, strict=True)], self.dtype)
-        if out.size == 0:
-            return out
+    def read_box(
+        self, lo: Sequence[int], hi: Sequence[int], *, none_if_empty: bool = False
+    ) -> np.ndarray | None:
+        """The voxels of the box ``lo:hi`` (inside the array); None when ``none_if_empty`` and no
+        chunk under it is stored."""
         c = self.chunks
         first = [a // cc for a, cc in zip(lo, c, strict=True)]
         last = [(b - 1) // cc for b, cc in zip(hi, c, strict=True)]
+        parts = []
         for idx in np.ndindex(*[m - f + 1 for f, m in zip(first, last, strict=True)]):
             key = [i + f for i, f in zip(idx, first, strict=True)]
             data = self.read_chunk(key)
-            if data is None:
-                continue
+            if data is not None:
+                parts.append((key, data))
+        if not parts and none_if_empty:
+            return None
+        out = np.zeros([b - a for a, b in zip(lo, hi, strict=True)], self.dtype)
+        for key, data in parts:
             a = [max(x, k * cc) for x, k, cc in zip(lo, key, c, strict=True)]
             b = [min(y, (k + 1) * cc) for y, k, cc in zip(hi, key, c, strict=True)]
             out[tuple(slice(x - y, z - y) for x, z, y in zip(a, b, lo, strict=True))] = data[

@@ -104,8 +104,10 @@ class _Writer:
         """Per box with active voxels: (values (n, 512) in NanoVDB order, active (n, 512), origins
         (n, 3) as i, j, k) of its leaves holding an active voxel, in a fixed order."""
         for lo, hi in self.boxes:
-            data = read_box(self.snap, lo, hi)
+            data = read_box(self.snap, lo, hi, none_if_empty=True)
             self.bar.update(1)
+            if data is None:
+                continue
             act = data != 0 if self.label is None else data == self.label
             if not act.any():
                 continue

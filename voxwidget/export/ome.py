@@ -173,8 +173,8 @@ def _reduce(parent: ArrayOut, out: ArrayOut, factors: Sequence[int], mean: bool,
         lo, hi = out.box(key)
         plo = [a * f for a, f in zip(lo, factors, strict=True)]
         phi = [min(b * f, n) for b, f, n in zip(hi, factors, parent.shape, strict=True)]
-        block = parent.read_box(plo, phi)
-        if not np.count_nonzero(block):
+        block = parent.read_box(plo, phi, none_if_empty=True)
+        if block is None:
             continue
         out.write(key, downsample_mean(block, factors) if mean else mode_reduce(block, factors))
 

@@ -15,6 +15,8 @@ from typing import Any
 __all__ = ["check_target", "check_voxel_size", "progress_bar", "publish", "temp_beside"]
 
 _RENAME_EXCHANGE = 2
+#: seconds an export runs before its progress bar appears
+PROGRESS_DELAY = 1.0
 
 
 def check_target(path: str | os.PathLike, overwrite: bool) -> Path:
@@ -58,7 +60,7 @@ def progress_bar(total: int, desc: str, enabled: bool, unit: str = "chunk") -> A
         except ImportError:  # the optional "export" extra is not installed
             enabled = False
         else:
-            return tqdm(total=total, desc=desc, unit=unit, delay=1.0, leave=False)
+            return tqdm(total=total, desc=desc, unit=unit, delay=PROGRESS_DELAY, leave=False)
     return _NoBar()
 
 

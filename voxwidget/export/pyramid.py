@@ -95,7 +95,7 @@ def read_level(src: ChunkSource, level: int, lo: Sequence[int], hi: Sequence[int
     shapes = level_shapes(src.shape, (1, 1, 1), level + 1)
     hi = [min(int(h), n) for h, n in zip(hi, shapes[level], strict=True)]
     lo = [min(int(v), h) for v, h in zip(lo, hi, strict=True)]
-    return _read(lambda a, b: read_box(src, a, b), shapes, level, lo, hi)
+    return _read(lambda a, b: read_box(src, a, b), shapes, level, lo, hi)  # type: ignore[arg-type,return-value]
 
 
 def _read(
