@@ -192,7 +192,7 @@ class _Writer:
             self.channel_type = dt
             self.meta_at = end
             self.values_at = end + L.BLIND_META_SIZE
-            self.offsets = np.concatenate([[1], 1 + np.cumsum(self.counts)[:-1]]).astype(np.int64)
+            self.offsets = 1 + np.cumsum(self.counts) - self.counts  # first value index per leaf
             end = L.align32(self.values_at + self.value_count * np.dtype(self.channel_dtype).itemsize)
             self.blind_count = 1
         self.grid_size = end
