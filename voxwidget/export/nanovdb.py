@@ -89,12 +89,28 @@ class _Writer:
     ) -> None:
         self.snap, self.layout, self.grid, self.label, self.vs = snap, layout, grid, label, vs
         steps = [c if c % 8 == 0 else _BOX for c in snap.chunk_shape]
+        cands = snap.candidates()
+        if cands is not None:  # only the boxes over chunks that may hold labels
+            starts: set[tuple[int, ...]] = set()
+            for key in cands:
+                lo = [k * c for k, c in zip(key, snap.chunk_shape, strict=True)]
+                hi = [min(a + c, n) for a, c, n in zip(lo, snap.chunk_shape, snap.shape, strict=True)]
+                ranges = [range(a // st, (b - 1) // st + 1) for a, b, st in zip(lo, hi, steps, strict=True)]
+                starts.update(
+                    (z * steps[0], y * steps[1], x * steps[2])
+                    for z in ranges[0]
+                    for y in ranges[1]
+                    for x in ranges[2]
+                )
+            corners = sorted(starts)
+        else:
+            corners = [
+                tuple(i * s for i, s in zip(idx, steps, strict=True))
+                for idx in np.ndindex(*[-(-n // s) for n, s in zip(snap.shape, steps, strict=True)])
+            ]
         self.boxes = [
-            (
-                [i * s for i, s in zip(idx, steps, strict=True)],
-                [min((i + 1) * s, n) for i, s, n in zip(idx, steps, snap.shape, strict=True)],
-            )
-            for idx in np.ndindex(*[-(-n // s) for n, s in zip(snap.shape, steps, strict=True)])
+            (list(lo), [min(a + s, n) for a, s, n in zip(lo, steps, snap.shape, strict=True)])
+            for lo in corners
         ]
         self.bar = progress_bar(2 * len(self.boxes), "NanoVDB export", progress, unit="box")
         self.name = "labels" if label is None else f"label_{label}"

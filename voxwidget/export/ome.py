@@ -93,17 +93,33 @@ def to_ome_zarr(
             src = snap.reader()
         else:
             src = PinnedSnapshot(lm)
-        run = _Runner(scheduler, progress, sum(int(np.prod(a.grid)) for a in lab + ims))
+        run = _Runner(scheduler, progress)
         try:
-            found = run.level(_labels0, (src, lab[0]), lab[0])
+            cands = src.candidates()
+            keys = None if cands is None else sorted(k for k in cands if _inside(k, lab[0].grid))
+            found = run.level(_labels0, (src, lab[0]), lab[0], keys)
+            keys = sorted({k for _, written in found for k in written})
             for k in range(1, len(shapes)):
-                run.level(_reduce, (lab[k - 1], lab[k], level_factors(shapes[k - 1]), False), lab[k])
+                f = level_factors(shapes[k - 1])
+                keys = sorted({tuple(a // b for a, b in zip(key, f, strict=True)) for key in keys})
+                keys = sorted(
+                    {k for w in run.level(_reduce, (lab[k - 1], lab[k], f, False), lab[k], keys) for k in w}
+                )
             if img is not None:
-                run.level(_image0, (img, ims[0]), ims[0])
+                keys = sorted({key for w in run.level(_image0, (img, ims[0]), ims[0]) for key in w})
                 for k in range(1, len(shapes)):
-                    run.level(_reduce, (ims[k - 1], ims[k], level_factors(shapes[k - 1]), True), ims[k])
+                    f = level_factors(shapes[k - 1])
+                    keys = sorted({tuple(a // b for a, b in zip(key, f, strict=True)) for key in keys})
+                    keys = sorted(
+                        {
+                            k
+                            for w in run.level(_reduce, (ims[k - 1], ims[k], f, True), ims[k], keys)
+                            for k in w
+                        }
+                    )
         finally:
             run.close()
+        found = [labs for labs, _ in found]
         labels = np.unique(np.concatenate([np.asarray(f, lm.dtype) for f in found])) if found else []
         _write_metadata(tmp, label_dir, name, shapes, vs, unit, labels, img is not None)
         publish(tmp, target, overwrite)
@@ -120,42 +136,53 @@ def to_ome_zarr(
 class _Runner:
     """Runs one level's chunk tasks: in a local thread pool, or as a dask graph on ``scheduler``."""
 
-    def __init__(self, scheduler: Any, progress: bool, total: int) -> None:
+    def __init__(self, scheduler: Any, progress: bool) -> None:
         self.scheduler = scheduler
-        self.bar = progress_bar(total, "OME-Zarr export", progress)
+        self.progress = progress
         self.pool = None if scheduler is not None else ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
 
-    def level(self, fn: Callable, args: tuple, out: ArrayOut) -> list:
-        keys = [tuple(int(i) for i in k) for k in np.ndindex(*out.grid)]
-        per = (
-            max(1, min(_TASK_CHUNKS * 16, math.ceil(len(keys) / 256)))
-            if self.scheduler is not None
-            else _TASK_CHUNKS
-        )
+    def level(self, fn: Callable, args: tuple, out: ArrayOut, keys: list | None = None) -> list:
+        """Run ``fn(*args, batch)`` over ``keys`` (default: every chunk of ``out``) in batches;
+        the tasks' results, in order."""
+        if keys is None:
+            keys = [tuple(int(i) for i in k) for k in np.ndindex(*out.grid)]
+        per = max(1, min(_TASK_CHUNKS * 16, math.ceil(len(keys) / 256))) if self.scheduler else _TASK_CHUNKS
         batches = [keys[i : i + per] for i in range(0, len(keys), per)]
-        results = []
-        if self.pool is not None:
-            for keys_done, res in self.pool.map(lambda b: (len(b), fn(*args, b)), batches):
-                self.bar.update(keys_done)
-                results.append(res)
-        else:
+        level = Path(out.path).name
+        bar = progress_bar(
+            len(keys),
+            f"OME-Zarr export, {Path(out.path).parent.name or 'image'} level {level}",
+            self.progress,
+        )
+        try:
+            if self.pool is not None:
+                results = []
+                for n, res in self.pool.map(lambda b: (len(b), fn(*args, b)), batches):
+                    bar.update(n)
+                    results.append(res)
+                return results
             import dask
 
             tasks = [dask.delayed(fn, pure=False)(*args, b) for b in batches]
             results = list(dask.compute(*tasks, scheduler=self.scheduler))
-            self.bar.update(len(keys))
-        return [r for r in results if r is not None and len(r)]
+            bar.update(len(keys))
+            return results
+        finally:
+            bar.close()
 
     def close(self) -> None:
-        self.bar.close()
         if self.pool is not None:
             self.pool.shutdown()
 
 
+def _inside(key: Sequence[int], grid: Sequence[int]) -> bool:
+    return all(0 <= k < g for k, g in zip(key, grid, strict=True))
+
+
 # -- chunk tasks (top-level functions: dask pickles them) --------------------------------------------
 def _labels0(src: ChunkSource, out: ArrayOut, keys: Sequence[tuple[int, int, int]]) -> np.ndarray:
-    """Copy level-0 chunks from the snapshot; returns the labels they hold."""
-    found = []
+    """Copy level-0 chunks from the snapshot; returns the labels they hold and the keys written."""
+    found, written = [], []
     for key in keys:
         data = src.read(key)
         if data is None:
@@ -164,11 +191,14 @@ def _labels0(src: ChunkSource, out: ArrayOut, keys: Sequence[tuple[int, int, int
         part = data[tuple(slice(0, b - a) for a, b in zip(lo, hi, strict=True))]
         if out.write(key, part):
             found.append(labels_in(part))
-    return np.unique(np.concatenate(found)) if found else np.zeros(0, out.dtype)
+            written.append(tuple(key))
+    return (np.unique(np.concatenate(found)) if found else np.zeros(0, out.dtype)), written
 
 
-def _reduce(parent: ArrayOut, out: ArrayOut, factors: Sequence[int], mean: bool, keys: Sequence) -> None:
-    """Compute chunks of a level from the level below it (mode for labels, mean for images)."""
+def _reduce(parent: ArrayOut, out: ArrayOut, factors: Sequence[int], mean: bool, keys: Sequence) -> list:
+    """Compute chunks of a level from the level below it (mode for labels, mean for images); returns
+    the keys written."""
+    written = []
     for key in keys:
         lo, hi = out.box(key)
         plo = [a * f for a, f in zip(lo, factors, strict=True)]
@@ -176,14 +206,19 @@ def _reduce(parent: ArrayOut, out: ArrayOut, factors: Sequence[int], mean: bool,
         block = parent.read_box(plo, phi, none_if_empty=True)
         if block is None:
             continue
-        out.write(key, downsample_mean(block, factors) if mean else mode_reduce(block, factors))
+        if out.write(key, downsample_mean(block, factors) if mean else mode_reduce(block, factors)):
+            written.append(tuple(key))
+    return written
 
 
-def _image0(img: _ImageReader, out: ArrayOut, keys: Sequence) -> None:
-    """Copy level-0 image chunks."""
+def _image0(img: _ImageReader, out: ArrayOut, keys: Sequence) -> list:
+    """Copy level-0 image chunks; returns the keys written (all-zero chunks are not)."""
+    written = []
     for key in keys:
         lo, hi = out.box(key)
-        out.write(key, img.read(lo, hi))
+        if out.write(key, img.read(lo, hi)):
+            written.append(tuple(key))
+    return written
 
 
 class _ImageReader:

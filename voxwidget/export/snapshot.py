@@ -46,6 +46,10 @@ class ChunkSource:
     def read(self, key: Key) -> np.ndarray | None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def candidates(self) -> set[Key] | None:
+        """The chunk keys that may hold data (None: unknown, any may)."""
+        return None
+
     def close(self) -> None:
         """Release the snapshot (idempotent)."""
 
@@ -63,6 +67,7 @@ class PinnedSnapshot(ChunkSource):
         self.shape, self.chunk_shape, self.dtype = lm.shape, lm.chunk_shape, lm.dtype
         self._core = core = lm._core
         self._kept: dict[Key, np.ndarray | None] = {}
+        self._empty: set[Key] = set()
         self._closed = False
         with core.lock:
             core.check_open()
@@ -89,10 +94,25 @@ class PinnedSnapshot(ChunkSource):
 
     def read(self, key: Key) -> np.ndarray | None:
         key = tuple(int(k) for k in key)  # type: ignore[assignment]
+        if key in self._empty:
+            return None
         with self._core.lock:
             if key in self._kept:
                 return self._kept[key]
-            return self._current(key)
+            data = self._current(key)
+        if data is None:  # all zero in the snapshot, now and later: no second look
+            self._empty.add(key)
+        return data
+
+    def candidates(self) -> set[Key] | None:
+        with self._core.lock:
+            table = self._core.table
+            keys = set(table.entries) | set(self._kept)
+            store = table.store
+        if store is None:
+            return keys
+        stored = stored_keys(store)
+        return None if stored is None else keys | stored
 
     def kept(self) -> dict[Key, np.ndarray | None]:
         """The chunks edited since the snapshot was taken, as they were then."""
@@ -161,8 +181,30 @@ class SnapshotReader(ChunkSource):
             store = _STORES[self.path] = ChunkStore(self.path)
         return store.read_chunk(tuple(int(k) for k in key))  # type: ignore[arg-type]
 
+    def candidates(self) -> set[Key] | None:
+        return stored_keys(ChunkStore(self.path))
+
     def __reduce__(self) -> tuple:
         return (SnapshotReader, (self.path, self.shape, self.chunk_shape, self.dtype.str))
+
+
+def stored_keys(store: ChunkStore) -> set[Key] | None:
+    """The keys of the chunk files in ``store`` (None when its chunks are not one file per key)."""
+    if not store.atomic:
+        return None
+    root = store.path
+    keys: set[Key] = set()
+    for dirpath, dirs, files in os.walk(root):
+        if dirpath == str(root):
+            dirs[:] = [d for d in dirs if d != SIDE_DIR]
+        for f in files:
+            parts = os.path.relpath(os.path.join(dirpath, f), root).replace(os.sep, "/")
+            tokens = parts.replace(".", "/").split("/")
+            if tokens[0] == "c":
+                tokens = tokens[1:]
+            if len(tokens) == 3 and all(t.isdigit() for t in tokens):
+                keys.add(tuple(int(t) for t in tokens))  # type: ignore[arg-type]
+    return keys
 
 
 def _link_tree(src: Path, dst: Path) -> None:
