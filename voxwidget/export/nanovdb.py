@@ -16,6 +16,7 @@ map, same bytes) and renamed at the end.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -388,7 +389,8 @@ class _Writer:
         return leaves
 
     def _values(self, fd: int) -> None:
-        """Pass 2: each leaf's values (value grids) or its entries of the value array (OnIndex)."""
+        """Pass 2: each leaf's values (value grids) or its entries of the value array (OnIndex), a
+        box at a time, leaves adjacent in the file written together."""
         lay = self.layout
         head = self._leaf_header_fields() if self.grid != "onindex" else None
         vsize = np.dtype(self.channel_dtype).itemsize if self.grid == "onindex" else 0
@@ -396,15 +398,25 @@ class _Writer:
         for vals, act, _ in self._leaves():
             ranks = self.rank[seen : seen + len(vals)]
             seen += len(vals)
-            for r, v, a in zip(ranks, vals, act, strict=True):
-                if self.grid == "onindex":
-                    on = v[a].astype(self.channel_dtype)
-                    self._put(fd, self.values_at + int(self.offsets[r]) * vsize, on.tobytes())
-                else:
-                    leaf = np.zeros(lay.leaf_size, np.uint8)
-                    leaf[:80] = head[r]  # type: ignore[index]
-                    leaf[lay.leaf_values :] = np.where(a, v, 0).astype(lay.value_dtype).view(np.uint8)
-                    self._put(fd, self.leaf_at + int(r) * lay.leaf_size, leaf.data)
+            order = np.argsort(ranks)
+            ranks, vals, act = ranks[order], vals[order], act[order]
+            runs = np.flatnonzero(np.diff(ranks) != 1) + 1  # leaves [a, b) are adjacent in the file
+            bounds = [0, *runs.tolist(), len(ranks)]
+            if self.grid == "onindex":
+                on = vals[act].astype(self.channel_dtype)  # leaf by leaf, voxels in NanoVDB order
+                ends = np.cumsum(self.counts[ranks])
+                for a, b in itertools.pairwise(bounds):
+                    lo = int(ends[a - 1]) if a else 0
+                    at = self.values_at + int(self.offsets[ranks[a]]) * vsize
+                    self._put(fd, at, on[lo : int(ends[b - 1])].data)
+            else:
+                leaves = np.zeros((len(ranks), lay.leaf_size), np.uint8)
+                leaves[:, :80] = head[ranks]  # type: ignore[index]
+                leaves[:, lay.leaf_values :] = (
+                    np.where(act, vals, 0).astype(lay.value_dtype).view(np.uint8).reshape(len(ranks), -1)
+                )
+                for a, b in itertools.pairwise(bounds):
+                    self._put(fd, self.leaf_at + int(ranks[a]) * lay.leaf_size, leaves[a:b].data)
 
 
 def _popcount(words: np.ndarray) -> np.ndarray:
