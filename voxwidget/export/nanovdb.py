@@ -117,9 +117,10 @@ class _Writer:
         self.name = "labels" if label is None else f"label_{label}"
 
     # -- pass 1: topology ------------------------------------------------------------------------------
-    def _leaves(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per box with active voxels: (values (n, 512) in NanoVDB order, active (n, 512), origins
-        (n, 3) as i, j, k) of its leaves holding an active voxel, in a fixed order."""
+    def _leaves(self, values: bool) -> Iterator[tuple[np.ndarray | None, np.ndarray, np.ndarray, int]]:
+        """Per box with active voxels: (values (n, 512) in NanoVDB order if ``values``, active
+        (n, 512), origins (n, 3) as i, j, k, the box's largest label) of its leaves holding an
+        active voxel, in a fixed order."""
         for lo, hi in self.boxes:
             data = read_box(self.snap, lo, hi, none_if_empty=True)
             self.bar.update(1)
@@ -128,6 +129,7 @@ class _Writer:
             act = data != 0 if self.label is None else data == self.label
             if not act.any():
                 continue
+            top = int(data.max()) if self.label is None else self.label
             vals = data.transpose(2, 1, 0)  # (x, y, z) = (i, j, k)
             act = act.transpose(2, 1, 0)
             n = [-(-s // 8) for s in vals.shape]
@@ -141,22 +143,29 @@ class _Writer:
             act_l = leafwise(act)
             idx = np.flatnonzero(act_l.any(axis=1))
             origin = np.stack(np.unravel_index(idx, n), axis=1).astype(np.int64) * 8 + [lo[2], lo[1], lo[0]]
-            yield leafwise(vals)[idx], act_l[idx], origin
+            yield (leafwise(vals)[idx] if values else None), act_l[idx], origin, top
 
     def _topology(self) -> None:
         origins, masks, counts, bmin, bmax = [], [], [], [], []
         top = 0
-        for vals, act, org in self._leaves():
-            if self.label is None:
-                top = max(top, int(vals.max()))
-            masks.append(np.packbits(act, axis=1, bitorder="little").view("<u8"))
-            counts.append(act.sum(axis=1))
-            cube = act.reshape(-1, 8, 8, 8)
-            lo3, hi3 = [], []
-            for axes in ((2, 3), (1, 3), (1, 2)):
-                on = cube.any(axis=axes)
-                lo3.append(on.argmax(axis=1))
-                hi3.append(7 - on[:, ::-1].argmax(axis=1))
+        for _, act, org, box_top in self._leaves(values=False):
+            top = max(top, box_top)
+            words = np.packbits(act, axis=1, bitorder="little").view("<u8")  # word i: the voxels (i, ·, ·)
+            masks.append(words)
+            counts.append(_popcount(words).reshape(-1, 8).sum(axis=1))
+            rows = words != 0  # i of the active voxels
+            js = np.bitwise_or.reduce(words, axis=1)  # byte j: the voxels (·, j, ·)
+            jb = js.view(np.uint8).reshape(-1, 8) != 0
+            kb = (
+                np.unpackbits(
+                    np.bitwise_or.reduce(js.view(np.uint8).reshape(-1, 8), axis=1)[:, None],
+                    axis=1,
+                    bitorder="little",
+                )
+                != 0
+            )  # bit k: the voxels (·, ·, k)
+            lo3 = [b.argmax(axis=1) for b in (rows, jb, kb)]
+            hi3 = [7 - b[:, ::-1].argmax(axis=1) for b in (rows, jb, kb)]
             bmin.append(org + np.stack(lo3, axis=1))
             bmax.append(org + np.stack(hi3, axis=1))
             origins.append(org)
@@ -395,7 +404,7 @@ class _Writer:
         head = self._leaf_header_fields() if self.grid != "onindex" else None
         vsize = np.dtype(self.channel_dtype).itemsize if self.grid == "onindex" else 0
         seen = 0
-        for vals, act, _ in self._leaves():
+        for vals, act, _, _ in self._leaves(values=True):
             ranks = self.rank[seen : seen + len(vals)]
             seen += len(vals)
             order = np.argsort(ranks)
@@ -419,7 +428,10 @@ class _Writer:
                     self._put(fd, self.leaf_at + int(ranks[a]) * lay.leaf_size, leaves[a:b].data)
 
 
+_POP8 = np.array([bin(i).count("1") for i in range(256)], np.uint64)
+
+
 def _popcount(words: np.ndarray) -> np.ndarray:
-    """Set bits of each uint64."""
+    """Set bits of each uint64 (any shape, flattened)."""
     b = np.ascontiguousarray(words).view(np.uint8).reshape(-1, 8)
-    return np.unpackbits(b, axis=1).sum(axis=1).astype(np.uint64)
+    return _POP8[b].sum(axis=1)
