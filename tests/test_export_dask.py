@@ -76,3 +76,13 @@ def test_distributed_cluster_runs_to_dask_and_the_export(tmp_path):
         remote = lm.to_ome_zarr(tmp_path / "remote.zarr", image=image, progress=False, scheduler=client)
         assert len(client.scheduler_info()["workers"]) == 2
     assert _files(remote) == _files(local)  # same chunks, same bytes, same metadata
+
+
+def test_in_memory_map_exports_on_a_threaded_dask_scheduler(tmp_path):
+    lm = _painted(dtype="uint8")
+    local = lm.to_ome_zarr(tmp_path / "local.zarr", progress=False)
+    threaded = lm.to_ome_zarr(tmp_path / "threads.zarr", progress=False, scheduler="threads")
+    assert _files(threaded) == _files(local)
+    with pytest.raises(TypeError, match=r"in-memory label map is readable only in this process"):
+        lm.to_ome_zarr(tmp_path / "procs.zarr", progress=False, scheduler="processes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["local.zarr", "threads.zarr"]

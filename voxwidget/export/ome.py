@@ -97,26 +97,11 @@ def to_ome_zarr(
         try:
             cands = src.candidates()
             keys = None if cands is None else sorted(k for k in cands if _inside(k, lab[0].grid))
-            found = run.level(_labels0, (src, lab[0]), lab[0], keys)
-            keys = sorted({k for _, written in found for k in written})
-            for k in range(1, len(shapes)):
-                f = level_factors(shapes[k - 1])
-                keys = sorted({tuple(a // b for a, b in zip(key, f, strict=True)) for key in keys})
-                keys = sorted(
-                    {k for w in run.level(_reduce, (lab[k - 1], lab[k], f, False), lab[k], keys) for k in w}
-                )
+            found = run.level("labels", 0, _labels0, (src, lab[0]), lab[0], keys)
+            _coarser(run, "labels", lab, shapes, [k for _, written in found for k in written], mean=False)
             if img is not None:
-                keys = sorted({key for w in run.level(_image0, (img, ims[0]), ims[0]) for key in w})
-                for k in range(1, len(shapes)):
-                    f = level_factors(shapes[k - 1])
-                    keys = sorted({tuple(a // b for a, b in zip(key, f, strict=True)) for key in keys})
-                    keys = sorted(
-                        {
-                            k
-                            for w in run.level(_reduce, (ims[k - 1], ims[k], f, True), ims[k], keys)
-                            for k in w
-                        }
-                    )
+                written = run.level("image", 0, _image0, (img, ims[0]), ims[0])
+                _coarser(run, "image", ims, shapes, [k for w in written for k in w], mean=True)
         finally:
             run.close()
         found = [labs for labs, _ in found]
@@ -141,19 +126,16 @@ class _Runner:
         self.progress = progress
         self.pool = None if scheduler is not None else ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)))
 
-    def level(self, fn: Callable, args: tuple, out: ArrayOut, keys: list | None = None) -> list:
-        """Run ``fn(*args, batch)`` over ``keys`` (default: every chunk of ``out``) in batches;
-        the tasks' results, in order."""
+    def level(
+        self, what: str, k: int, fn: Callable, args: tuple, out: ArrayOut, keys: list | None = None
+    ) -> list:
+        """Run ``fn(*args, batch)`` over ``keys`` (default: every chunk of ``out``, level ``k`` of
+        ``what``) in batches; the tasks' results, in order."""
         if keys is None:
             keys = [tuple(int(i) for i in k) for k in np.ndindex(*out.grid)]
         per = max(1, min(_TASK_CHUNKS * 16, math.ceil(len(keys) / 256))) if self.scheduler else _TASK_CHUNKS
         batches = [keys[i : i + per] for i in range(0, len(keys), per)]
-        level = Path(out.path).name
-        bar = progress_bar(
-            len(keys),
-            f"OME-Zarr export, {Path(out.path).parent.name or 'image'} level {level}",
-            self.progress,
-        )
+        bar = progress_bar(len(keys), f"OME-Zarr export: {what} level {k}", self.progress)
         try:
             if self.pool is not None:
                 results = []
@@ -173,6 +155,16 @@ class _Runner:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
+
+
+def _coarser(run: _Runner, what: str, arrays: list[ArrayOut], shapes: list, keys: list, mean: bool) -> None:
+    """Levels 1… of ``arrays``, each reduced from the one below; only the chunks over chunks written
+    below are computed (the others are zero)."""
+    for k in range(1, len(shapes)):
+        f = level_factors(shapes[k - 1])
+        keys = sorted({tuple(a // b for a, b in zip(key, f, strict=True)) for key in keys})
+        written = run.level(what, k, _reduce, (arrays[k - 1], arrays[k], f, mean), arrays[k], keys)
+        keys = [key for w in written for key in w]
 
 
 def _inside(key: Sequence[int], grid: Sequence[int]) -> bool:

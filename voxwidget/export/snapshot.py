@@ -114,6 +114,12 @@ class PinnedSnapshot(ChunkSource):
         stored = stored_keys(store)
         return None if stored is None else keys | stored
 
+    def __reduce__(self) -> tuple:
+        raise TypeError(
+            "a snapshot of an in-memory label map is readable only in this process (threaded or "
+            "synchronous schedulers); save(path) the map first to use other processes"
+        )
+
     def kept(self) -> dict[Key, np.ndarray | None]:
         """The chunks edited since the snapshot was taken, as they were then."""
         with self._core.lock:
