@@ -111,15 +111,15 @@ import json, resource, sys, time
 from pathlib import Path
 from voxwidget import LabelMap
 root, size = Path(sys.argv[1]), int(sys.argv[2])
-lm = LabelMap((size,) * 3, dtype="uint32", chunks=(64, 64, 64), path=root / "map.zarr")
+lm = LabelMap((size,) * 3, dtype="uint32", chunks=(64, 64, 64), path=root / "big.zarr")
 lm[100:160, 200:260, 300:420] = 7
 lm.paint((size // 2,) * 3, 40, 9, dims=3)
 lm[size - 48 :, 0:64, size - 58 :] = 123456
 lm.checkpoint()
 t0 = time.perf_counter()
-lm.to_ome_zarr(root / "map.ome.zarr", progress=False)
+lm.to_ome_zarr(root / "big.ome.zarr", progress=False)
 t1 = time.perf_counter()
-lm.to_nanovdb(root / "map.nvdb", progress=False)
+lm.to_nanovdb(root / "big.nvdb", progress=False)
 t2 = time.perf_counter()
 print(json.dumps({"rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                   "ome_s": t1 - t0, "nvdb_s": t2 - t1}))
