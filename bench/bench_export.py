@@ -106,8 +106,8 @@ def write_labels_baseline(arr: np.ndarray, path: Path, chunk: int, levels: int) 
     labels.attrs["ome"] = {**labels.attrs["ome"], "version": "0.5"}
 
 
-BIG = """
-import json, resource, sys, time
+BIG = r"""
+import json, re, sys, time
 from pathlib import Path
 from voxwidget import LabelMap
 root, size = Path(sys.argv[1]), int(sys.argv[2])
@@ -121,7 +121,9 @@ lm.to_ome_zarr(root / "big.ome.zarr", progress=False)
 t1 = time.perf_counter()
 lm.to_nanovdb(root / "big.nvdb", progress=False)
 t2 = time.perf_counter()
-print(json.dumps({"rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+# VmHWM: this process's own peak (ru_maxrss would include the parent's RSS at fork, kept over exec)
+hwm = int(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
+print(json.dumps({"rss": hwm,
                   "ome_s": t1 - t0, "nvdb_s": t2 - t1}))
 """
 

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-SCRIPT = """
-import json, resource, sys, time
+SCRIPT = r"""
+import json, re, sys, time
 from pathlib import Path
 from voxwidget import LabelMap
 
@@ -24,7 +24,8 @@ lm.to_ome_zarr(root / "map.ome.zarr", progress=False)
 t1 = time.perf_counter()
 lm.to_nanovdb(root / "map.nvdb", progress=False)
 t2 = time.perf_counter()
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM: this process's own peak (ru_maxrss would include the parent's RSS at fork, kept over exec)
+rss = int(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
 print(json.dumps({"rss": rss, "ome_s": t1 - t0, "nvdb_s": t2 - t1}))
 """
 
