@@ -315,4 +315,4 @@ def _write_metadata(
 def _group(path: Path, attributes: dict) -> None:
     """Write a zarr v3 group's ``zarr.json`` (its arrays are already there)."""
     meta = {"zarr_format": 3, "node_type": "group", "attributes": attributes}
-    (path / "zarr.json").write_text(json.dumps(meta, indent=2))
+    (path / "zarr.json").write_text(json.dumps(meta, separators=(",", ":")))
