@@ -145,10 +145,13 @@ class FileSnapshot(ChunkSource):
         #: the snapshot's zarr array directory
         self.path = store / SIDE_DIR / "snapshots" / uuid.uuid4().hex
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+        persist = lm._core.persist
+        # chunk files replaced by rename can be linked; a store zarr writes in place (sharding) is copied
+        link = persist is not None and persist.store.atomic
         pin = PinnedSnapshot(lm)
         try:
             lm.checkpoint()
-            _link_tree(store, self.path)
+            _link_tree(store, self.path, link)
             kept = pin.kept()
         finally:
             pin.close()
@@ -213,8 +216,9 @@ def stored_keys(store: ChunkStore) -> set[Key] | None:
     return keys
 
 
-def _link_tree(src: Path, dst: Path) -> None:
-    """Hard-link every file of the zarr array ``src`` (not its sidecar or temp files) into ``dst``."""
+def _link_tree(src: Path, dst: Path, link: bool = True) -> None:
+    """Hard-link (or copy) every file of the zarr array ``src`` (not its sidecar or temp files) into
+    ``dst``."""
     for root, dirs, files in os.walk(src):
         rel = Path(root).relative_to(src)
         if rel == Path("."):
@@ -224,8 +228,10 @@ def _link_tree(src: Path, dst: Path) -> None:
             if f.endswith(".vwtmp"):
                 continue
             try:
+                if not link:
+                    raise OSError("copy")
                 os.link(Path(root) / f, dst / rel / f)
-            except OSError:  # no hard links here (another file system, FAT): copy
+            except OSError:  # no hard links here (another file system, FAT), or not safe: copy
                 shutil.copy2(Path(root) / f, dst / rel / f)
 
 
