@@ -86,3 +86,24 @@ def test_in_memory_map_exports_on_a_threaded_dask_scheduler(tmp_path):
     with pytest.raises(TypeError, match=r"in-memory label map is readable only in this process"):
         lm.to_ome_zarr(tmp_path / "procs.zarr", progress=False, scheduler="processes")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.zarr", "threads.zarr"]
+
+
+def test_sharded_store_snapshot_is_a_copy_that_leaves_the_store_alone(tmp_path):
+    import zarr
+
+    z = zarr.create_array(
+        tmp_path / "sh.zarr", shape=(32, 32, 32), chunks=(8, 8, 8), shards=(16, 16, 16), dtype="uint16"
+    )
+    z[0:20, 0:20, 0:20] = 4
+    lm = LabelMap.open(tmp_path / "sh.zarr")
+    before = lm.to_numpy()
+    x = lm.to_dask()
+    lm[...] = 9  # edits after the snapshot: its kept chunks are written into the snapshot's copy
+    lm.checkpoint()
+    y = lm.to_dask()  # a second snapshot while the first is alive
+    lm.undo()
+    lm.checkpoint()
+    np.testing.assert_array_equal(x.compute(), before)
+    assert (y.compute() == 9).all()
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "sh.zarr", mode="r")[:], before)
+    lm.close()
