@@ -7,7 +7,16 @@ say) does not import the others; code inside ``voxwidget`` imports the defining 
 
 from ..lazy import lazy_names
 
-__all__ = ["BatchRejected", "BatchResult", "Change", "ChunkEdit", "LabelMap", "OutOfBoundsError"]
+__all__ = [
+    "BatchRejected",
+    "BatchResult",
+    "Change",
+    "ChunkEdit",
+    "EditEvent",
+    "LabelMap",
+    "OutOfBoundsError",
+    "RegionTooLarge",
+]
 
 _WHERE = {
     "LabelMap": "labelmap",
@@ -16,5 +25,7 @@ _WHERE = {
     "Change": "types",
     "ChunkEdit": "types",
     "OutOfBoundsError": "types",
+    "RegionTooLarge": "types",
+    "EditEvent": "events",
 }
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)

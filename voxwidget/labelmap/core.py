@@ -23,6 +23,7 @@ import numpy as np
 from .atoms import Atom
 from .chunkstore import ChunkStore
 from .chunktable import ChunkTable
+from .events import EditEvents
 from .history import History
 from .persistence import Persistence, is_array
 from .types import BatchResult, Change, ChunkReader, done_future
@@ -61,6 +62,7 @@ class MapCore:
         self.persist: Persistence | None = None
         self.closed = False
         self._subs: list[Callable[[Change], None]] = []
+        self.events = EditEvents(chunks)  # on_edit: told once an edit is durable (events.py)
         #: called under the lock with an edit's atoms before they are applied (export snapshots keep
         #: the chunks' current data: voxwidget/export/snapshot.py)
         self.pins: list[Callable[[list[Atom]], None]] = []
@@ -82,11 +84,14 @@ class MapCore:
         stroke: str | None = None,
         record: bool = True,
         report: Sequence[Key] = (),
+        kind: str = "set",
     ) -> BatchResult | None:
         """Apply one edit: ``compute(reader)`` gives its atoms (None: nothing to do, returns None);
-        they are applied, versioned, recorded as one undo step (unless ``record`` is False: undo and
-        redo), journalled with ``batch_id`` (a batch id already applied is a no-op) and announced.
-        The result holds the new versions of the changed chunks and the current ones of ``report``."""
+        they are applied, counted (label counts), versioned, recorded as one undo step (unless
+        ``record`` is False: undo and redo), journalled with ``batch_id`` (a batch id already
+        applied is a no-op) and announced (``kind`` names it to ``on_edit`` callbacks, see
+        :mod:`.events`). The result holds the new versions of the changed chunks and the current
+        ones of ``report``."""
         table = self.table
         with self.lock:
             self.check_open()
@@ -99,6 +104,7 @@ class MapCore:
                 pin(atoms)
             for a in atoms:
                 a.write(table.write(a.key).reshape(-1))
+            table.counts.apply(atoms)
             versions: dict[Key, int] = {}
             for a in atoms:
                 if a.key not in versions:
@@ -116,6 +122,7 @@ class MapCore:
             if table.evict() and self.persist is not None:
                 self.persist.kick()  # dirty chunks alone exceed the budget: checkpoint soon
         self._notify(versions, batch_id)
+        self.events.emit(kind, batch_id, atoms, versions, fut)
         return BatchResult(result, False, fut)
 
     def step(self, undo: bool) -> bool:
@@ -127,7 +134,7 @@ class MapCore:
                 return None
             return [a.inverse() for a in reversed(step.atoms)] if undo else list(step.atoms)
 
-        return self.edit(compute, record=False) is not None
+        return self.edit(compute, record=False, kind="undo" if undo else "redo") is not None
 
     def check_open(self) -> None:
         """Raise ValueError when the map is closed."""
@@ -192,6 +199,7 @@ class MapCore:
             part = check_labels(np.asarray(array[sl]), table.dtype, "array value")
             if not np.count_nonzero(part):
                 continue
+            table.counts.add_array(part)
             data = np.zeros(table.chunk_shape, table.dtype)
             data[tuple(slice(0, s.stop - s.start) for s in sl)] = part
             if persist is None:

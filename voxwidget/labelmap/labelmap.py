@@ -21,6 +21,7 @@ from ..tools.voxels import voxel_atoms
 from .chunkstore import ChunkStore
 from .core import MapCore
 from .persistence import is_array
+from .toolmethods import ToolMethods
 from .types import BatchRejected, BatchResult, Change, done_future
 from .validate import check_chunk_key, check_edit, check_labels, label_dtype, normalize_index
 
@@ -29,8 +30,11 @@ __all__ = ["LabelMap"]
 Key = tuple[int, int, int]
 
 
-class LabelMap:
+class LabelMap(ToolMethods):
     """A 3D label volume, chunked, versioned, undoable and (with a ``path``) crash-safe.
+
+    Annotation tools (fill, replace, polygon, interpolate, label counts, edit events) are
+    methods too, defined in :mod:`voxwidget.labelmap.toolmethods`.
 
     Parameters
     ----------
@@ -186,7 +190,11 @@ class LabelMap:
         prepared = [check_edit(i, e, self.shape, self.chunk_shape, self.dtype) for i, e in enumerate(edits)]
         report = list(dict.fromkeys(k for k, _, _ in prepared))
         return self._core.edit(  # type: ignore[return-value]
-            lambda reader: voxel_atoms(reader, prepared), batch_id=batch_id, stroke=stroke, report=report
+            lambda reader: voxel_atoms(reader, prepared),
+            batch_id=batch_id,
+            stroke=stroke,
+            report=report,
+            kind="browser",
         )
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -224,6 +232,7 @@ class LabelMap:
         axis: int = 0,
         *,
         stroke: str | None = None,
+        preserve_labels: bool = False,
     ) -> BatchResult:
         """Paint a disk (``dims=2``, in the plane orthogonal to ``axis``) or a ball (``dims=3``) at one
         centre, or a whole stroke: the union of the brushes at many centres, as one batch.
@@ -245,6 +254,9 @@ class LabelMap:
             Axis orthogonal to the disk's plane (``dims=2``).
         stroke : str, optional
             Contiguous calls with the same stroke id form one undo step (default: one step each).
+        preserve_labels : bool
+            Only background (0) voxels are painted; other labels are kept (napari's
+            ``preserve_labels``).
 
         Returns
         -------
@@ -258,19 +270,39 @@ class LabelMap:
         ValueError
             Bad label, radius, dims, axis or centre format; nothing changed.
         """
+        only = np.zeros((), self.dtype) if preserve_labels else None
+        return self._stroke(center, radius, label, dims, axis, stroke, only)
+
+    def erase(
+        self,
+        center: Any,
+        radius: int,
+        dims: int = 2,
+        axis: int = 0,
+        *,
+        stroke: str | None = None,
+        only: int | None = None,
+    ) -> BatchResult:
+        """Set a disk or ball to 0 at one centre or along a stroke of centres (see :meth:`paint`).
+        With ``only``, just the voxels of that label are erased (how an eraser honours
+        ``preserve_labels``: other labels are kept, as napari's eraser keeps all but the selected)."""
+        keep = None if only is None else check_labels(only, self.dtype, "only")
+        if keep is not None and keep.ndim:
+            raise ValueError(f"only must be a scalar label, got {only!r}")
+        return self._stroke(center, radius, 0, dims, axis, stroke, keep)
+
+    def _stroke(
+        self, center: Any, radius: Any, label: Any, dims: Any, axis: Any, stroke: Any, only: Any
+    ) -> BatchResult:
         r, lab = check_brush(radius, label, dims, axis, self.dtype)
         cs = check_centres(center, self.shape)
         if cs.shape[0] == 0:
             return BatchResult({}, False, done_future())
         return self._core.edit(  # type: ignore[return-value]
-            lambda reader: stroke_atoms(reader, cs, r, int(dims), int(axis), lab), stroke=stroke
+            lambda reader: stroke_atoms(reader, cs, r, int(dims), int(axis), lab, only),
+            stroke=stroke,
+            kind="paint" if lab else "erase",
         )
-
-    def erase(
-        self, center: Any, radius: int, dims: int = 2, axis: int = 0, *, stroke: str | None = None
-    ) -> BatchResult:
-        """Set a disk or ball to 0 at one centre or along a stroke of centres (see :meth:`paint`)."""
-        return self.paint(center, radius, 0, dims, axis, stroke=stroke)
 
     def undo(self) -> bool:
         """Undo the newest step; False when there is nothing to undo."""
@@ -331,42 +363,40 @@ class LabelMap:
 
     # -- exports (voxwidget/export/) ----------------------------------------------------------------
     def to_ome_zarr(self, path: str | Path, **kwargs: Any) -> Path:
-        """Write the labels as an OME-Zarr (NGFF 0.5, zarr v3) label pyramid, streamed chunk by chunk.
+        """Write the labels as an OME-Zarr (NGFF 0.5, zarr v3) label pyramid, streamed chunk by chunk;
+        written beside ``path`` and moved there at the end (a failed export leaves ``path`` as it was).
 
         Parameters
         ----------
         path : path-like
-            Target directory: the label image, or with ``image`` the image whose ``labels/<name>``
-            holds the labels. Written beside ``path`` and moved there at the end, so a failed or
-            killed export leaves ``path`` as it was.
+            The label image, or with ``image`` the image whose ``labels/<name>`` holds the labels.
         image : array-like or MultiscaleImage, optional
             A 3D image of the labels' shape: its pyramid (mean downsampling) is written too.
         name : str
             The label image's name (default ``"labels"``).
         levels : int, optional
-            Number of levels; by default 2× per level until one chunk holds a level.
+            Number of levels (default: 2× per level until one chunk holds a level).
         voxel_size : 3 floats, optional
-            (z, y, x) size of a level-0 voxel for the ``scale``/``translation`` transforms (default
-            the image's, else 1).
+            (z, y, x) level-0 voxel size for ``scale``/``translation`` (default the image's, else 1).
         overwrite : bool
             Replace an existing ``path`` (default False: FileExistsError).
         progress : bool
-            Show a ``tqdm.auto`` bar when the export takes more than a second (default True).
+            A ``tqdm.auto`` bar once the export has taken a second (default True).
         scheduler : str or distributed.Client, optional
-            Run each level as a dask graph on this scheduler (a stored map is read by the workers
-            from a file snapshot).
+            Run each level as a dask graph there (workers read a stored map's file snapshot).
 
         Returns
         -------
         Path
-            ``path``. The ``image-label`` metadata lists the view's colour of every label present.
+            ``path``; ``image-label.colors`` holds the view's colour of every label present.
         """
         from ..export.ome import to_ome_zarr
 
         return to_ome_zarr(self, path, **kwargs)
 
     def to_nanovdb(self, path: str | Path, **kwargs: Any) -> Path:
-        """Write the labels as a NanoVDB file (one grid, NanoVDB 32 layout), chunk by chunk.
+        """Write the labels as a NanoVDB file (one grid, NanoVDB 32 layout), chunk by chunk; same map,
+        same bytes. NanoVDB's (i, j, k) is the map's (x, y, z), scaled by (vx, vy, vz).
 
         Parameters
         ----------
@@ -375,35 +405,28 @@ class LabelMap:
         label : int, optional
             Only voxels of this label are active (default: every non-zero voxel).
         grid : {"onindex", "int64", "uint32", "int32"}
-            ``"onindex"`` (default): an OnIndex grid whose ``labels`` channel (blind data) holds the
-            value of every active voxel, index 0 the background. Value grids store the labels in the
-            leaves: ``"int64"`` (labels ≤ 2⁶³−1), ``"uint32"`` (uint8…uint32 maps), ``"int32"``
-            (uint8/uint16 maps).
+            ``"onindex"`` (default): an OnIndex grid whose ``labels`` channel holds every active
+            voxel's label (index 0: background); value grids hold the labels in the leaves:
+            ``"int64"`` (labels ≤ 2⁶³−1), ``"uint32"`` (uint8…uint32 maps), ``"int32"`` (uint8/16).
         voxel_size : 3 floats, optional
-            (z, y, x) voxel size (default 1). NanoVDB's (i, j, k) is the map's (x, y, z): voxel
-            ``lm[z, y, x]`` is grid coordinate ``(x, y, z)``, scaled by ``(vx, vy, vz)``.
-        overwrite : bool
-            Replace an existing file (default False).
-        progress : bool
-            ``tqdm.auto`` bar for exports longer than a second (default True).
+            (z, y, x) voxel size (default 1).
+        overwrite, progress : bool
+            As :meth:`to_ome_zarr`.
 
         Returns
         -------
         Path
-            ``path``. Same map, same bytes.
+            ``path``.
         """
         from ..export.nanovdb import to_nanovdb
 
         return to_nanovdb(self, path, **kwargs)
 
     def to_dask(self, level: int = 0) -> Any:
-        """A lazy dask array of the labels (pyramid ``level``), one task per chunk.
-
-        It shows the map as it is at the call: a stored map is checkpointed and its chunk files
-        hard-linked into a snapshot directory any process can read (dask's process and distributed
-        schedulers too); an in-memory map keeps a copy of each chunk edited later, for threaded
-        schedulers. Edits made after the call do not change the array.
-        """
+        """A lazy dask array of the labels (pyramid ``level``), one task per chunk, showing the map as
+        it is at the call: a stored map is checkpointed and its chunk files hard-linked into a snapshot
+        any process can read; an in-memory map keeps copies of chunks edited later (threaded
+        schedulers only)."""
         from ..export.dask_array import to_dask
 
         return to_dask(self, level)

@@ -113,6 +113,8 @@ class Persistence:
             table.versions.update({(z, y, x): v for z, y, x, v in meta.get("versions", [])})
             for b in meta.get("batch_ids", []):
                 ids[b] = None
+        if not created:  # counts of the checkpoint, unless it was interrupted (then counted anew)
+            table.counts.load(None if meta is None or store.was_writing() else meta.get("counts"))
         jdir = store.side / "journal"
         records, bad = read_journal(jdir)
         replayed = 0
@@ -177,13 +179,16 @@ class Persistence:
             key = (z, y, x)
             flat = table.write(key).reshape(-1)
             if mode == 1:
-                flat[:] = next(arrays)
-            elif mode == 2:  # (by offsets: reopening a store need not load the compiled row kernels)
-                mask = RowMask.from_record(extra[0], next(arrays), table.chunk_shape[2])
-                flat[mask.offsets()] = next(arrays)
-            else:
+                new = next(arrays)
+                table.counts.change(flat, new)
+                flat[:] = new
+            else:  # mode 2 by offsets: reopening a store need not load the compiled row kernels
                 offs = next(arrays)
-                flat[offs] = next(arrays)
+                if mode == 2:
+                    offs = RowMask.from_record(extra[0], offs, table.chunk_shape[2]).offsets()
+                new = next(arrays)
+                table.counts.change(flat[offs], new)
+                flat[offs] = new
             table.bump(key, ver)
         if rec.header.get("b") is not None:
             self.ids[rec.header["b"]] = None
@@ -212,8 +217,11 @@ class Persistence:
             # The journal must hold every record behind these chunks before any chunk file changes:
             # a crash mid-write then leaves a partly written batch that replay on reopen completes.
             covered = rot.result()
+            if dirty:  # chunk files newer than meta.json's label counts until the meta is written
+                self.store.mark_writing()
             self.store.write_chunks((k, d) for k, d, _ in dirty)
             self.store.write_meta(meta)
+            self.store.clear_writing()
             self.journal.discard(covered)
             with self.lock:
                 self._ckpt_seq = seq
@@ -291,6 +299,7 @@ def _meta(map_id: str, seq: int, table: ChunkTable, ids: OrderedDict[str, None])
         "seq": seq,
         "versions": [[*k, v] for k, v in table.versions.items()],
         "batch_ids": list(ids),
+        "counts": table.counts.to_meta(),
     }
 
 
