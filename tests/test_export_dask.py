@@ -107,3 +107,22 @@ def test_sharded_store_snapshot_is_a_copy_that_leaves_the_store_alone(tmp_path):
     assert (y.compute() == 9).all()
     np.testing.assert_array_equal(zarr.open_array(tmp_path / "sh.zarr", mode="r")[:], before)
     lm.close()
+
+
+def test_snapshots_of_dead_processes_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    lm = _painted(tmp_path / "m.zarr")
+    snapshots = tmp_path / "m.zarr" / ".voxwidget" / "snapshots"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    orphan = snapshots / f"{int(dead.stdout)}-0123abcd"  # a snapshot left by a killed kernel
+    orphan.mkdir(parents=True)
+    (orphan / "zarr.json").write_text("{}")
+    x = lm.to_dask()
+    assert not orphan.exists()
+    assert [d.name.split("-")[0] for d in snapshots.iterdir()] == [str(__import__("os").getpid())]
+    np.testing.assert_array_equal(x.compute(), lm.to_numpy())
+    lm.close()

@@ -142,8 +142,9 @@ class FileSnapshot(ChunkSource):
             raise ValueError("a file snapshot needs a stored label map (LabelMap(path=...) or save(path))")
         self.shape, self.chunk_shape, self.dtype = lm.shape, lm.chunk_shape, lm.dtype
         store = Path(lm.path)
-        #: the snapshot's zarr array directory
-        self.path = store / SIDE_DIR / "snapshots" / uuid.uuid4().hex
+        _remove_orphans(store / SIDE_DIR / "snapshots")
+        #: the snapshot's zarr array directory (named by the owning process, so orphans are found)
+        self.path = store / SIDE_DIR / "snapshots" / f"{os.getpid()}-{uuid.uuid4().hex}"
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), True)
         persist = lm._core.persist
         # chunk files replaced by rename can be linked; a store zarr writes in place (sharding) is copied
@@ -195,6 +196,19 @@ class SnapshotReader(ChunkSource):
 
     def __reduce__(self) -> tuple:
         return (SnapshotReader, (self.path, self.shape, self.chunk_shape, self.dtype.str))
+
+
+def _remove_orphans(snapshots: Path) -> None:
+    """Delete the snapshot directories of processes that no longer run (killed before cleanup)."""
+    if not snapshots.is_dir():
+        return
+    for d in snapshots.iterdir():
+        try:
+            os.kill(int(d.name.split("-")[0]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (ValueError, PermissionError):  # not ours to judge
+            continue
 
 
 def stored_keys(store: ChunkStore) -> set[Key] | None:
