@@ -216,6 +216,9 @@ def test_killed_export_leaves_the_old_path_untouched(tmp_path):
     assert {p: p.read_bytes() for p in target.rglob("*") if p.is_file()} == before
     _, levels = _reader_levels(target)
     np.testing.assert_array_equal(levels[0], lm.to_numpy())
+    assert tmp.exists()  # the killed export's leftovers, until the next export to the path
+    lm.to_ome_zarr(target, overwrite=True, progress=False)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".t.zarr")] == []
 
 
 def test_progress_bar_shows_only_when_asked(tmp_path, capsys, monkeypatch):

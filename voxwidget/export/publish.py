@@ -47,8 +47,16 @@ def check_voxel_size(
 
 
 def temp_beside(path: Path) -> Path:
-    """A new hidden name in ``path``'s directory (same file system, so the final move is a rename)."""
-    return path.parent / f".{path.name}.vwtmp-{uuid.uuid4().hex[:12]}"
+    """A new hidden name in ``path``'s directory (same file system, so the final move is a rename),
+    named by this process; leftovers of earlier exports to ``path`` whose process died are removed."""
+    for old in path.parent.glob(f".{path.name}.vwtmp-*"):
+        try:
+            os.kill(int(old.name.rsplit("-", 2)[-2]), 0)
+        except ProcessLookupError:  # its export was killed
+            _remove(old)
+        except (ValueError, IndexError, PermissionError):
+            continue
+    return path.parent / f".{path.name}.vwtmp-{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
 def progress_bar(total: int, desc: str, enabled: bool, unit: str = "chunk") -> Any:
