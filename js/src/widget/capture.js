@@ -66,7 +66,8 @@ export class Capture {
    * Add a panel.
    * @param {string} name what `w.screenshot(panel=name)` asks for
    * @param {CaptureFn} capture returns the canvas to read (render a WebGL frame first: module doc)
-   * @param {() => Element} [element] where the panel is on the page (default: the canvas)
+   * @param {() => Element} [element] where the panel is on the page (default: what `capture`
+   *   returns); a panel whose element is not rendered (display: none) is left out
    * @returns {() => void} remove the panel
    */
   register(name, capture, element) {
@@ -82,8 +83,13 @@ export class Capture {
    * @returns {Promise<{png: ArrayBuffer, width: number, height: number}>}
    */
   async take(panel) {
+    const shown = (p) => {
+      const el = p.element?.() ?? null;
+      return el === null || el.getClientRects().length > 0;
+    };
     if (panel !== null && panel !== undefined) {
       const p = this.panels.get(panel);
+      if (p && !shown(p)) throw new Error(`panel ${JSON.stringify(panel)} is not shown in this view now`);
       if (!p) {
         throw new Error(
           `this view has no panel ${JSON.stringify(panel)}; it has ${JSON.stringify([...this.panels.keys()])}`,
@@ -91,12 +97,13 @@ export class Capture {
       }
       return canvasPng(await p.capture());
     }
-    if (this.panels.size === 0) throw new Error("this view has no panel to capture");
-    if (this.panels.size === 1) return canvasPng(await [...this.panels.values()][0].capture());
-    // Every panel at its place in the view, at the finest panel's density.
+    const visible = [...this.panels.values()].filter(shown);
+    if (visible.length === 0) throw new Error("this view has no panel to capture");
+    if (visible.length === 1) return canvasPng(await visible[0].capture());
+    // Every panel shown, at its place in the view, at the finest panel's density.
     const base = this.root.getBoundingClientRect();
     const parts = [];
-    for (const p of this.panels.values()) {
+    for (const p of visible) {
       const canvas = await p.capture();
       const copy = document.createElement("canvas");
       copy.width = canvas.width;
