@@ -100,5 +100,19 @@ def test_awaited_screenshot_is_the_live_canvas(lab_page, lab_root):
     shot3 = png_rgb(lab, "png = await w.screenshot(timeout=20)")
     assert shot3.shape == shot.shape and np.abs(shot3[y, x].astype(int) - want).max() <= 2
 
+    # view="3d": the 3D panel's WebGL canvas is captured; the hidden slice view is not offered
+    lab.kernel_exec("w.view = '3d'")
+    lab.wait_for_output(".voxwidget-canvas3d", timeout=60)
+    lab.page.wait_for_timeout(1500)  # a few frames
+    w3, h3, _ = lab.canvas_pixels(".voxwidget-canvas3d")
+    shot3d = png_rgb(lab, "png = await w.screenshot('3d', timeout=20)")
+    assert shot3d.shape == (h3, w3, 3)
+    assert shot3d.reshape(-1, 3).std(axis=0).max() > 1, "the 3D screenshot is blank"
+    whole = png_rgb(lab, "png = await w.screenshot(timeout=20)")
+    assert whole.shape == shot3d.shape  # only the 3D panel is shown
+    with pytest.raises(KernelError, match=r"panel .*2d.* is not shown"):
+        lab.kernel_exec("await w.screenshot('2d', timeout=20)", timeout=60)
+    lab.kernel_exec("w.view = '2d'")
+
     # the kernel is idle and answers ordinary cells afterwards; a painted stroke still round-trips
     assert lab.kernel_eval_json("int(w.labels[24, 25, 35])") == 5
