@@ -399,9 +399,10 @@ class VoxWidget(anywidget.AnyWidget):
         Parameters
         ----------
         panel
-            ``None`` (default): the whole view, every panel where it is on the page; ``"2d"``: the
-            slice view (other views name their panels, e.g. ``"3d"``; an unknown name gets an
-            error listing the view's panels).
+            ``None`` (default): the whole view, every panel shown where it is on the page; or one
+            panel: ``"2d"`` (the main slice view), ``"3d"``, and with ``view="ortho"`` also
+            ``"z"``, ``"y"``, ``"x"``. An unknown or hidden panel gets an error naming the view's
+            panels.
         timeout
             Seconds to wait for a view's answer. Default ``10.0``.
 
