@@ -78,6 +78,7 @@ export function byId(a, b) {
  */
 export function smallest(ids, k) {
   const top = [];
+  if (k <= 0) return top;
   for (const id of ids) {
     if (top.length === k && byId(id, top[k - 1]) >= 0) continue;
     let lo = 0;
