@@ -1,10 +1,10 @@
 """Compiled flood fill inside one chunk: a scanline fill that also reports where the region leaves it.
 
-:func:`flood_chunk` grows the region of voxels equal to ``value`` from seed voxels inside one chunk,
-run by run along the last axis of the arrays it is given (the caller passes transposed views to fill
-a plane orthogonal to the last axis along another axis). Each voxel of the region is visited once
-(``vis`` marks it), each run is scanned once per neighbouring row, so the cost follows the region's
-voxels, never the chunk's. Where the region touches the chunk's edge, the neighbouring voxels
+:func:`flood_chunk` grows a region from seed voxels inside one chunk over the voxels marked
+available (those holding the seed's value), run by run along one axis (``x`` for a 3D fill; the
+caller gives element strides, so a plane fill runs along any axis of the plane). Each voxel of the
+region is visited once (its mark goes from 2 to 1), each run is scanned once per neighbouring row,
+so the cost follows the region's voxels. Where the region touches the chunk's edge, the neighbouring voxels
 outside the chunk are marked in ``halo`` (the chunk grown by one voxel on every side): the caller
 (:mod:`voxwidget.tools.fill`) turns those marks into seeds of the neighbouring chunks.
 
@@ -20,20 +20,23 @@ __all__ = ["flood_chunk", "row_neighbours"]
 
 
 @numba.njit(cache=True, nogil=True)
-def flood_chunk(data, vis, halo, ext, value, seeds, nbrs):  # pragma: no cover
-    """Flood ``value`` from ``seeds`` in one chunk; returns the number of voxels added to ``vis``.
+def flood_chunk(avail, st, halo, hst, ext, seeds, nbrs):  # pragma: no cover
+    """Flood from ``seeds`` in one chunk; returns the number of voxels added to the region.
 
-    ``data``: the chunk's values (3D view, runs along the last axis); ``vis``: uint8 of the same
-    shape, 1 for voxels already in the region (updated); ``halo``: uint8, ``data.shape + 2``,
-    ``halo[a + 1, b + 1, x + 1]`` is set for every voxel ``(a, b, x)`` outside the chunk's extent
-    ``ext`` (3 ints) that neighbours an added voxel; ``seeds``: (M, 3) int64 voxels (skipped unless
-    inside ``ext``, equal to ``value`` and not yet in ``vis``); ``nbrs``: (K, 3) int64 rows
-    ``(da, db, spread)``: the neighbouring rows of a row and how far past a run's ends its
-    neighbours reach there (0 or 1).
+    ``avail``: the chunk's voxels, flat uint8: 2 = holds the value and is not in the region yet,
+    1 = in the region (set here), 0 = another value or outside the chunk's extent; ``st``: element
+    strides of the axes ``(a, b, x)`` the fill works in (runs along ``x``), ``ext`` their extents;
+    ``halo``: flat uint8 of the chunk grown by one voxel on every side, strides ``hst``: the voxel
+    ``(a, b, x)`` just outside the extent that neighbours an added voxel gets
+    ``halo[(a + 1, b + 1, x + 1)] = 1``; ``seeds``: (M, 3) int64 ``(a, b, x)`` (skipped unless
+    inside ``ext`` and available); ``nbrs``: (K, 3) int64 rows ``(da, db, spread)``: the
+    neighbouring rows of a row and how far past a run's ends its neighbours reach there (0 or 1).
     """
     e0, e1, e2 = ext[0], ext[1], ext[2]
+    s0, s1, s2 = st[0], st[1], st[2]
+    h0, h1, h2 = hst[0], hst[1], hst[2]
     cap = max(1024, 2 * seeds.shape[0])
-    stack = np.empty((cap, 3), np.int64)
+    stack = np.empty((cap, 3), np.int64)  # (a, b, x) of run seeds
     sp = 0
     for i in range(seeds.shape[0]):
         a, b, x = seeds[i, 0], seeds[i, 1], seeds[i, 2]
@@ -44,45 +47,49 @@ def flood_chunk(data, vis, halo, ext, value, seeds, nbrs):  # pragma: no cover
     while sp > 0:
         sp -= 1
         a, b, x = stack[sp, 0], stack[sp, 1], stack[sp, 2]
-        if vis[a, b, x] or data[a, b, x] != value:
+        base = a * s0 + b * s1
+        if avail[base + x * s2] != 2:
             continue
         x0 = x
-        while x0 > 0 and not vis[a, b, x0 - 1] and data[a, b, x0 - 1] == value:
+        while x0 > 0 and avail[base + (x0 - 1) * s2] == 2:
             x0 -= 1
         x1 = x
-        while x1 < e2 - 1 and not vis[a, b, x1 + 1] and data[a, b, x1 + 1] == value:
+        while x1 < e2 - 1 and avail[base + (x1 + 1) * s2] == 2:
             x1 += 1
         for xx in range(x0, x1 + 1):
-            vis[a, b, xx] = 1
+            avail[base + xx * s2] = 1
         added += x1 - x0 + 1
+        hb = (a + 1) * h0 + (b + 1) * h1
         if x0 == 0:
-            halo[a + 1, b + 1, 0] = 1
+            halo[hb] = 1
         if x1 == e2 - 1:
-            halo[a + 1, b + 1, e2 + 1] = 1
+            halo[hb + (e2 + 1) * h2] = 1
         for k in range(nbrs.shape[0]):
-            na, nb, s = a + nbrs[k, 0], b + nbrs[k, 1], nbrs[k, 2]
-            lo, hi = x0 - s, x1 + s
+            na, nb, sprd = a + nbrs[k, 0], b + nbrs[k, 1], nbrs[k, 2]
+            lo, hi = x0 - sprd, x1 + sprd
             if na < 0 or na >= e0 or nb < 0 or nb >= e1:  # a row outside the chunk: mark the halo
+                hb = (na + 1) * h0 + (nb + 1) * h1
                 for xx in range(max(lo, -1), min(hi, e2) + 1):
-                    halo[na + 1, nb + 1, xx + 1] = 1
+                    halo[hb + (xx + 1) * h2] = 1
                 continue
             if lo < 0:
-                halo[na + 1, nb + 1, 0] = 1
+                halo[(na + 1) * h0 + (nb + 1) * h1] = 1
                 lo = 0
             if hi >= e2:
-                halo[na + 1, nb + 1, e2 + 1] = 1
+                halo[(na + 1) * h0 + (nb + 1) * h1 + (e2 + 1) * h2] = 1
                 hi = e2 - 1
+            nbase = na * s0 + nb * s1
             xx = lo
-            while xx <= hi:  # one seed per run of matching voxels not yet in the region
-                if not vis[na, nb, xx] and data[na, nb, xx] == value:
+            while xx <= hi:  # one seed per run of available voxels
+                if avail[nbase + xx * s2] == 2:
                     if sp == stack.shape[0]:
-                        grown = np.empty((2 * stack.shape[0], 3), np.int64)
+                        grown = np.empty((2 * sp, 3), np.int64)
                         grown[:sp] = stack[:sp]
                         stack = grown
                     stack[sp, 0], stack[sp, 1], stack[sp, 2] = na, nb, xx
                     sp += 1
                     xx += 1
-                    while xx <= hi and not vis[na, nb, xx] and data[na, nb, xx] == value:
+                    while xx <= hi and avail[nbase + xx * s2] == 2:
                         xx += 1
                 else:
                     xx += 1
