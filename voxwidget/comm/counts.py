@@ -30,7 +30,7 @@ split over several messages."""
 MIN_INTERVAL = 0.1
 """Seconds between two change messages at least."""
 
-COST_FACTOR = 10
+COST_FACTOR = 20
 """Change messages are at least this many times the last one's cost apart."""
 
 
