@@ -5,7 +5,8 @@
 chunk; those marks become seeds of the neighbouring chunks, which are read only when the region
 enters them. A chunk that was never written is all zero: when the region is the background it takes
 the whole chunk (or its part of the plane) at once, without a pass over its voxels, and hands whole
-faces to its neighbours. So a fill reads and computes only the chunks its region touches.
+faces to its neighbours; so does a chunk whose box holds only the value (one compiled counting pass).
+So a fill reads and computes only the chunks its region touches.
 
 :func:`value_atoms` takes every voxel of a value (``contiguous=False``, ``LabelMap.replace``): for a
 non-zero value only the chunks that may hold non-zero voxels are read, and the scan stops once the
