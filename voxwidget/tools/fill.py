@@ -5,7 +5,8 @@
 chunk; those marks become seeds of the neighbouring chunks, which are read only when the region
 enters them. A chunk that was never written is all zero: when the region is the background it takes
 the whole chunk (or its part of the plane) at once, without a pass over its voxels, and hands whole
-faces to its neighbours. So a fill reads and computes only the chunks its region touches.
+faces to its neighbours; so does a chunk whose box holds only the value (one compiled counting pass).
+So a fill reads and computes only the chunks its region touches.
 
 :func:`value_atoms` takes every voxel of a value (``contiguous=False``, ``LabelMap.replace``): for a
 non-zero value only the chunks that may hold non-zero voxels are read, and the scan stops once the
@@ -152,7 +153,7 @@ def flood_atoms(
 
     Raises :class:`RegionTooLarge` as soon as the region passes ``max_voxels``.
     """
-    from .fill_kernel import flood_chunk, row_neighbours
+    from .fill_kernel import flood_chunk, mark_value, pack_region, row_neighbours
 
     g = _Geometry(reader, plane, connectivity)
     c = g.c
@@ -194,12 +195,12 @@ def flood_atoms(
             lo, hi = g.box(key)
             full = int(np.prod(np.subtract(hi, lo)))
             data = reader.read(key)
+            a = None
             if data is None:  # never written: all background
-                hit, n = None, (full if value == 0 else 0)
+                n = full if value == 0 else 0
             else:
-                box = tuple(slice(x, y) for x, y in zip(lo, hi, strict=True))
-                hit = data[box] == value
-                n = int(np.count_nonzero(hit))
+                a = np.zeros(g.chunk, np.uint8)
+                n = mark_value(data, np.asarray(lo), np.asarray(hi), value, a)
             if n == 0:
                 dead.add(key)
                 continue
@@ -213,8 +214,7 @@ def flood_atoms(
                     if g.in_grid(nk) and nk not in whole and nk not in dead:  # type: ignore[arg-type]
                         push(nk, _layer(g, nk, d, lo, hi, reader.read(nk) is None))  # type: ignore[arg-type]
                 continue
-            a = avail[key] = np.zeros(g.chunk, np.uint8)
-            np.multiply(hit, 2, out=a[box], casting="unsafe")  # type: ignore[arg-type]
+            avail[key] = a  # type: ignore[assignment]
         ext = g.extent(key)
         added = flood_chunk(a.reshape(-1), st, halo.reshape(-1), hst, ext[perm], seeds[:, perm], nbrs)
         if not added:
@@ -249,7 +249,11 @@ def flood_atoms(
     new = label.reshape(1)
     atoms = []
     for key in sorted(counts):
-        mask = g.box_mask(*g.box(key)) if key in whole else pack(avail[key] == 1, counts[key])
+        if key in whole:
+            mask = g.box_mask(*g.box(key))
+        else:
+            bits, r0, r1 = pack_region(avail[key].reshape(-1, g.chunk[2]), row_words(g.chunk[2]))
+            mask = RowMask(r0, bits[r0 : r1 + 1].copy(), g.chunk[2], counts[key])
         atoms.append(Atom(key, mask, old, new))
     return atoms
 

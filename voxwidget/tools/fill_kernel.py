@@ -16,7 +16,40 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["flood_chunk", "row_neighbours"]
+__all__ = ["flood_chunk", "mark_value", "pack_region", "row_neighbours"]
+
+
+_TWOS = np.uint64(0x0202020202020202)  # eight voxels still available
+_ONES = np.uint64(0x0101010101010101)  # eight voxels in the region
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _next_avail(avail, wide, base, x, hi, w):  # pragma: no cover
+    """The first ``x' >= x`` (up to ``hi``) whose voxel is available, else ``hi + 1``; whole words
+    of eight voxels without one are skipped at once when ``w`` (aligned rows)."""
+    while x <= hi:
+        p = base + x
+        if w and (p & 7) == 0 and x + 7 <= hi and (wide[p >> 3] & _TWOS) == 0:
+            x += 8
+            continue
+        if avail[p] == 2:
+            return x
+        x += 1
+    return hi + 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _run_end(avail, wide, base, x, hi, w):  # pragma: no cover
+    """The first ``x' >= x`` (up to ``hi``) whose voxel is not available, else ``hi + 1``."""
+    while x <= hi:
+        p = base + x
+        if w and (p & 7) == 0 and x + 7 <= hi and wide[p >> 3] == _TWOS:
+            x += 8
+            continue
+        if avail[p] != 2:
+            return x
+        x += 1
+    return hi + 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -31,10 +64,13 @@ def flood_chunk(avail, st, halo, hst, ext, seeds, nbrs):  # pragma: no cover
     ``halo[(a + 1, b + 1, x + 1)] = 1``; ``seeds``: (M, 3) int64 ``(a, b, x)`` (skipped unless
     inside ``ext`` and available); ``nbrs``: (K, 3) int64 rows ``(da, db, spread)``: the
     neighbouring rows of a row and how far past a run's ends its neighbours reach there (0 or 1).
+    When runs are contiguous and rows start on 8-voxel boundaries, eight voxels are tested at once.
     """
     e0, e1, e2 = ext[0], ext[1], ext[2]
     s0, s1, s2 = st[0], st[1], st[2]
     h0, h1, h2 = hst[0], hst[1], hst[2]
+    w = s2 == 1 and s1 % 8 == 0 and s0 % 8 == 0 and avail.size % 8 == 0
+    wide = avail.view(np.uint64) if w else np.zeros(1, np.uint64)
     cap = max(1024, 2 * seeds.shape[0])
     stack = np.empty((cap, 3), np.int64)  # (a, b, x) of run seeds
     sp = 0
@@ -53,11 +89,23 @@ def flood_chunk(avail, st, halo, hst, ext, seeds, nbrs):  # pragma: no cover
         x0 = x
         while x0 > 0 and avail[base + (x0 - 1) * s2] == 2:
             x0 -= 1
-        x1 = x
-        while x1 < e2 - 1 and avail[base + (x1 + 1) * s2] == 2:
-            x1 += 1
-        for xx in range(x0, x1 + 1):
-            avail[base + xx * s2] = 1
+        if w:
+            x1 = _run_end(avail, wide, base, x + 1, e2 - 1, w) - 1
+            xx = x0
+            while xx <= x1:
+                p = base + xx
+                if (p & 7) == 0 and xx + 7 <= x1:
+                    wide[p >> 3] = _ONES
+                    xx += 8
+                else:
+                    avail[p] = 1
+                    xx += 1
+        else:
+            x1 = x
+            while x1 < e2 - 1 and avail[base + (x1 + 1) * s2] == 2:
+                x1 += 1
+            for xx in range(x0, x1 + 1):
+                avail[base + xx * s2] = 1
         added += x1 - x0 + 1
         hb = (a + 1) * h0 + (b + 1) * h1
         if x0 == 0:
@@ -81,19 +129,63 @@ def flood_chunk(avail, st, halo, hst, ext, seeds, nbrs):  # pragma: no cover
             nbase = na * s0 + nb * s1
             xx = lo
             while xx <= hi:  # one seed per run of available voxels
-                if avail[nbase + xx * s2] == 2:
-                    if sp == stack.shape[0]:
-                        grown = np.empty((2 * sp, 3), np.int64)
-                        grown[:sp] = stack[:sp]
-                        stack = grown
-                    stack[sp, 0], stack[sp, 1], stack[sp, 2] = na, nb, xx
-                    sp += 1
+                if w:
+                    xx = _next_avail(avail, wide, nbase, xx, hi, w)
+                    if xx > hi:
+                        break
+                elif avail[nbase + xx * s2] != 2:
+                    xx += 1
+                    continue
+                if sp == stack.shape[0]:
+                    grown = np.empty((2 * sp, 3), np.int64)
+                    grown[:sp] = stack[:sp]
+                    stack = grown
+                stack[sp, 0], stack[sp, 1], stack[sp, 2] = na, nb, xx
+                sp += 1
+                if w:
+                    xx = _run_end(avail, wide, nbase, xx + 1, hi, w)
+                else:
                     xx += 1
                     while xx <= hi and avail[nbase + xx * s2] == 2:
                         xx += 1
-                else:
-                    xx += 1
     return added
+
+
+@numba.njit(cache=True, nogil=True)
+def mark_value(data, lo, hi, value, avail):  # pragma: no cover
+    """Set ``avail`` (uint8, the chunk's nominal shape, zeroed) to 2 where ``data`` holds ``value``
+    inside the box ``lo:hi``; returns how many voxels do."""
+    n = 0
+    for z in range(lo[0], hi[0]):
+        for y in range(lo[1], hi[1]):
+            row = data[z, y]
+            out = avail[z, y]
+            for x in range(lo[2], hi[2]):  # branch-free, so it vectorizes
+                m = np.uint8(row[x] == value)
+                out[x] = m << np.uint8(1)
+                n += m
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def pack_region(avail, words):  # pragma: no cover
+    """The voxels marked 1 in ``avail`` ((rows, cx) uint8) as row bitmaps ``(rows, words)`` uint64
+    (bit ``x % 64`` of word ``x // 64``); returns ``(bits, first row, last row)``."""
+    nrows, cx = avail.shape
+    bits = np.zeros((nrows, words), np.uint64)
+    r0, r1 = nrows, -1
+    for r in range(nrows):
+        any_set = np.uint64(0)
+        for w in range(words):
+            acc = np.uint64(0)
+            for b in range(min(64, cx - 64 * w)):
+                acc |= np.uint64(avail[r, 64 * w + b] == 1) << np.uint64(b)
+            bits[r, w] = acc
+            any_set |= acc
+        if any_set:
+            r0 = min(r0, r)
+            r1 = r
+    return bits, r0, r1
 
 
 def row_neighbours(connectivity: int, moves: tuple[bool, bool]) -> np.ndarray:
