@@ -153,13 +153,17 @@ def stroke_counts(repeats: int) -> tuple[float, float]:
         lm.paint(pts[:1], 10, 1, dims=3)  # compile
         if not counted:
             lm._core.table.counts.forget()  # the bookkeeping off: updates are skipped
-    times = {True: math.inf, False: math.inf}
+    times = {(c, w): math.inf for c in (True, False) for w in (True, False)}
     for i in range(10 * repeats):  # alternating, so drifting load hits both alike
         for counted, lm in maps.items():
             t = time.process_time()
-            lm.paint(pts, 10, 2 + i, dims=3)  # a new label: every voxel of the stroke changes
-            times[counted] = min(times[counted], time.process_time() - t)
-    return times[True], times[False]
+            lm.paint(pts, 10, 2 + 2 * i, dims=3)  # a new label: every voxel of the stroke changes
+            times[counted, True] = min(times[counted, True], time.process_time() - t)
+            t = time.process_time()
+            for c in pts:  # the same stroke as 100 calls (one edit each, one undo step)
+                lm.paint(c, 10, 3 + 2 * i, dims=3, stroke=f"s{i}")
+            times[counted, False] = min(times[counted, False], time.process_time() - t)
+    return times
 
 
 def main() -> None:
@@ -168,7 +172,13 @@ def main() -> None:
     ap.add_argument("--no-napari", action="store_true")
     ap.add_argument("--no-store", action="store_true")
     ap.add_argument("--skip-huge", action="store_true", help="skip the ~116M fill")
+    ap.add_argument("--counts-only", action="store_true", help="only the stroke bookkeeping A/B")
     args = ap.parse_args()
+    if args.counts_only:
+        t = stroke_counts(args.repeats)
+        for k, v in t.items():
+            print(f"counts={k[0]} one_call={k[1]}: {v * 1e3:.2f} ms")
+        return
     seeds = SEEDS[:2] if args.skip_huge else SEEDS
     vol = make_volume()
     print(f"volume 512³ uint32, {len(np.unique(vol))} labels; built")
@@ -219,9 +229,11 @@ def main() -> None:
     big, small, k = scaling(args.repeats)
     print(f"\n{k:,}-voxel 3D fill on a lazily created map: 2048³ {big * 1e3:.2f} ms, "
           f"256³ {small * 1e3:.2f} ms -> ratio {big / small:.2f}")  # fmt: skip
-    on, off = stroke_counts(args.repeats)
-    print(f"\n100-point 3D stroke, radius 10, 512³ in memory: with label counts {on * 1e3:.2f} ms, "
-          f"without {off * 1e3:.2f} ms -> bookkeeping {100 * (on / off - 1):+.1f}%")  # fmt: skip
+    t = stroke_counts(args.repeats)
+    for whole, what in ((True, "one call"), (False, "100 calls")):
+        on, off = t[True, whole], t[False, whole]
+        print(f"100-point 3D stroke, radius 10, 512³ in memory, {what}: with label counts {on * 1e3:.2f} ms, "
+              f"without {off * 1e3:.2f} ms -> bookkeeping {100 * (on / off - 1):+.1f}%")  # fmt: skip
 
 
 if __name__ == "__main__":
