@@ -5,6 +5,7 @@ tests/browser/test_screenshot.py (a real JupyterLab, a real canvas, a cell that 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -33,6 +34,13 @@ def endpoint():
     ep.close()
 
 
+def run(coro):
+    """``asyncio.run`` on a thread of its own: the browser tests' Playwright (sync API) keeps an event
+    loop running on the main thread for the whole session, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def hello(ep):
     ep.handle({"kind": "hello", "id": "h", "protocol": protocol.PROTOCOL_VERSION})
 
@@ -53,7 +61,7 @@ async def answer_later(ep, make_reply, delay=0.01):
 
 def test_no_view_displayed_is_an_error_at_once(endpoint):
     with pytest.raises(RuntimeError, match="no view of this widget is displayed"):
-        asyncio.run(endpoint.screenshots.take())
+        run(endpoint.screenshots.take())
     assert requests(endpoint) == []
 
 
@@ -74,7 +82,7 @@ def test_png_of_the_first_answer(endpoint):
         endpoint.handle({"kind": "screenshot.data", "reply_to": requests(endpoint)[0]["id"], "error": "late"})
         return png
 
-    assert asyncio.run(main()) == PNG
+    assert run(main()) == PNG
     assert requests(endpoint)[0]["panel"] == "2d"
     assert not endpoint.screenshots._pending
 
@@ -99,13 +107,13 @@ def test_a_view_that_cannot_answer_names_why(endpoint, reply, match):
         return await task
 
     with pytest.raises(RuntimeError, match=match):
-        asyncio.run(main())
+        run(main())
 
 
 def test_timeout_says_how_to_call_it(endpoint):
     hello(endpoint)
     with pytest.raises(TimeoutError, match=r"within 0.2 s.*await w.screenshot\(\)"):
-        asyncio.run(endpoint.screenshots.take(timeout=0.2))
+        run(endpoint.screenshots.take(timeout=0.2))
     assert not endpoint.screenshots._pending  # the request is forgotten: a late answer is dropped
     endpoint.handle({"kind": "screenshot.data", "reply_to": requests(endpoint)[0]["id"], "error": "late"})
     assert [m for m, _ in endpoint.sent if m["kind"] == "error"] == []
@@ -115,7 +123,7 @@ def test_timeout_says_how_to_call_it(endpoint):
 def test_bad_arguments(endpoint, panel, timeout):
     hello(endpoint)
     with pytest.raises((TypeError, ValueError), match=r"panel|timeout"):
-        asyncio.run(endpoint.screenshots.take(panel, timeout))
+        run(endpoint.screenshots.take(panel, timeout))
     assert requests(endpoint) == []
 
 
@@ -130,7 +138,7 @@ def test_close_fails_a_waiting_request(endpoint):
         return await task
 
     with pytest.raises(RuntimeError, match="closed"):
-        asyncio.run(main())
+        run(main())
 
 
 def test_malformed_answer_gets_an_error_reply(endpoint):
