@@ -7,7 +7,7 @@ say) does not import the others; code inside ``voxwidget`` imports the defining 
 
 from ..lazy import lazy_names
 
-__all__ = ["BatchRejected", "BatchResult", "Change", "ChunkEdit", "LabelMap", "OutOfBoundsError"]
+__all__ = ["BatchRejected", "BatchResult", "Change", "ChunkEdit", "LabelMap", "NotSavedError", "OutOfBoundsError"]
 
 _WHERE = {
     "LabelMap": "labelmap",
@@ -15,6 +15,7 @@ _WHERE = {
     "BatchResult": "types",
     "Change": "types",
     "ChunkEdit": "types",
+    "NotSavedError": "types",
     "OutOfBoundsError": "types",
 }
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)

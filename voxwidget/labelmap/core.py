@@ -7,6 +7,13 @@ stored map, its :class:`~voxwidget.labelmap.persistence.Persistence`. Every chan
 :meth:`MapCore.edit`: under the lock an edit operation (:mod:`voxwidget.tools`) computes atoms from
 the current values, then the atoms are applied, the versions of their chunks bumped, the undo step
 and the batch id recorded and the atoms journalled; outside the lock the subscribers are told.
+
+Rollback (a journal write failed): the journal thread calls :meth:`MapCore._rollback` before it
+fails any future; under the lock, every record not yet durable is undone newest first by applying
+its inverse atoms through :meth:`MapCore.edit` (``restore=``: the same apply loop, so everything
+derived from atoms stays right), its chunks' versions are set back to what they were, its batch id
+forgotten and the history put back; only then may new records be written. See
+``docs/labelmap-contract.md`` ("A failed durable write changes nothing").
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from .chunkstore import ChunkStore
 from .chunktable import ChunkTable
 from .history import History
 from .persistence import Persistence, is_array
-from .types import BatchResult, Change, ChunkReader, done_future
+from .types import BatchResult, Change, ChunkReader, NotSavedError, done_future
 from .validate import check_labels
 
 __all__ = ["Compute", "MapCore"]
@@ -61,13 +68,16 @@ class MapCore:
         self.persist: Persistence | None = None
         self.closed = False
         self._subs: list[Callable[[Change], None]] = []
+        self._op: list | None = None  # the history operation of an undo/redo (for the journal)
+        self._error: BaseException | None = None  # a Python-side edit was rolled back: raise once
 
     def attach(self, store: ChunkStore, created: bool) -> None:
-        """Persist into ``store``: load its metadata, replay its journal tail (the map takes the
-        store's id)."""
+        """Persist into ``store``: load its metadata, replay its journal tail, rebuild the undo
+        history (the map takes the store's id)."""
         self.persist = Persistence(
-            store, self.table, self.lock, self.ids, self.id, self.checkpoint_delay, created
+            store, self.table, self.lock, self.ids, self.id, self.checkpoint_delay, created, self.history
         )
+        self.persist.journal.on_error = self._rollback
         self.id = self.persist.map_id
 
     # -- the commit path --------------------------------------------------------------------------
@@ -79,34 +89,50 @@ class MapCore:
         stroke: str | None = None,
         record: bool = True,
         report: Sequence[Key] = (),
+        restore: dict[Key, int] | None = None,
     ) -> BatchResult | None:
         """Apply one edit: ``compute(reader)`` gives its atoms (None: nothing to do, returns None);
         they are applied, versioned, recorded as one undo step (unless ``record`` is False: undo and
         redo), journalled with ``batch_id`` (a batch id already applied is a no-op) and announced.
-        The result holds the new versions of the changed chunks and the current ones of ``report``."""
-        table = self.table
+        The result holds the new versions of the changed chunks and the current ones of ``report``.
+        ``restore`` (rollback only, lock held): set the chunks' versions to these instead of
+        bumping them; no history, batch id, journal record or notice (the caller announces)."""
+        table, persist = self.table, self.persist
         with self.lock:
             self.check_open()
+            if restore is None and batch_id is None and self._error is not None:
+                err, self._error = self._error, None
+                raise err
             if batch_id is not None and batch_id in self.ids:
                 return BatchResult({k: table.versions.get(k, 0) for k in report}, True, done_future())
+            memento = self.history.memento() if persist is not None and restore is None else None
             atoms = compute(table)
             if atoms is None:
                 return None
             for a in atoms:
                 a.write(table.write(a.key).reshape(-1))
             versions: dict[Key, int] = {}
+            prior: dict[Key, int] = {}
             for a in atoms:
-                if a.key not in versions:
-                    versions[a.key] = table.bump(a.key)
+                if a.key in versions:
+                    continue
+                prior[a.key] = table.versions.get(a.key, 0)
+                versions[a.key] = table.bump(a.key) if restore is None else table.restore(a.key, restore[a.key])
+            if restore is not None:
+                return BatchResult(versions, False, done_future())
+            op, self._op = self._op, None
             if record:
-                self.history.record(atoms, stroke)
+                step = self.history.record(atoms, stroke)
+                op = None if step is None else ["e", step.id, stroke]
             if batch_id is not None:
                 self.ids[batch_id] = None
                 while len(self.ids) > self.max_batch_ids:
                     self.ids.popitem(last=False)
             fut = done_future()
-            if self.persist is not None and (atoms or batch_id is not None):
-                fut = self.persist.log(atoms, versions, batch_id)
+            if persist is not None and (atoms or batch_id is not None):
+                fut = persist.log(atoms, versions, batch_id, op, prior, memento)
+                if record and step is not None and step.seq0 is None:
+                    step.seq0 = persist.seq
             result = {**{k: table.versions.get(k, 0) for k in report}, **versions}
             if table.evict() and self.persist is not None:
                 self.persist.kick()  # dirty chunks alone exceed the budget: checkpoint soon
@@ -120,9 +146,30 @@ class MapCore:
             step = self.history.pop_undo() if undo else self.history.pop_redo()
             if step is None:
                 return None
+            self._op = ["u" if undo else "x", step.id]
             return [a.inverse() for a in reversed(step.atoms)] if undo else list(step.atoms)
 
         return self.edit(compute, record=False) is not None
+
+    def _rollback(self, exc: BaseException) -> None:
+        """The journal failed to write: undo every record not yet durable (see the module
+        docstring); called on the journal thread before any failed future is resolved."""
+        persist = self.persist
+        assert persist is not None
+        changed: dict[Key, int] = {}
+        with self.lock:
+            failed = persist.take_failed(exc)
+            for f in reversed(failed):
+                inv = [a.inverse() for a in reversed(f.atoms)]
+                changed.update(self.edit(lambda _, inv=inv: inv, restore=f.prior).versions)  # type: ignore[union-attr]
+                if f.batch_id is not None:
+                    self.ids.pop(f.batch_id, None)
+            if failed:
+                self.history.restore(failed[0].memento)
+            if any(f.batch_id is None for f in failed):
+                self._error = NotSavedError(exc)
+            persist.journal.resume()
+        self._notify(changed, None)
 
     def check_open(self) -> None:
         """Raise ValueError when the map is closed."""

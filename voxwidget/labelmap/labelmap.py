@@ -321,6 +321,18 @@ class LabelMap:
         return self._core.subscribe(callback)
 
     # -- persistence -------------------------------------------------------------------------------
+    @property
+    def storage_status(self) -> dict[str, Any]:
+        """Health of the store: ``{"state": "ok" | "error", "journal_error": str | None,
+        "checkpoint_error": str | None}`` (an in-memory map is always ``ok``). A journal error
+        (its edits were rolled back) clears once a later edit is durable; a checkpoint error (the
+        journal is kept, the checkpoint retried) once a checkpoint succeeds."""
+        persist = self._core.persist
+        if persist is None:
+            return {"state": "ok", "journal_error": None, "checkpoint_error": None}
+        with self._core.lock:
+            return persist.status()
+
     def checkpoint(self, force: bool = False) -> None:
         """Write all dirty chunks to the store now (atomically), then truncate the journal."""
         if self._core.persist is not None:

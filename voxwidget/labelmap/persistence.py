@@ -14,8 +14,13 @@ sequence number), then deletes the rotated journal segments. A background thread
 ``checkpoint_delay`` seconds after the first unsaved edit (at once when dirty chunks alone exceed
 the memory budget).
 
-Journal entry modes: ``[z, y, x, version, 0]`` offsets + values; ``[…, 1]`` the whole chunk (when
-smaller); ``[…, 2, row0]`` a :class:`~voxwidget.labelmap.rowmask.RowMask`'s bit rows + one value.
+Record contents (entries, undo-history operations, format versions): :mod:`voxwidget.labelmap.records`.
+Segments holding records of undo steps still in the history are kept past the checkpoint (the
+history is rebuilt from them on reopen), so the journal holds at most about ``undo_bytes`` more.
+
+A failed journal write: every record not yet durable is handed back (:meth:`Persistence.take_failed`)
+for the map to roll back, and :meth:`Persistence.status` names the error; a failed checkpoint keeps
+the journal (nothing is discarded), leaves the chunks dirty, retries later and names the error too.
 """
 
 from __future__ import annotations
@@ -37,13 +42,24 @@ import numpy as np
 from .atoms import Atom
 from .chunkstore import ChunkStore
 from .chunktable import ChunkTable
-from .journal import Journal, Record, encode_record, read_journal
-from .rowmask import RowMask
+from .history import History
+from .journal import Journal, encode_record, read_journal
+from .records import RECORD_VERSION, check_version, encode_entries, record_atoms, replay_values
 
 __all__ = ["Persistence", "is_array"]
 
 Key = tuple[int, int, int]
 _OPEN: weakref.WeakSet[Persistence] = weakref.WeakSet()
+
+
+class Inflight:
+    """A journal record not yet known durable, with what rolling it back needs: its atoms, the
+    versions its chunks had before, its batch id and the history before it."""
+
+    __slots__ = ("atoms", "batch_id", "memento", "prior", "seq")
+
+    def __init__(self, seq: int, atoms: Sequence[Atom], prior: dict, batch_id: str | None, memento: Any):
+        self.seq, self.atoms, self.prior, self.batch_id, self.memento = seq, atoms, prior, batch_id, memento
 
 
 @atexit.register
@@ -80,6 +96,8 @@ class Persistence:
         Seconds after the first unsaved edit at which the background checkpoint runs.
     created : bool
         The store was just created: checkpoint at once so its metadata exists.
+    history : History, optional
+        The map's undo history: rebuilt from the journal, its steps' records kept past checkpoints.
     """
 
     def __init__(
@@ -91,8 +109,14 @@ class Persistence:
         map_id: str,
         checkpoint_delay: float,
         created: bool,
+        history: History | None = None,
     ) -> None:
         self.store = store
+        self.history = history if history is not None else History(0)
+        self.inflight: list[Inflight] = []
+        self.journal_error: str | None = None
+        self.checkpoint_error: str | None = None
+        self._err_seq = 0
         self.table = table
         self.lock = lock
         self.ids = ids
@@ -111,18 +135,29 @@ class Persistence:
         if meta is not None:
             self._ckpt_seq = self.seq = int(meta.get("seq", 0))
             table.versions.update({(z, y, x): v for z, y, x, v in meta.get("versions", [])})
+            table.floors.update({(z, y, x): v for z, y, x, v in meta.get("floors", [])})
             for b in meta.get("batch_ids", []):
                 ids[b] = None
         jdir = store.side / "journal"
         records, bad = read_journal(jdir)
         replayed = 0
+        last: dict[Path, int] = {}
         for rec in records:
+            check_version(rec)
+            last[rec.segment] = rec.seq  # type: ignore[index]
             if rec.seq > self._ckpt_seq:
-                self._replay(rec)
+                replay_values(rec, table)
+                if rec.header.get("b") is not None:
+                    self.ids[rec.header["b"]] = None
+                self.seq = max(self.seq, rec.seq)
                 replayed += 1
+            self._rebuild(rec)
+        self.history.end_stroke()
         for b in bad:
             b.rename(b.with_name(b.name + f".corrupt-{int(time.time())}"))
         self.journal = Journal(jdir)
+        self.journal.last_seq.update(last)
+        self.journal.durable_seq = self.seq
         _OPEN.add(self)
         self._thread = threading.Thread(
             target=_checkpointer, args=(weakref.ref(self),), name="voxwidget-checkpoint", daemon=True
@@ -137,57 +172,82 @@ class Persistence:
         return self.store.path
 
     # -- the journal ---------------------------------------------------------------------------------
-    def log(self, atoms: Sequence[Atom], versions: dict[Key, int], batch_id: str | None) -> Future[None]:
+    def log(
+        self,
+        atoms: Sequence[Atom],
+        versions: dict[Key, int],
+        batch_id: str | None,
+        hist: list | None = None,
+        prior: dict[Key, int] | None = None,
+        memento: Any = None,
+    ) -> Future[None]:
         """Append one record of ``atoms`` (already applied to the table, whose chunks now hold
-        ``versions``) and the batch id; the future resolves once it is durable. Call with the lock
-        held. Marks the map as having unsaved edits, so a checkpoint follows."""
+        ``versions``, before ``prior``), the batch id and the history operation ``hist`` (see
+        :mod:`~voxwidget.labelmap.records`); the future resolves once it is durable. Call with the
+        lock held. Marks the map as having unsaved edits, so a checkpoint follows. Until it is
+        durable the record is kept in :attr:`inflight` (with the history ``memento`` from before it)."""
         self.seq += 1
-        itemsize = self.table.dtype.itemsize
-        head: list[list[int]] = []
-        arrays: list[np.ndarray] = []
-        whole: set[Key] = set()  # chunks already journaled whole (their final state)
-        for a in atoms:
-            key, offs, vals = a.key, a.offsets, a.new
-            if key in whole:
-                continue
-            if isinstance(offs, RowMask):
-                if vals.size == 1:
-                    head.append([*key, versions[key], 2, offs.row0])
-                    arrays += [offs.bits, vals]
-                    continue
-                offs = offs.offsets()
-            if offs.size * (4 + itemsize) >= self.table.chunk_nbytes:
-                head.append([*key, versions[key], 1])
-                arrays.append(self.table.entries[key].data.reshape(-1))
-                whole.add(key)
-            else:
-                head.append([*key, versions[key], 0])
-                arrays += [offs.astype(np.uint32, copy=False), vals]
-        fut = self.journal.append(encode_record(self.seq, {"b": batch_id, "e": head}, arrays))
+        head, arrays = encode_entries(atoms, versions, self.table, bool(hist) and hist[0] == "e")
+        header: dict[str, Any] = {"v": RECORD_VERSION, "b": batch_id, "e": head}
+        if hist:
+            header["h"] = hist
+        durable = self.journal.durable_seq
+        if self.inflight and self.inflight[0].seq <= durable:
+            self.inflight = [f for f in self.inflight if f.seq > durable]
+        self.inflight.append(Inflight(self.seq, atoms, prior or {}, batch_id, memento))
+        fut = self.journal.append(encode_record(self.seq, header, arrays), self.seq)
         if atoms and self._first_dirty is None:
             self._first_dirty = time.monotonic()
             self._kick.set()
         return fut
 
-    def _replay(self, rec: Record) -> None:
-        """Re-apply one journal record (idempotent "set" entries) while opening the store."""
-        arrays = iter(rec.arrays)
-        table = self.table
-        for z, y, x, ver, mode, *extra in rec.header["e"]:
-            key = (z, y, x)
-            flat = table.write(key).reshape(-1)
-            if mode == 1:
-                flat[:] = next(arrays)
-            elif mode == 2:  # (by offsets: reopening a store need not load the compiled row kernels)
-                mask = RowMask.from_record(extra[0], next(arrays), table.chunk_shape[2])
-                flat[mask.offsets()] = next(arrays)
-            else:
-                offs = next(arrays)
-                flat[offs] = next(arrays)
-            table.bump(key, ver)
-        if rec.header.get("b") is not None:
-            self.ids[rec.header["b"]] = None
-        self.seq = max(self.seq, rec.seq)
+    def take_failed(self, exc: BaseException) -> list[Inflight]:
+        """The records appended but not durable (all fail after a failed write), oldest first;
+        notes the error for :meth:`status`. Call with the lock held."""
+        durable = self.journal.durable_seq
+        failed = [f for f in self.inflight if f.seq > durable]
+        self.inflight = []
+        self.journal_error = f"journal write failed: {exc}"
+        self._err_seq = self.seq
+        warnings.warn(
+            f"voxwidget: journal write of {self.path} failed ({exc}); "
+            f"{len(failed)} unsaved edit(s) were rolled back",
+            stacklevel=1,
+        )
+        return failed
+
+    def status(self) -> dict[str, Any]:
+        """``{"state": "ok" | "error", "journal_error": str | None, "checkpoint_error": str |
+        None}``; a journal error clears once a later record is durable, a checkpoint error once a
+        checkpoint succeeds."""
+        if self.journal_error is not None and self.journal.durable_seq > self._err_seq:
+            self.journal_error = None
+        bad = self.journal_error or self.checkpoint_error
+        return {
+            "state": "error" if bad else "ok",
+            "journal_error": self.journal_error,
+            "checkpoint_error": self.checkpoint_error,
+        }
+
+    def _rebuild(self, rec: Any) -> None:
+        """Apply a record's history operation to the rebuilt undo history."""
+        h, hist = rec.header.get("h"), self.history
+        if not h:
+            if rec.header["e"]:  # a version-1 record (or undo disabled): the history is unknown
+                hist.clear()
+            return
+        if h[0] == "e":
+            step = hist.record(record_atoms(rec, self.table.chunk_shape), h[2], sid=h[1])
+            if step is not None and step.seq0 is None:
+                step.seq0 = rec.seq
+            return
+        top = hist.top(redo=h[0] == "x")
+        if top is None or top.id != h[1]:
+            hist.clear()  # the step it names is gone (a smaller history budget): never undo wrong
+        elif h[0] == "u":
+            hist.pop_undo()
+        else:
+            hist.pop_redo()
 
     def kick(self) -> None:
         """Ask the background thread to look at the map now (dirty chunks exceed the budget)."""
@@ -199,7 +259,10 @@ class Persistence:
         return _meta(map_id or self.map_id, self.seq, self.table, self.ids)
 
     def checkpoint(self, force: bool = False) -> None:
-        """Write all dirty chunks to the store now (atomically), then truncate the journal."""
+        """Write all dirty chunks to the store now (atomically), then truncate the journal (keeping
+        the segments the undo history still needs). On failure (e.g. the disk is full) the journal
+        is kept whole, the chunks stay dirty, :meth:`status` names the error, the background thread
+        retries later, and the error is raised."""
         with self._ckpt_lock:
             with self.lock:
                 if (self._closed and not force) or (not force and self.seq == self._ckpt_seq):
@@ -208,13 +271,27 @@ class Persistence:
                 meta = self.meta()
                 seq = self.seq
                 rot = self.journal.rotate()
-                self._first_dirty = None
-            # The journal must hold every record behind these chunks before any chunk file changes:
-            # a crash mid-write then leaves a partly written batch that replay on reopen completes.
-            covered = rot.result()
-            self.store.write_chunks((k, d) for k, d, _ in dirty)
-            self.store.write_meta(meta)
-            self.journal.discard(covered)
+                first, self._first_dirty = self._first_dirty, None
+            try:
+                # The journal must hold every record behind these chunks before any chunk file
+                # changes: a crash mid-write then leaves a partly written batch that replay completes.
+                covered = rot.result()
+                self.store.write_chunks((k, d) for k, d, _ in dirty)
+                self.store.write_meta(meta)
+            except Exception as e:
+                with self.lock:
+                    self.checkpoint_error = f"checkpoint failed: {e}"
+                    if self._first_dirty is None:
+                        self._first_dirty = first if first is not None else time.monotonic()
+                raise
+            with self.lock:
+                keep = self.history.oldest_seq()
+                last = self.journal.last_seq
+                drop = [c for c in covered if keep is None or last.get(c, 0) < keep]
+                self.checkpoint_error = None
+            self.journal.discard(drop)
+            for c in drop:
+                last.pop(c, None)
             with self.lock:
                 self._ckpt_seq = seq
                 self.table.checkpointed(dirty)
@@ -290,6 +367,7 @@ def _meta(map_id: str, seq: int, table: ChunkTable, ids: OrderedDict[str, None])
         "id": map_id,
         "seq": seq,
         "versions": [[*k, v] for k, v in table.versions.items()],
+        "floors": [[*k, v] for k, v in table.floors.items()],
         "batch_ids": list(ids),
     }
 
