@@ -132,7 +132,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "from": "kernel",
         "fields": {"reply_to": "str", "keys": "list[key]", "versions": "list[int]", "duplicate": "bool"},
     },
-    "edits.reject": {"from": "kernel", "fields": {"reply_to": "str", "error": "str"}},
+    # retry: the batch was valid but could not be made durable (disk full, I/O error): the kernel
+    # rolled it back; the browser keeps it pending and sends it again later
+    "edits.reject": {"from": "kernel", "fields": {"reply_to": "str", "error": "str", "retry?": "bool"}},
     "chunks.changed": {
         "from": "kernel",
         "fields": {

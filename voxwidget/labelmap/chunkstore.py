@@ -58,7 +58,11 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, sync_dir: bool = True)
     """Write ``data`` to ``path`` atomically: temp file, fsync, rename, fsync of the directory."""
     path = os.fspath(path)
     tmp = path + ".vwtmp"
-    _write_fsync(tmp, data)
+    try:
+        _write_fsync(tmp, data)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
     os.replace(tmp, path)
     if sync_dir:
         fsync_dir(os.path.dirname(path) or ".")
@@ -304,7 +308,11 @@ class ChunkStore:
             return f, 0
         buf = self._codec.encode(data)  # type: ignore[union-attr]
         tmp = f + ".vwtmp"
-        _write_fsync(tmp, buf)
+        try:
+            _write_fsync(tmp, buf)
+        except BaseException:
+            _unlink_quietly(tmp)  # (a full disk: give the space back)
+            raise
         os.replace(tmp, f)
         return f, len(buf)
 
@@ -336,6 +344,13 @@ class ChunkStore:
     def close(self) -> None:
         """Release the I/O threads."""
         self._pool.shutdown(wait=True)
+
+
+def _unlink_quietly(path: str | os.PathLike) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _fsync_file(path: str | os.PathLike) -> None:

@@ -68,8 +68,6 @@ class ChunkTable:
         self.store: ChunkStore | None = None
         self.entries: OrderedDict[Key, Entry] = OrderedDict()
         self.versions: dict[Key, int] = {}
-        #: per chunk, the highest version ever handed out and rolled back: never handed out again
-        self.floors: dict[Key, int] = {}
         self._absent: set[Key] = set()
         self._offsets = np.arange(int(np.prod(chunk_shape)), dtype=np.uint32).reshape(chunk_shape)
         self._offsets.setflags(write=False)
@@ -122,23 +120,9 @@ class ChunkTable:
         e = self.entries[key]
         e.dirty = True
         e.mods += 1
-        cur = self.versions.get(key, 0)
-        v = max(cur, self.floors.get(key, 0)) + 1 if version is None else max(cur, version)
+        v = self.versions.get(key, 0) + 1 if version is None else max(self.versions.get(key, 0), version)
         self.versions[key] = v
         return v
-
-    def restore(self, key: Key, version: int) -> int:
-        """Roll chunk ``key``'s version back to ``version`` (its data was just rolled back; marked
-        dirty): the version it had stays burnt, so the next change gets a version never used."""
-        e = self.entries[key]
-        e.dirty = True
-        e.mods += 1
-        self.floors[key] = max(self.floors.get(key, 0), self.versions.get(key, 0))
-        if version:
-            self.versions[key] = version
-        else:
-            self.versions.pop(key, None)
-        return version
 
     def hold(self, key: Key, data: np.ndarray) -> None:
         """Hold ``data`` as chunk ``key`` (an in-memory map's bulk load: dirty, version 1)."""

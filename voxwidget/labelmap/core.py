@@ -10,9 +10,10 @@ and the batch id recorded and the atoms journalled; outside the lock the subscri
 
 Rollback (a journal write failed): the journal thread calls :meth:`MapCore._rollback` before it
 fails any future; under the lock, every record not yet durable is undone newest first by applying
-its inverse atoms through :meth:`MapCore.edit` (``restore=``: the same apply loop, so everything
-derived from atoms stays right), its chunks' versions are set back to what they were, its batch id
-forgotten and the history put back; only then may new records be written. See
+its inverse atoms through :meth:`MapCore.edit` (``rollback=True``: the same apply loop, so
+everything derived from atoms stays right), its batch id forgotten and the history put back; only
+then may new records be written. Versions move forward (the restored content gets a new version):
+browsers cache tiles by version and keep a per-chunk high-water mark. See
 ``docs/labelmap-contract.md`` ("A failed durable write changes nothing").
 """
 
@@ -89,36 +90,33 @@ class MapCore:
         stroke: str | None = None,
         record: bool = True,
         report: Sequence[Key] = (),
-        restore: dict[Key, int] | None = None,
+        rollback: bool = False,
     ) -> BatchResult | None:
         """Apply one edit: ``compute(reader)`` gives its atoms (None: nothing to do, returns None);
         they are applied, versioned, recorded as one undo step (unless ``record`` is False: undo and
         redo), journalled with ``batch_id`` (a batch id already applied is a no-op) and announced.
         The result holds the new versions of the changed chunks and the current ones of ``report``.
-        ``restore`` (rollback only, lock held): set the chunks' versions to these instead of
-        bumping them; no history, batch id, journal record or notice (the caller announces)."""
+        ``rollback`` (lock held): apply inverse atoms of records that failed to be journalled; no
+        history, batch id, journal record or notice (the caller announces)."""
         table, persist = self.table, self.persist
         with self.lock:
             self.check_open()
-            if restore is None and batch_id is None and self._error is not None:
+            if not rollback and batch_id is None and self._error is not None:
                 err, self._error = self._error, None
                 raise err
             if batch_id is not None and batch_id in self.ids:
                 return BatchResult({k: table.versions.get(k, 0) for k in report}, True, done_future())
-            memento = self.history.memento() if persist is not None and restore is None else None
+            memento = self.history.memento() if persist is not None and not rollback else None
             atoms = compute(table)
             if atoms is None:
                 return None
             for a in atoms:
                 a.write(table.write(a.key).reshape(-1))
             versions: dict[Key, int] = {}
-            prior: dict[Key, int] = {}
             for a in atoms:
-                if a.key in versions:
-                    continue
-                prior[a.key] = table.versions.get(a.key, 0)
-                versions[a.key] = table.bump(a.key) if restore is None else table.restore(a.key, restore[a.key])
-            if restore is not None:
+                if a.key not in versions:
+                    versions[a.key] = table.bump(a.key)
+            if rollback:
                 return BatchResult(versions, False, done_future())
             op, self._op = self._op, None
             if record:
@@ -130,7 +128,7 @@ class MapCore:
                     self.ids.popitem(last=False)
             fut = done_future()
             if persist is not None and (atoms or batch_id is not None):
-                fut = persist.log(atoms, versions, batch_id, op, prior, memento)
+                fut = persist.log(atoms, versions, batch_id, op, memento)
                 if record and step is not None and step.seq0 is None:
                     step.seq0 = persist.seq
             result = {**{k: table.versions.get(k, 0) for k in report}, **versions}
@@ -161,13 +159,14 @@ class MapCore:
             failed = persist.take_failed(exc)
             for f in reversed(failed):
                 inv = [a.inverse() for a in reversed(f.atoms)]
-                changed.update(self.edit(lambda _, inv=inv: inv, restore=f.prior).versions)  # type: ignore[union-attr]
+                changed.update(self.edit(lambda _, inv=inv: inv, rollback=True).versions)  # type: ignore[union-attr]
                 if f.batch_id is not None:
                     self.ids.pop(f.batch_id, None)
             if failed:
                 self.history.restore(failed[0].memento)
             if any(f.batch_id is None for f in failed):
                 self._error = NotSavedError(exc)
+            persist.floors.update(changed)
             persist.journal.resume()
         self._notify(changed, None)
 

@@ -54,12 +54,12 @@ _OPEN: weakref.WeakSet[Persistence] = weakref.WeakSet()
 
 class Inflight:
     """A journal record not yet known durable, with what rolling it back needs: its atoms, the
-    versions its chunks had before, its batch id and the history before it."""
+    its batch id and the history before it."""
 
-    __slots__ = ("atoms", "batch_id", "memento", "prior", "seq")
+    __slots__ = ("atoms", "batch_id", "memento", "seq")
 
-    def __init__(self, seq: int, atoms: Sequence[Atom], prior: dict, batch_id: str | None, memento: Any):
-        self.seq, self.atoms, self.prior, self.batch_id, self.memento = seq, atoms, prior, batch_id, memento
+    def __init__(self, seq: int, atoms: Sequence[Atom], batch_id: str | None, memento: Any):
+        self.seq, self.atoms, self.batch_id, self.memento = seq, atoms, batch_id, memento
 
 
 @atexit.register
@@ -117,6 +117,9 @@ class Persistence:
         self.journal_error: str | None = None
         self.checkpoint_error: str | None = None
         self._err_seq = 0
+        #: versions given to rolled-back content, not yet durable: carried by every record (``"f"``)
+        #: until a checkpoint holds them, so a version is never handed out twice across a crash
+        self.floors: dict[Key, int] = {}
         self.table = table
         self.lock = lock
         self.ids = ids
@@ -135,7 +138,6 @@ class Persistence:
         if meta is not None:
             self._ckpt_seq = self.seq = int(meta.get("seq", 0))
             table.versions.update({(z, y, x): v for z, y, x, v in meta.get("versions", [])})
-            table.floors.update({(z, y, x): v for z, y, x, v in meta.get("floors", [])})
             for b in meta.get("batch_ids", []):
                 ids[b] = None
         jdir = store.side / "journal"
@@ -147,6 +149,8 @@ class Persistence:
             last[rec.segment] = rec.seq  # type: ignore[index]
             if rec.seq > self._ckpt_seq:
                 replay_values(rec, table)
+                for z, y, x, v in rec.header.get("f", ()):
+                    table.versions[(z, y, x)] = max(table.versions.get((z, y, x), 0), v)
                 if rec.header.get("b") is not None:
                     self.ids[rec.header["b"]] = None
                 self.seq = max(self.seq, rec.seq)
@@ -178,11 +182,10 @@ class Persistence:
         versions: dict[Key, int],
         batch_id: str | None,
         hist: list | None = None,
-        prior: dict[Key, int] | None = None,
         memento: Any = None,
     ) -> Future[None]:
         """Append one record of ``atoms`` (already applied to the table, whose chunks now hold
-        ``versions``, before ``prior``), the batch id and the history operation ``hist`` (see
+        ``versions``), the batch id and the history operation ``hist`` (see
         :mod:`~voxwidget.labelmap.records`); the future resolves once it is durable. Call with the
         lock held. Marks the map as having unsaved edits, so a checkpoint follows. Until it is
         durable the record is kept in :attr:`inflight` (with the history ``memento`` from before it)."""
@@ -191,10 +194,12 @@ class Persistence:
         header: dict[str, Any] = {"v": RECORD_VERSION, "b": batch_id, "e": head}
         if hist:
             header["h"] = hist
+        if self.floors:
+            header["f"] = [[*k, v] for k, v in self.floors.items()]
         durable = self.journal.durable_seq
         if self.inflight and self.inflight[0].seq <= durable:
             self.inflight = [f for f in self.inflight if f.seq > durable]
-        self.inflight.append(Inflight(self.seq, atoms, prior or {}, batch_id, memento))
+        self.inflight.append(Inflight(self.seq, atoms, batch_id, memento))
         fut = self.journal.append(encode_record(self.seq, header, arrays), self.seq)
         if atoms and self._first_dirty is None:
             self._first_dirty = time.monotonic()
@@ -269,6 +274,7 @@ class Persistence:
                     return
                 dirty = self.table.dirty_for_checkpoint()
                 meta = self.meta()
+                floors = dict(self.floors)
                 seq = self.seq
                 rot = self.journal.rotate()
                 first, self._first_dirty = self._first_dirty, None
@@ -289,6 +295,9 @@ class Persistence:
                 last = self.journal.last_seq
                 drop = [c for c in covered if keep is None or last.get(c, 0) < keep]
                 self.checkpoint_error = None
+                for k, v in floors.items():  # the checkpoint's versions hold them now
+                    if self.floors.get(k) == v:
+                        del self.floors[k]
             self.journal.discard(drop)
             for c in drop:
                 last.pop(c, None)
@@ -367,7 +376,6 @@ def _meta(map_id: str, seq: int, table: ChunkTable, ids: OrderedDict[str, None])
         "id": map_id,
         "seq": seq,
         "versions": [[*k, v] for k, v in table.versions.items()],
-        "floors": [[*k, v] for k, v in table.floors.items()],
         "batch_ids": list(ids),
     }
 

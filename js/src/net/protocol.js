@@ -120,7 +120,8 @@ export const SCHEMA = Object.freeze({
     from: "kernel",
     fields: { reply_to: "str", keys: "list[key]", versions: "list[int]", duplicate: "bool" },
   },
-  "edits.reject": { from: "kernel", fields: { reply_to: "str", error: "str" } },
+  // retry: valid but not made durable (disk full, I/O error): rolled back; keep pending, resend later
+  "edits.reject": { from: "kernel", fields: { reply_to: "str", error: "str", "retry?": "bool" } },
   "chunks.changed": {
     from: "kernel",
     fields: {

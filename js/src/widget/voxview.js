@@ -241,6 +241,7 @@ export class VoxView {
 
   onEdit(e) {
     if (e.kind === "reject") this.status.showError(`edit rejected: ${e.error}`);
+    if (e.kind === "retry") this.status.showError(`${e.error} (kept, retrying)`);
     this.view.invalidate();
     this.status.update();
   }
