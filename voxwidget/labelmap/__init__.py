@@ -7,7 +7,15 @@ say) does not import the others; code inside ``voxwidget`` imports the defining 
 
 from ..lazy import lazy_names
 
-__all__ = ["BatchRejected", "BatchResult", "Change", "ChunkEdit", "LabelMap", "NotSavedError", "OutOfBoundsError"]
+__all__ = [
+    "BatchRejected",
+    "BatchResult",
+    "Change",
+    "ChunkEdit",
+    "LabelMap",
+    "NotSavedError",
+    "OutOfBoundsError",
+]
 
 _WHERE = {
     "LabelMap": "labelmap",

@@ -111,7 +111,5 @@ class NotSavedError(OSError):
 
     def __init__(self, cause: BaseException):
         errno = getattr(cause, "errno", None)
-        super().__init__(
-            errno, f"an edit was not saved and has been rolled back (nothing changed): {cause}"
-        )
+        super().__init__(errno, f"an edit was not saved and has been rolled back (nothing changed): {cause}")
         self.__cause__ = cause
