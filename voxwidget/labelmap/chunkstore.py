@@ -8,13 +8,20 @@ chain (e.g. sharding) goes through the zarr library (then chunk writes are not a
 
 Per-store voxwidget metadata lives in ``<store>/.voxwidget/meta.json`` (written atomically), the
 write-ahead journal in ``<store>/.voxwidget/journal/``.
+
+Creation is atomic: a new store is built whole (array metadata, initial chunks, voxwidget metadata)
+in a hidden sibling directory ``.<name>.vwcreate-<random>``, fsync'd and renamed into place, so an
+interrupted creation leaves no store at the path (the next creation removes the leftover).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+import shutil
+import signal
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,13 @@ _SHUFFLE = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
 
 class CorruptChunkError(ValueError):
     """A stored chunk file could not be decoded (names the file and the cause)."""
+
+
+def fault(point: str) -> None:
+    """Fault injection for the crash tests: SIGKILL this process at ``point`` when the environment
+    variable ``VOXWIDGET_FAULT`` names it (never set in normal use)."""
+    if os.environ.get("VOXWIDGET_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_dir(path: str | os.PathLike) -> None:
@@ -152,7 +166,7 @@ class ChunkStore:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if (self.path / "zarr.json").is_file():
-            meta = json.loads((self.path / "zarr.json").read_text())
+            meta = _read_json(self.path / "zarr.json")
             if meta.get("node_type") != "array":
                 raise ValueError(f"{self.path} is a zarr v3 {meta.get('node_type')}, not an array")
             self.zarr_format = 3
@@ -170,7 +184,7 @@ class ChunkStore:
             self._prefix = "c" + sep if kenc["name"] == "default" else ""
             self._sep = sep
         elif (self.path / ".zarray").is_file():
-            meta = json.loads((self.path / ".zarray").read_text())
+            meta = _read_json(self.path / ".zarray")
             self.zarr_format = 2
             self.shape = tuple(meta["shape"])
             self.chunk_shape = tuple(meta["chunks"])
@@ -208,13 +222,33 @@ class ChunkStore:
         chunks: Sequence[int],
         dtype: np.dtype,
         attributes: dict[str, Any] | None = None,
+        fill: Callable[[ChunkStore], dict[str, Any] | None] | None = None,
     ) -> ChunkStore:
-        """Create an empty zarr v3 array (bytes + blosc lz4, no shuffle + crc32c) at ``path``."""
+        """Create a zarr v3 array (bytes + blosc lz4, no shuffle + crc32c) at ``path``, atomically:
+        built in a hidden sibling directory, where ``fill(store)`` writes the initial chunks and
+        returns the voxwidget metadata to write, then renamed into place (see the module
+        docstring). ``path`` must not exist, or be an empty directory.
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and is not an empty directory (names it).
+        """
         import zarr
         from zarr.codecs import BloscCodec, Crc32cCodec
 
+        final = Path(path).absolute()
+        if final.exists() and not (final.is_dir() and not any(final.iterdir())):
+            raise FileExistsError(
+                f"cannot create a label store at {final}: it exists and is not an empty directory "
+                "(and not a zarr array); choose a new path or remove it"
+            )
+        final.parent.mkdir(parents=True, exist_ok=True)
+        for old in final.parent.glob(f".{final.name}.vwcreate-*"):  # an interrupted creation
+            shutil.rmtree(old, ignore_errors=True)
+        p = final.parent / f".{final.name}.vwcreate-{uuid.uuid4().hex[:12]}"
         zarr.create_array(
-            store=str(path),
+            store=str(p),
             shape=tuple(int(s) for s in shape),
             chunks=tuple(int(c) for c in chunks),
             dtype=np.dtype(dtype),
@@ -224,11 +258,26 @@ class ChunkStore:
             compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="noshuffle"), Crc32cCodec()],
             attributes=attributes or {},
         )
-        p = Path(path)
         _fsync_file(p / "zarr.json")
         fsync_dir(p)
-        fsync_dir(p.parent if str(p.parent) else ".")
-        return cls(p)
+        fault("create:array")
+        tmp = cls(p)
+        try:
+            meta = fill(tmp) if fill is not None else None
+            fault("create:filled")
+            if meta is not None:
+                tmp.write_meta(meta)
+        finally:
+            tmp.close()
+        fault("create:meta")
+        try:
+            os.rename(p, final)  # (replaces an empty directory)
+        except OSError as e:
+            shutil.rmtree(p, ignore_errors=True)
+            raise FileExistsError(f"cannot create a label store at {final}: {e}") from e
+        fault("create:renamed")
+        fsync_dir(final.parent)
+        return cls(final)
 
     # -- keys and files ---------------------------------------------------------------------
     def chunk_file(self, key: Key) -> Path:
@@ -344,6 +393,16 @@ class ChunkStore:
     def close(self) -> None:
         """Release the I/O threads."""
         self._pool.shutdown(wait=True)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(
+            f"{path} is not valid JSON ({e}): a damaged or half-written store; "
+            "restore it from a backup or remove it"
+        ) from e
 
 
 def _unlink_quietly(path: str | os.PathLike) -> None:

@@ -224,10 +224,9 @@ class MapCore:
         return None if self.persist is None else self.persist.path
 
     def ingest(self, array: Any) -> None:
-        """Bulk-load a new map's content (no history, no journal): straight into the store chunk by
-        chunk, or held as dirty chunks in memory."""
-        table, persist = self.table, self.persist
-        batch: list[tuple[Key, np.ndarray]] = []
+        """Bulk-load a new in-memory map's content (no history): held as dirty chunks. (A stored
+        map is filled while its store is created: :func:`~voxwidget.labelmap.persistence.write_array`.)"""
+        table = self.table
         for key in np.ndindex(*table.grid_shape):
             sl = table.slices(key)
             part = check_labels(np.asarray(array[sl]), table.dtype, "array value")
@@ -235,20 +234,7 @@ class MapCore:
                 continue
             data = np.zeros(table.chunk_shape, table.dtype)
             data[tuple(slice(0, s.stop - s.start) for s in sl)] = part
-            if persist is None:
-                table.hold(key, data)
-                continue
-            table.versions[key] = 1
-            batch.append((key, data))
-            if len(batch) >= 32:
-                persist.store.write_chunks(batch)
-                batch = []
-        if persist is not None:
-            persist.store.write_chunks(batch)
-            table.forget_absent()
-            with self.lock:
-                meta = persist.meta()
-            persist.store.write_meta(meta)
+            table.hold(key, data)
 
     def save(self, path: str | Path | None) -> None:
         """See :meth:`voxwidget.labelmap.labelmap.LabelMap.save`."""
@@ -267,8 +253,9 @@ class MapCore:
             persist.copy_to(path)
             return
         self.persist = Persistence.adopt(
-            path, self.table, self.lock, self.ids, self.id, self.checkpoint_delay
+            path, self.table, self.lock, self.ids, self.id, self.checkpoint_delay, self.history
         )
+        self.persist.journal.on_error = self._rollback
 
     def close(self, checkpoint: bool = True) -> None:
         """Release the store and the background threads, checkpointing first unless told not to

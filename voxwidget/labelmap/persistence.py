@@ -40,13 +40,14 @@ from typing import Any
 import numpy as np
 
 from .atoms import Atom
-from .chunkstore import ChunkStore
+from .chunkstore import ChunkStore, fault
 from .chunktable import ChunkTable
 from .history import History
 from .journal import Journal, encode_record, read_journal
 from .records import RECORD_VERSION, check_version, encode_entries, record_atoms, replay_values
+from .validate import check_labels
 
-__all__ = ["Persistence", "is_array"]
+__all__ = ["Persistence", "is_array", "new_meta", "write_array"]
 
 Key = tuple[int, int, int]
 _OPEN: weakref.WeakSet[Persistence] = weakref.WeakSet()
@@ -312,19 +313,19 @@ class Persistence:
         self.checkpoint()
         table = self.table
         with self.lock:
-            target = ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype)
             meta = self.meta(uuid.uuid4().hex)
-        for key in np.ndindex(*table.grid_shape):
-            with self.lock:
-                data = table.read(key)
-                data = None if data is None else data.copy()
-                table.evict()
-            if data is not None:
-                target.write_chunks([(key, data)])
-        meta["seq"] = 0
-        meta["batch_ids"] = []
-        target.write_meta(meta)
-        target.close()
+
+        def fill(target: ChunkStore) -> dict[str, Any]:
+            for key in np.ndindex(*table.grid_shape):
+                with self.lock:
+                    data = table.read(key)
+                    data = None if data is None else data.copy()
+                    table.evict()
+                if data is not None:
+                    target.write_chunks([(key, data)])
+            return {**meta, "seq": 0, "batch_ids": []}
+
+        ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype, fill=fill).close()
 
     @classmethod
     def adopt(
@@ -335,15 +336,21 @@ class Persistence:
         ids: OrderedDict[str, None],
         map_id: str,
         checkpoint_delay: float,
+        history: History | None = None,
     ) -> Persistence:
-        """Give an in-memory map a new store at ``path``: write its chunks there, then persist it."""
-        with lock:
-            store = ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype)
+        """Give an in-memory map a new store at ``path``: write its chunks there (atomically: the
+        store appears complete or not at all), then persist it. Its undo history so far is not
+        journalled: it is held in memory only (lost with the kernel)."""
+
+        def fill(store: ChunkStore) -> dict[str, Any]:
             store.write_chunks((k, e.data) for k, e in table.entries.items())
+            return _meta(map_id, 0, table, ids)
+
+        with lock:
+            store = ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype, fill=fill)
             for e in table.entries.values():
                 e.dirty = False
-            store.write_meta(_meta(map_id, 0, table, ids))
-            return cls(store, table, lock, ids, map_id, checkpoint_delay, created=False)
+            return cls(store, table, lock, ids, map_id, checkpoint_delay, False, history)
 
     # -- shutdown --------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -368,6 +375,11 @@ class Persistence:
         self.journal.close()
         with self._ckpt_lock:
             self.store.close()
+
+
+def new_meta(map_id: str) -> dict[str, Any]:
+    """The metadata of a new, empty store."""
+    return {"format": 1, "id": map_id, "seq": 0, "versions": [], "batch_ids": []}
 
 
 def _meta(map_id: str, seq: int, table: ChunkTable, ids: OrderedDict[str, None]) -> dict[str, Any]:
@@ -407,3 +419,26 @@ def _checkpointer(ref: weakref.ref[Persistence]) -> None:
             except Exception as e:  # keep the thread alive; the next edit retries
                 warnings.warn(f"voxwidget: background checkpoint of {p.path} failed: {e}", stacklevel=1)
         del p
+
+
+def write_array(store: ChunkStore, array: Any, map_id: str) -> dict[str, Any]:
+    """Copy ``array`` into a store being created, chunk by chunk (all-zero chunks are not stored);
+    returns its metadata (every stored chunk at version 1)."""
+    shape, c, dt = store.shape, store.chunk_shape, store.dtype
+    versions: dict[Key, int] = {}
+    batch: list[tuple[Key, np.ndarray]] = []
+    for key in np.ndindex(*(-(-s // cc) for s, cc in zip(shape, c, strict=True))):
+        sl = tuple(slice(k * cc, min((k + 1) * cc, s)) for k, cc, s in zip(key, c, shape, strict=True))
+        part = check_labels(np.asarray(array[sl]), dt, "array value")
+        if not np.count_nonzero(part):
+            continue
+        data = np.zeros(c, dt)
+        data[tuple(slice(0, s.stop - s.start) for s in sl)] = part
+        versions[key] = 1  # type: ignore[index]
+        batch.append((key, data))  # type: ignore[arg-type]
+        if len(batch) >= 32:
+            store.write_chunks(batch)
+            batch = []
+            fault("create:chunks")
+    store.write_chunks(batch)
+    return {**new_meta(map_id), "versions": [[*k, v] for k, v in versions.items()]}
