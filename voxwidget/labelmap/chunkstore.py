@@ -4,7 +4,10 @@ Stores written here are standard zarr v3 arrays (``bytes`` + ``blosc``/lz4 + ``c
 default ``c/z/y/x`` chunk keys, fill value 0); all-fill chunks are not stored. Existing zarr v2 and v3
 arrays are opened too: chunks whose codec chain this module understands (bytes/blosc/gzip/zstd/crc32c,
 v2 numcodecs compressors and filters) are read and written directly with atomic writes; any other
-chain (e.g. sharding) goes through the zarr library (then chunk writes are not atomic).
+chain (e.g. sharding) goes through the zarr library on a store whose every write is atomic and
+durable too (:func:`durable_local_store`: the whole shard to a temp file, fsync, rename, fsync of the
+directory), so a sharded store is never left with a torn shard, and a checkpoint that drops journal
+segments has its shards on disk.
 
 Per-store voxwidget metadata lives in ``<store>/.voxwidget/meta.json`` (written atomically), the
 write-ahead journal in ``<store>/.voxwidget/journal/``.
@@ -205,13 +208,13 @@ class ChunkStore:
             self._codec = None
             import zarr
 
-            self._zarr = zarr.open_array(str(self.path), mode="r+")
+            self._zarr = zarr.open_array(durable_local_store(self.path), mode="r+")
         self.side = self.path / SIDE_DIR
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="voxwidget-chunkio")
 
     @property
-    def atomic(self) -> bool:
-        """True when chunk writes are atomic (the codec chain is handled here)."""
+    def direct(self) -> bool:
+        """True when chunks are encoded here (else through zarr, e.g. sharding; atomic either way)."""
         return self._codec is not None
 
     @classmethod
@@ -393,6 +396,35 @@ class ChunkStore:
     def close(self) -> None:
         """Release the I/O threads."""
         self._pool.shutdown(wait=True)
+
+
+def _durable_put(path: Path, data: bytes) -> None:
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fsync_dir(path.parent.parent)
+    atomic_write(path, data)
+
+
+def durable_local_store(path: str | os.PathLike) -> Any:
+    """A zarr ``LocalStore`` at ``path`` whose writes are atomic and durable (temp file, fsync,
+    rename, fsync of the directory) and whose deletes are durable: the zarr path of
+    :class:`ChunkStore` (sharded arrays: each write is a whole shard)."""
+    import asyncio
+
+    from zarr.storage import LocalStore
+
+    class DurableLocalStore(LocalStore):
+        async def set(self, key: str, value: Any) -> None:
+            self._check_writable()
+            await asyncio.to_thread(_durable_put, Path(self.root) / key, bytes(value.as_buffer_like()))
+
+        async def delete(self, key: str) -> None:
+            await super().delete(key)
+            f = Path(self.root) / key
+            if f.parent.is_dir():
+                await asyncio.to_thread(fsync_dir, f.parent)
+
+    return DurableLocalStore(str(path))
 
 
 def _read_json(path: Path) -> dict[str, Any]:
