@@ -102,6 +102,7 @@ def python_side() -> dict:
         ),
         (protocol.make("edits.ack", reply_to="b", keys=[[0, 1, 2]], versions=[4], duplicate=False), []),
         (protocol.make("edits.reject", reply_to="b", error="label 300 is outside 0 … 255"), []),
+        (protocol.make("edits.reject", reply_to="b", error="not saved: [Errno 28]", retry=True), []),
         (
             protocol.make(
                 "chunks.changed", layer="labels", level=0, keys=[[1, 1, 1]], versions=[9], origin="b"
@@ -113,6 +114,7 @@ def python_side() -> dict:
         (protocol.make("error", error="bad"), []),
         (protocol.make("pong", reply_to="p", labelmap_id="lm"), []),
         (protocol.make("cache.clear"), []),
+        (protocol.make("pending.discard"), []),
         (
             protocol.make(
                 "chunks.data", reply_to="r2", layer="labels", level=2, tiles=[], done=True, axis=1, index=0

@@ -153,6 +153,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "pong": {"from": "kernel", "fields": {"reply_to": "str", "labelmap_id": "str"}},
     # empty the browser's persistent chunk cache (``VoxWidget.clear_browser_cache()``)
     "cache.clear": {"from": "kernel", "fields": {}},
+    # w.discard_pending(): ask the user, then drop this map's pending batches held in the browser
+    "pending.discard": {"from": "kernel", "fields": {}},
 }
 
 

@@ -363,6 +363,32 @@ export class EditQueue {
     return true;
   }
 
+  /**
+   * Drop every pending batch and what the open stroke accumulated (the user confirmed
+   * `w.discard_pending()`): their chunks are refetched whole, which reverts their optimistic paint.
+   * @returns {Promise<number>} batches dropped
+   */
+  async discard() {
+    if (this.timer !== null) {
+      this.clearTimer(this.timer);
+      this.timer = null;
+    }
+    const chunks = new Set(this.acc.keys());
+    this.acc.clear();
+    let gone;
+    if (typeof this.store.discardAll === "function") gone = await this.store.discardAll();
+    else {
+      gone = this.store.all();
+      for (const b of gone) this.store.delete(b.id);
+    }
+    for (const b of gone) for (const e of b.edits) chunks.add(e.ks);
+    for (const ks of chunks) this.client.markDirty("labels", ks);
+    this.replaying.clear();
+    this.client.refresh();
+    this.onEvent({ kind: "discard", count: gone.length });
+    return gone.length;
+  }
+
   /** Resend the batches the kernel could not save, after a backoff (2 s doubling to 30 s). */
   scheduleRetry() {
     if (this.retryTimer !== null) return;

@@ -140,6 +140,8 @@ export const SCHEMA = Object.freeze({
   pong: { from: "kernel", fields: { reply_to: "str", labelmap_id: "str" } },
   // empty the browser's persistent chunk cache (`VoxWidget.clear_browser_cache()`)
   "cache.clear": { from: "kernel", fields: {} },
+  // w.discard_pending(): ask the user, then drop this map's pending batches held in the browser
+  "pending.discard": { from: "kernel", fields: {} },
 });
 
 /** A message that does not match {@link SCHEMA}; the text names the field and the bad value. */

@@ -9,11 +9,13 @@
  *   shown in the status line; an error answering nothing of this view's shows only when it
  *   answers its `hello` or nothing at all;
  * - `cache.clear`: empty the persistent chunk cache.
+ * - `pending.discard`: ask the user, then drop this map's pending batches (widget/discard.js).
  * Replies to other views' requests are ignored (they carry ids this view did not make).
  * @module widget/messages
  */
 
 import { PROTOCOL_VERSION, ProtocolError, validate } from "../net/protocol.js";
+import { askDiscard } from "./discard.js";
 
 /**
  * Handle one kernel message in view `vox`.
@@ -35,6 +37,9 @@ export function routeMessage(vox, msg, buffers) {
   }
   if (vox.conn.received(msg)) return; // the heartbeat's pong
   switch (msg.kind) {
+    case "pending.discard":
+      askDiscard(vox);
+      return;
     case "cache.clear":
       vox.clearCache();
       return;

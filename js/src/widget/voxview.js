@@ -147,8 +147,11 @@ export class VoxView {
     send(make("hello", { id: this.helloId, protocol: PROTOCOL_VERSION }));
     this.conn.start();
     this.disposers.push(() => this.conn.stop());
+    const days = Number(model.get("pending_max_age_days") ?? 30);
     this.store
-      .load()
+      .sweep({ maxAgeMs: days * 86400000 }) // batches too old to replay (any label map)
+      .catch(() => {})
+      .then(() => this.store.load())
       .then((batches) => {
         if (this.disposed) return;
         this.queue.adopt(batches);

@@ -514,3 +514,24 @@ test("adopted batches (left by an earlier view) show in the overlay and are repl
   assert.equal(a[0].msg.id, "old");
   assert.deepEqual([...decode(a[0])[0].off], [...offsets]);
 });
+
+test("discard drops every pending batch and the open stroke's voxels and refetches their chunks", async () => {
+  const { sent, client, queue, events } = setup();
+  client.view(0, 10, [[0, 0, 0]]);
+  for (const r of labelGets(sent)) reply(client, r, 3);
+  queue.beginStroke();
+  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [3, 3], radius: 1 }), 9);
+  queue.flush();
+  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [8, 8], radius: 1 }), 9);
+  assert.equal(queue.pendingCount, 1);
+  assert.equal(await queue.discard(), 1);
+  assert.equal(queue.pendingCount, 0);
+  assert.equal(queue.acc.size, 0, "the open stroke's voxels are dropped too");
+  assert.deepEqual(events.at(-1), { kind: "discard", count: 1 });
+  const gets = labelGets(sent);
+  assert.deepEqual(gets.at(-1).msg.known, [-1], "the painted chunk is refetched whole");
+  reply(client, gets.at(-1), 3);
+  assert.equal(client.tile("labels", 0, 10, [0, 0, 0]).data[3 * 32 + 3], 0, "the paint is reverted");
+  queue.flush();
+  assert.equal(applies(sent).length, 1, "nothing more is sent");
+});
