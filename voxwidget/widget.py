@@ -259,7 +259,9 @@ class VoxWidget(anywidget.AnyWidget):
     def discard_pending(self) -> None:
         """Ask in the view(s) whether to drop the edit batches the browser holds for this label map
         (see :meth:`pending_edits`); on "Discard" they are deleted from the browser and their
-        painting is reverted, on "Keep" nothing changes. The answer is noted in the console."""
+        painting is reverted, on "Keep" nothing changes. The answer is noted in the console. It
+        does not recall batches the kernel already received (they are applied as usual): it is for
+        edits painted offline, or that the kernel could not save (a full disk), that should go."""
         self._endpoint.send("pending.discard")
 
     def clear_browser_cache(self) -> None:

@@ -100,7 +100,8 @@ class MapCore:
         history, batch id, journal record or notice (the caller announces)."""
         table, persist = self.table, self.persist
         with self.lock:
-            self.check_open()
+            if not rollback:  # (a rollback may run while the map closes: its last flush failed)
+                self.check_open()
             if not rollback and batch_id is None and self._error is not None:
                 err, self._error = self._error, None
                 raise err

@@ -414,10 +414,12 @@ def _checkpointer(ref: weakref.ref[Persistence]) -> None:
                 p = ref()
                 if p is None or stop.is_set():
                     return
+            before = p.checkpoint_error
             try:
                 p.checkpoint()
-            except Exception as e:  # keep the thread alive; the next edit retries
-                warnings.warn(f"voxwidget: background checkpoint of {p.path} failed: {e}", stacklevel=1)
+            except Exception as e:  # keep the thread alive; retried after checkpoint_delay
+                if p.checkpoint_error != before:  # (once per distinct error, not every retry)
+                    warnings.warn(f"voxwidget: background checkpoint of {p.path} failed: {e}", stacklevel=1)
         del p
 
 

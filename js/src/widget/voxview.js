@@ -243,8 +243,19 @@ export class VoxView {
   }
 
   onEdit(e) {
-    if (e.kind === "reject") this.status.showError(`edit rejected: ${e.error}`);
-    if (e.kind === "retry") this.status.showError(`${e.error} (kept, retrying)`);
+    const status = this.status;
+    if (e.kind === "reject") status.showError(`edit rejected: ${e.error}`);
+    if (e.kind === "retry") {
+      this.retryError = `${e.error} (kept, retrying)`;
+      status.showError(this.retryError);
+    }
+    if (e.kind === "ack" && this.retryError && status.error === this.retryError) {
+      // the kernel saves again: the "not saved" error is over once no batch awaits a retry
+      if (!this.queue.store.all().some((b) => b.retry)) {
+        status.error = this.retryError = null;
+        status.flash("saved again");
+      }
+    }
     this.view.invalidate();
     this.status.update();
   }
