@@ -115,6 +115,8 @@ def python_side() -> dict:
         (protocol.make("pong", reply_to="p", labelmap_id="lm"), []),
         (protocol.make("cache.clear"), []),
         (protocol.make("pending.discard"), []),
+        (protocol.make("labels.counts", labels=["1", str(2**64 - 1)], counts=[10, 3], full=True), []),
+        (protocol.make("labels.counts", labels=["1"], counts=[0], full=False), []),
         (
             protocol.make(
                 "chunks.data", reply_to="r2", layer="labels", level=2, tiles=[], done=True, axis=1, index=0
@@ -166,6 +168,7 @@ def test_python_accepts_and_applies_js_messages(js_answer, tmp_path):
         if msg["kind"] == "edits.apply":
             by_dtype.setdefault(msg["dtype"], []).append((msg, buffers))
     assert {"uint8", "uint32", "uint64"} <= set(by_dtype)
+    assert any(msg.get("preserve") for msg, _ in by_dtype["uint32"])
     for dtype, batches in by_dtype.items():
         replies = []
         shape = (128, 128, 128)
@@ -181,4 +184,27 @@ def test_python_accepts_and_applies_js_messages(js_answer, tmp_path):
             count = sum(e["count"] for e in msg["edits"])
             assert replies[-1]["kind"] == "edits.ack", replies[-1]
             assert np.count_nonzero(labels.to_numpy()) >= min(count, 1)
+        ep.close()
+
+
+def test_python_runs_the_views_commands(js_answer):
+    """Every command the view's tools send runs on a real label map and answers ``ok``."""
+    commands = [m["msg"] for m in js_answer["messages"] if m["msg"]["kind"] == "command"]
+    assert {c["name"] for c in commands} == set(protocol.COMMANDS)
+    shape = (128, 128, 128)
+    labels = LabelMap(shape, dtype="uint32", chunks=(64, 64, 64))
+    labels[0:8, 0:20, 60:70] = 2  # a box for the fills to find
+    labels[40, 10:20, 10:20] = 7  # two annotated slices of label 7 for interpolate
+    labels[44, 10:20, 10:20] = 7
+    replies: list[dict] = []
+    ep = Endpoint(lambda msg, bufs: replies.append(msg), ImageSource(np.zeros(shape, np.uint8)), labels, "fp")
+    try:
+        for c in commands:
+            ep.handle(c, [])
+            reply = replies[-1]
+            assert reply["kind"] == "command.result" and reply["reply_to"] == c["id"], reply
+            assert reply["ok"], (c, reply)
+        assert not (labels.to_numpy() == 7).any()  # the last command replaced 7 by 0
+        assert (labels.to_numpy() == 5).sum() == 8 * 20 * 10  # the 3D fill took the box
+    finally:
         ep.close()

@@ -17,7 +17,7 @@ from .labelmap.labelmap import LabelMap
 from .multiscale.sources import ImageSource
 
 _STATIC = pathlib.Path(__file__).parent / "static"
-TOOLS = ("pan", "brush", "erase")
+TOOLS = ("pan", "brush", "erase", "fill", "polygon")
 
 
 def _label_to_json(value: int, widget: Any) -> str:
@@ -26,6 +26,22 @@ def _label_to_json(value: int, widget: Any) -> str:
 
 def _label_from_json(value: Any, widget: Any) -> int:
     return int(value)
+
+
+def _ids_to_json(value: list[int], widget: Any) -> list[str]:
+    return [str(int(v)) for v in value]
+
+
+def _ids_from_json(value: Any, widget: Any) -> list[int]:
+    return [int(v) for v in value]
+
+
+def _names_to_json(value: dict[int, str], widget: Any) -> dict[str, str]:
+    return {str(int(k)): str(v) for k, v in value.items()}
+
+
+def _names_from_json(value: Any, widget: Any) -> dict[int, str]:
+    return {int(k): str(v) for k, v in value.items()}
 
 
 class VoxWidget(anywidget.AnyWidget):
@@ -57,13 +73,38 @@ class VoxWidget(anywidget.AnyWidget):
     _esm = _STATIC / "widget.js"
 
     tool = t.Enum(TOOLS, default_value="brush").tag(sync=True)
-    """str: active tool, one of ``"pan"``, ``"brush"``, ``"erase"``. Default ``"brush"``."""
+    """str: active tool, one of ``"pan"``, ``"brush"``, ``"erase"``, ``"fill"`` (a click fills the
+    region under it, in 2D or 3D per ``brush_dims``), ``"polygon"`` (clicks add vertices on the slice;
+    double-click or Enter fills the polygon). Default ``"brush"``."""
 
     label = t.Int(1).tag(sync=True, to_json=_label_to_json, from_json=_label_from_json)
     """int: label id the brush paints (within the label dtype's range). Default ``1``."""
 
     brush_radius = t.Int(5).tag(sync=True)
     """int: brush radius in voxels, 0 … 256 (0 paints single voxels). Default ``5``."""
+
+    brush_dims = t.Int(2).tag(sync=True)
+    """int: ``2`` — the brush paints a disk in the shown slice and the fill tool fills in that slice;
+    ``3`` — the brush paints a ball (its cross-section shows as the cursor) and the fill tool fills the
+    connected region in 3D. Default ``2``."""
+
+    preserve_labels = t.Bool(False).tag(sync=True)
+    """bool: brush and fill overwrite only background (0), never other labels. Default ``False``."""
+
+    fill_max_voxels = t.Int(50_000_000).tag(sync=True)
+    """int: the fill tool refuses (changing nothing, the status line says why) a region of more voxels
+    than this, so filling the background of a huge volume by mistake cannot hang the kernel.
+    Default ``50_000_000``."""
+
+    label_names = t.Dict().tag(sync=True, to_json=_names_to_json, from_json=_names_from_json)
+    """dict[int, str]: optional names of label ids, shown in the label panel. Default ``{}``."""
+
+    hidden_labels = t.List(t.Int()).tag(sync=True, to_json=_ids_to_json, from_json=_ids_from_json)
+    """list[int]: label ids not drawn in the view (the label panel's visibility boxes). Default ``[]``."""
+
+    show_selected_only = t.Bool(False).tag(sync=True)
+    """bool: draw only the selected ``label`` (the label panel's "show selected only"). Default
+    ``False``."""
 
     axis = t.Enum(AXES, default_value="z").tag(sync=True)
     """str: the axis the 2D view looks along, ``"z"``, ``"y"`` or ``"x"``. Default ``"z"``."""
@@ -173,6 +214,41 @@ class VoxWidget(anywidget.AnyWidget):
         if not 0 <= value <= info.max:
             raise t.TraitError(f"label {value} is outside the label dtype's range 0 … {info.max}")
         return value
+
+    @t.validate("brush_dims")
+    def _valid_dims(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if value not in (2, 3):
+            raise t.TraitError(f"brush_dims {value} must be 2 or 3")
+        return value
+
+    @t.validate("fill_max_voxels")
+    def _valid_max_voxels(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if value < 1:
+            raise t.TraitError(f"fill_max_voxels {value} must be at least 1")
+        return value
+
+    @t.validate("label_names")
+    def _valid_names(self, proposal: dict) -> dict[int, str]:
+        value = proposal["value"]
+        for k, v in value.items():
+            if isinstance(k, bool) or not isinstance(k, int | np.integer) or not isinstance(v, str):
+                raise t.TraitError(f"label_names entry {k!r}: {v!r} must map an int label id to a str")
+            self._check_id(int(k), "label_names id")
+        return {int(k): v for k, v in value.items()}
+
+    @t.validate("hidden_labels")
+    def _valid_hidden(self, proposal: dict) -> list[int]:
+        value = [int(v) for v in proposal["value"]]
+        for v in value:
+            self._check_id(v, "hidden_labels id")
+        return value
+
+    def _check_id(self, value: int, what: str) -> None:
+        info = np.iinfo(self._labels.dtype) if hasattr(self, "_labels") else np.iinfo(np.uint64)
+        if not 0 <= value <= info.max:
+            raise t.TraitError(f"{what} {value} is outside the label dtype's range 0 … {info.max}")
 
     @t.validate("brush_radius")
     def _valid_radius(self, proposal: dict) -> int:

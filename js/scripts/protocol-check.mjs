@@ -14,7 +14,8 @@
  *                      an ArrayBuffer of just its bytes), colour that differed"],
  *          "messages": [{"msg": {...}, "buffers": ["<b64>", ...]}]}   (every browser→kernel kind,
  *          built by the real encoders; edits.apply by the edit queue for uint8/uint32/uint64 with
- *          voxels in two chunks of a 128³ volume chunked 64³)
+ *          voxels in two chunks of a 128³ volume chunked 64³, and a uint32 3D-brush stroke with
+ *          preserve_labels; every command name with the fields the view's tools send)
  */
 
 import { createHash } from "node:crypto";
@@ -131,8 +132,61 @@ function samples() {
     q.paint(g, parseLabel(label, dtype));
     q.endStroke();
   }
+  {
+    // a 3D brush stroke with preserve_labels (widget/stroke.js): balls, flagged preserve
+    const c = new ChunkClient({ send: () => {}, makeId });
+    const q = new EditQueue({ send: (m, b) => record(m, b), client: c, dtype: "uint32", chunks, makeId });
+    q.beginStroke({ preserve: true });
+    const g = strokeVoxels({
+      shape,
+      chunks,
+      axis: 0,
+      index: 20,
+      from: [60, 30],
+      to: [68, 30],
+      radius: 3,
+      dims: 3,
+    });
+    q.paint(q.unlabelled(g), parseLabel("9", "uint32"));
+    q.endStroke();
+  }
   record(make("command", { id: makeId(), name: "undo" }));
   record(make("command", { id: makeId(), name: "redo" }));
+  // the tools' commands, with the fields widget/tools.js sends
+  const tool = [
+    {
+      name: "fill",
+      seed: [3, 10, 63],
+      label: "5",
+      dims: 3,
+      axis: 0,
+      preserve_labels: false,
+      max_voxels: 50000000,
+    },
+    {
+      name: "fill",
+      seed: [3, 10, 63],
+      label: "6",
+      dims: 2,
+      axis: 1,
+      preserve_labels: true,
+      max_voxels: 10 ** 7,
+    },
+    {
+      name: "fill_polygon",
+      points: [
+        [10, 10],
+        [10, 40],
+        [30.5, 25],
+      ],
+      label: "7",
+      axis: 0,
+      index: 50,
+    },
+    { name: "interpolate", label: "7", axis: 0 },
+    { name: "replace", old: "7", new: "0" },
+  ];
+  for (const fields of tool) record(make("command", { id: makeId(), ...fields }));
   record(make("ping", { id: makeId() }));
   return out;
 }

@@ -12,6 +12,7 @@ see :mod:`voxwidget.comm.coarse`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..grid import grid_shape
@@ -42,12 +43,21 @@ class ChangeNotices:
         the changed chunks, then summed again for the notices).
     send
         ``send(kind, buffers=(), **fields)``: builds and delivers a message.
+    after_flush
+        Called after each flush's notices went out (the endpoint sends the changed label counts).
     """
 
-    def __init__(self, labels: LabelMap, coarse: CoarseLabels, send: Send) -> None:
+    def __init__(
+        self,
+        labels: LabelMap,
+        coarse: CoarseLabels,
+        send: Send,
+        after_flush: Callable[[], None] | None = None,
+    ) -> None:
         self.labels = labels
         self._coarse = coarse
         self._send = send
+        self._after_flush = after_flush
         self._changes: dict[Key, tuple[int, str | None]] = {}
         self._flush_timer: threading.Timer | None = None
         self._lock = threading.Lock()  # guards _changes and _flush_timer
@@ -97,6 +107,8 @@ class ChangeNotices:
             coarse = sorted(levels.coarse_keys(level, changes))
             coarse = [k for k in coarse if all(a < g for a, g in zip(k, grid, strict=True))]
             self._announce(level, [(k, levels.version(level, k)) for k in coarse], None)
+        if self._after_flush is not None:
+            self._after_flush()
 
     def _announce(self, level: int, items: list, origin: str | None) -> None:
         for start in range(0, len(items), 4096):

@@ -22,6 +22,8 @@ from ..grid import check_key
 from ..labelmap.types import BatchRejected, ChunkEdit
 from . import protocol
 from .changes import ChangeNotices
+from .commands import COMMAND_HANDLERS, run_command
+from .counts import CountNotices
 from .serving import SendMessage, TileServer
 
 if TYPE_CHECKING:
@@ -88,7 +90,8 @@ class Endpoint:
         self.tile_server = TileServer(send, say, image, labels, workers, label_cache_bytes, image_cache_bytes)
         self.levels = self.tile_server.levels
         self.downsamples = self.tile_server.downsamples
-        self.notices = ChangeNotices(labels, self.tile_server.coarse, say)
+        self.counts = CountNotices(labels, say)
+        self.notices = ChangeNotices(labels, self.tile_server.coarse, say, self._counts_changed)
         self._handlers: dict[str, Callable[[dict, Sequence[Any]], None]] = {
             "hello": self._hello,
             "chunks.get": self.tile_server.get,
@@ -98,6 +101,7 @@ class Endpoint:
             "ping": self._ping,
         }
         assert set(self._handlers) == {k for k, v in protocol.SCHEMA.items() if v["from"] == "browser"}
+        assert set(COMMAND_HANDLERS) == set(protocol.COMMANDS)
 
     # -- entry point -------------------------------------------------------------------------
     def handle(self, content: Any, buffers: Sequence[Any] = ()) -> None:
@@ -173,6 +177,13 @@ class Endpoint:
             labelmap_id=self.labels.id,
             fingerprint=self.fingerprint,
         )
+        self.counts.full()
+
+    def _counts_changed(self) -> None:
+        try:
+            self.counts.changed()
+        except Exception:  # on the notices' timer thread: log, never lose the timer
+            log.exception("voxwidget: sending label counts failed")
 
     def _ping(self, msg: dict, buffers: Sequence[Any]) -> None:
         self.send("pong", reply_to=msg["id"], labelmap_id=self.labels.id)
@@ -181,6 +192,8 @@ class Endpoint:
         batch_id = msg["id"]
         try:
             edits = self._decode_edits(msg, buffers)
+            if msg.get("preserve"):
+                edits = self._background_only(edits)
             result = self.labels.apply_batch(batch_id, edits, stroke=msg["stroke"])
         except (BatchRejected, ValueError) as exc:
             self.send("edits.reject", reply_to=batch_id, error=str(exc))
@@ -219,18 +232,34 @@ class Endpoint:
             edits.append(ChunkEdit(key, offsets, values))
         return edits
 
+    def _background_only(self, edits: list[ChunkEdit]) -> list[ChunkEdit]:
+        """``preserve_labels``: keep the voxels that hold 0 now. Edits run on this (the shell) thread
+        in arrival order, so nothing the views or commands send lands between this read and the
+        batch. Offsets outside the chunk stay, for ``apply_batch`` to reject with its message."""
+        c = self.labels.chunk_shape
+        out = []
+        for e in edits:
+            _, data = self.labels.snapshot_chunk(e.key)
+            if data is None:
+                out.append(e)
+                continue
+            off = e.offsets.astype(np.int64)
+            lz, rest = np.divmod(off, c[1] * c[2])
+            ly, lx = np.divmod(rest, c[2])
+            inside = (lz < data.shape[0]) & (ly < data.shape[1]) & (lx < data.shape[2])
+            keep = ~inside
+            keep[inside] = data[lz[inside], ly[inside], lx[inside]] == 0
+            if keep.any():
+                out.append(ChunkEdit(e.key, e.offsets[keep], e.values[keep]))
+        return out
+
     def _command(self, msg: dict, buffers: Sequence[Any]) -> None:
-        name = msg["name"]
-        if name not in protocol.COMMANDS:
-            self.send(
-                "command.result",
-                reply_to=msg["id"],
-                ok=False,
-                error=f"unknown command {name!r}; known: {list(protocol.COMMANDS)}",
-            )
+        try:
+            changed = run_command(self.labels, msg)
+        except (ValueError, TypeError, IndexError) as exc:
+            self.send("command.result", reply_to=msg["id"], ok=False, error=str(exc))
             return
-        changed = self.labels.undo() if name == "undo" else self.labels.redo()
-        self.send("command.result", reply_to=msg["id"], ok=True, changed=int(bool(changed)))
+        self.send("command.result", reply_to=msg["id"], ok=True, changed=changed)
 
 
 def _as_array(buf: Any, dtype: np.dtype, count: int, where: str) -> np.ndarray:

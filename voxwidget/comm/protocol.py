@@ -34,7 +34,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 """Bumped on any incompatible change; ``hello``/``welcome`` carry it."""
 
 MAX_MESSAGE_BYTES = 8 * 2**20
@@ -60,7 +60,13 @@ See :func:`voxwidget.comm.tiles.encode_array` for which one the kernel picks."""
 
 DTYPES = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64")
 LABEL_DTYPES = ("uint8", "uint16", "uint32", "uint64")
-COMMANDS = ("undo", "redo")
+COMMANDS = ("undo", "redo", "fill", "fill_polygon", "interpolate", "replace")
+"""Names of ``command`` messages: ``undo``, ``redo`` (no arguments); ``fill`` (``seed``, ``label``,
+``dims``, ``axis``, ``connectivity``, ``preserve_labels``, ``max_voxels``); ``fill_polygon``
+(``points`` as (row, column) in the plane, ``label``, ``axis``, ``index``); ``interpolate``
+(``label``, ``axis``); ``replace`` (``old``, ``new``). Label ids travel as decimal strings (uint64-safe).
+``command.result.changed`` is the voxels changed (undo/redo: 1 or 0: whether there was a step);
+protocol 4."""
 
 RECORDS: dict[str, dict[str, str]] = {
     # A 2D tile of one chunk cut by the visible plane (or the whole 3D chunk when no plane is given).
@@ -102,9 +108,32 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "chunks.cancel": {"from": "browser", "fields": {"ids": "list[str]"}},
     "edits.apply": {
         "from": "browser",
-        "fields": {"id": "str", "stroke": "str", "dtype": "str", "edits": "list[edit]"},
+        "fields": {
+            "id": "str",
+            "stroke": "str",
+            "dtype": "str",
+            "edits": "list[edit]",
+            "preserve?": "bool",  # preserve_labels: set only voxels that hold 0 (protocol 4)
+        },
     },
-    "command": {"from": "browser", "fields": {"id": "str", "name": "str"}},
+    "command": {
+        "from": "browser",
+        "fields": {
+            "id": "str",
+            "name": "str",  # one of COMMANDS; the fields it uses are listed there (protocol 4)
+            "label?": "str",
+            "seed?": "list[int]",
+            "dims?": "int",
+            "axis?": "int",
+            "index?": "int",
+            "connectivity?": "int",
+            "preserve_labels?": "bool",
+            "max_voxels?": "int",
+            "points?": "list[list[num]]",
+            "old?": "str",
+            "new?": "str",
+        },
+    },
     "ping": {"from": "browser", "fields": {"id": "str"}},  # heartbeat: no pong in time = offline
     # kernel -> browser
     "welcome": {
@@ -155,6 +184,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "cache.clear": {"from": "kernel", "fields": {}},
     # w.discard_pending(): ask the user, then drop this map's pending batches held in the browser
     "pending.discard": {"from": "kernel", "fields": {}},
+    # voxel counts per label id (decimal strings, 0 left out): ``full`` replaces what the view
+    # holds, else only these ids changed (count 0: no longer in use). Sent after ``welcome`` and
+    # with the coalesced change notices (protocol 4).
+    "labels.counts": {
+        "from": "kernel",
+        "fields": {"labels": "list[str]", "counts": "list[int]", "full": "bool"},
+    },
 }
 
 

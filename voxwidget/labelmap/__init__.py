@@ -12,9 +12,11 @@ __all__ = [
     "BatchResult",
     "Change",
     "ChunkEdit",
+    "EditEvent",
     "LabelMap",
     "NotSavedError",
     "OutOfBoundsError",
+    "RegionTooLarge",
 ]
 
 _WHERE = {
@@ -25,5 +27,7 @@ _WHERE = {
     "ChunkEdit": "types",
     "NotSavedError": "types",
     "OutOfBoundsError": "types",
+    "RegionTooLarge": "types",
+    "EditEvent": "events",
 }
 __getattr__, __dir__ = lazy_names(__name__, _WHERE)

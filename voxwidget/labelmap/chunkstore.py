@@ -36,6 +36,7 @@ import numpy as np
 __all__ = ["SIDE_DIR", "ChunkStore", "CorruptChunkError", "atomic_write", "fsync_dir"]
 
 SIDE_DIR = ".voxwidget"
+_WRITING = "checkpointing"  # marker: a checkpoint is writing chunk files (see mark_writing)
 Key = tuple[int, int, int]
 _SHUFFLE = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
 
@@ -392,6 +393,48 @@ class ChunkStore:
             self.side.mkdir(exist_ok=True)
             fsync_dir(self.path)
         atomic_write(self.side / "meta.json", json.dumps(meta, separators=(",", ":")).encode())
+
+    def mark_writing(self) -> None:
+        """Record, durably, that a checkpoint is about to overwrite chunk files: until
+        :meth:`clear_writing`, the chunk files may be newer than ``meta.json`` (whose label counts
+        then do not describe them)."""
+        if not self.side.is_dir():
+            self.side.mkdir(exist_ok=True)
+            fsync_dir(self.path)
+        atomic_write(self.side / _WRITING, b"")
+
+    def clear_writing(self) -> None:
+        """The checkpoint's ``meta.json`` is written: chunk files and metadata agree again."""
+        try:
+            os.unlink(self.side / _WRITING)
+        except FileNotFoundError:
+            pass
+
+    def was_writing(self) -> bool:
+        """Whether a checkpoint was interrupted between its chunk files and its ``meta.json``."""
+        return (self.side / _WRITING).is_file()
+
+    def stored_keys(self) -> set[Key] | None:
+        """The keys of the chunk files present (one directory walk), or None when the codec chain
+        is not handled here (then any chunk may be stored)."""
+        if self._codec is None:
+            return None
+        keys: set[Key] = set()
+        root = self.path / self._prefix.rstrip(self._sep) if self._prefix and self._sep == "/" else self.path
+        for dirpath, dirnames, files in os.walk(root):
+            if Path(dirpath) == self.path:
+                dirnames[:] = [d for d in dirnames if d != SIDE_DIR]
+            rel = os.path.relpath(dirpath, root)
+            head = [] if rel == "." else rel.split(os.sep)
+            for f in files:
+                parts = [*head, f] if self._sep == "/" else f.split(self._sep)
+                if self._prefix and self._sep != "/":
+                    if not f.startswith(self._prefix):
+                        continue
+                    parts = f[len(self._prefix) :].split(self._sep)
+                if len(parts) == 3 and all(p.isdigit() for p in parts):
+                    keys.add((int(parts[0]), int(parts[1]), int(parts[2])))
+        return keys
 
     def close(self) -> None:
         """Release the I/O threads."""

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .chunkstore import ChunkStore
+from .counts import LabelCounts
 
 __all__ = ["ChunkTable", "Entry"]
 
@@ -73,6 +74,9 @@ class ChunkTable:
         self._offsets.setflags(write=False)
         self._zeros = np.zeros(chunk_shape, dtype)
         self._zeros.setflags(write=False)
+        self._stored: set[Key] | None = None  # chunk files present, listed once when first needed
+        #: voxels per label, kept by the commit path and journal replay (:mod:`.counts`)
+        self.counts = LabelCounts(int(np.prod(shape, dtype=np.int64)))
 
     # -- ChunkReader ----------------------------------------------------------------------------
     @property
@@ -100,6 +104,18 @@ class ChunkTable:
         self.entries[key] = Entry(data)
         return data
 
+    def nonzero_keys(self) -> set[Key]:
+        """Every chunk that may hold a non-zero voxel (resident, or with a file in the store); all
+        other chunks are zero. The store is listed once; chunks created later join the set."""
+        if self.store is None:
+            return set(self.entries)
+        if self._stored is None:
+            listed = self.store.stored_keys()
+            if listed is None:  # a codec chain read through zarr: any chunk may be stored
+                listed = {tuple(int(i) for i in k) for k in np.ndindex(*self.grid_shape)}
+            self._stored = listed - self._absent  # type: ignore[operator]
+        return self._stored | set(self.entries)
+
     # -- writes (the map's commit path and journal replay) ---------------------------------------
     def write(self, key: Key) -> np.ndarray:
         """The chunk's data to modify in place: loaded, or created as zeros; a copy when a
@@ -108,6 +124,8 @@ class ChunkTable:
         if data is None:
             data = np.zeros(self.chunk_shape, self.dtype)
             self._absent.discard(key)
+            if self._stored is not None:
+                self._stored.add(key)
             self.entries[key] = Entry(data)
             return data
         e = self.entries[key]
@@ -152,6 +170,7 @@ class ChunkTable:
     def forget_absent(self) -> None:
         """After a bulk write into the store: no chunk is known to be absent any more."""
         self._absent.clear()
+        self._stored = None
 
     def info(self) -> dict[str, int]:
         """Resident chunk counts: ``resident``, ``dirty``, ``clean``, ``budget_chunks``."""

@@ -31,6 +31,7 @@ import numpy as np
 from .atoms import Atom
 from .chunkstore import ChunkStore
 from .chunktable import ChunkTable
+from .events import EditEvents
 from .history import History
 from .persistence import Persistence, is_array
 from .types import BatchResult, Change, ChunkReader, NotSavedError, done_future
@@ -71,6 +72,7 @@ class MapCore:
         self._subs: list[Callable[[Change], None]] = []
         self._op: list | None = None  # the history operation of an undo/redo (for the journal)
         self._error: BaseException | None = None  # a Python-side edit was rolled back: raise once
+        self.events = EditEvents(chunks)  # on_edit: told once an edit is durable (events.py)
 
     def attach(self, store: ChunkStore, created: bool) -> None:
         """Persist into ``store``: load its metadata, replay its journal tail, rebuild the undo
@@ -90,14 +92,16 @@ class MapCore:
         stroke: str | None = None,
         record: bool = True,
         report: Sequence[Key] = (),
+        kind: str = "set",
         rollback: bool = False,
     ) -> BatchResult | None:
         """Apply one edit: ``compute(reader)`` gives its atoms (None: nothing to do, returns None);
-        they are applied, versioned, recorded as one undo step (unless ``record`` is False: undo and
-        redo), journalled with ``batch_id`` (a batch id already applied is a no-op) and announced.
-        The result holds the new versions of the changed chunks and the current ones of ``report``.
-        ``rollback`` (lock held): apply inverse atoms of records that failed to be journalled; no
-        history, batch id, journal record or notice (the caller announces)."""
+        they are applied, counted (label counts), versioned, recorded as one undo step (unless
+        ``record`` is False: undo and redo), journalled with ``batch_id`` (a batch id already
+        applied is a no-op) and announced (``kind`` names it to ``on_edit`` callbacks, see
+        :mod:`.events`). The result holds the new versions of the changed chunks and the current
+        ones of ``report``. ``rollback`` (lock held): apply inverse atoms of records that failed to
+        be journalled; no history, batch id, journal record, notice or event (the caller announces)."""
         table, persist = self.table, self.persist
         with self.lock:
             if not rollback:  # (a rollback may run while the map closes: its last flush failed)
@@ -113,6 +117,7 @@ class MapCore:
                 return None
             for a in atoms:
                 a.write(table.write(a.key).reshape(-1))
+            table.counts.apply(atoms)
             versions: dict[Key, int] = {}
             for a in atoms:
                 if a.key not in versions:
@@ -136,6 +141,7 @@ class MapCore:
             if table.evict() and self.persist is not None:
                 self.persist.kick()  # dirty chunks alone exceed the budget: checkpoint soon
         self._notify(versions, batch_id)
+        self.events.emit(kind, batch_id, atoms, versions, fut)
         return BatchResult(result, False, fut)
 
     def step(self, undo: bool) -> bool:
@@ -148,7 +154,7 @@ class MapCore:
             self._op = ["u" if undo else "x", step.id]
             return [a.inverse() for a in reversed(step.atoms)] if undo else list(step.atoms)
 
-        return self.edit(compute, record=False) is not None
+        return self.edit(compute, record=False, kind="undo" if undo else "redo") is not None
 
     def _rollback(self, exc: BaseException) -> None:
         """The journal failed to write: undo every record not yet durable (see the module
@@ -233,6 +239,7 @@ class MapCore:
             part = check_labels(np.asarray(array[sl]), table.dtype, "array value")
             if not np.count_nonzero(part):
                 continue
+            table.counts.add_array(part)
             data = np.zeros(table.chunk_shape, table.dtype)
             data[tuple(slice(0, s.stop - s.start) for s in sl)] = part
             table.hold(key, data)

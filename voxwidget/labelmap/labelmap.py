@@ -22,6 +22,7 @@ from ..tools.voxels import voxel_atoms
 from .chunkstore import ChunkStore
 from .core import MapCore
 from .persistence import is_array, new_meta, write_array
+from .toolmethods import ToolMethods
 from .types import BatchRejected, BatchResult, Change, done_future
 from .validate import check_chunk_key, check_edit, check_labels, label_dtype, normalize_index
 
@@ -30,8 +31,11 @@ __all__ = ["LabelMap"]
 Key = tuple[int, int, int]
 
 
-class LabelMap:
+class LabelMap(ToolMethods):
     """A 3D label volume, chunked, versioned, undoable and (with a ``path``) crash-safe.
+
+    Annotation tools (fill, replace, polygon, interpolate, label counts, edit events) are
+    methods too, defined in :mod:`voxwidget.labelmap.toolmethods`.
 
     Parameters
     ----------
@@ -194,7 +198,11 @@ class LabelMap:
         prepared = [check_edit(i, e, self.shape, self.chunk_shape, self.dtype) for i, e in enumerate(edits)]
         report = list(dict.fromkeys(k for k, _, _ in prepared))
         return self._core.edit(  # type: ignore[return-value]
-            lambda reader: voxel_atoms(reader, prepared), batch_id=batch_id, stroke=stroke, report=report
+            lambda reader: voxel_atoms(reader, prepared),
+            batch_id=batch_id,
+            stroke=stroke,
+            report=report,
+            kind="browser",
         )
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -232,6 +240,7 @@ class LabelMap:
         axis: int = 0,
         *,
         stroke: str | None = None,
+        preserve_labels: bool = False,
     ) -> BatchResult:
         """Paint a disk (``dims=2``, in the plane orthogonal to ``axis``) or a ball (``dims=3``) at one
         centre, or a whole stroke: the union of the brushes at many centres, as one batch.
@@ -253,6 +262,9 @@ class LabelMap:
             Axis orthogonal to the disk's plane (``dims=2``).
         stroke : str, optional
             Contiguous calls with the same stroke id form one undo step (default: one step each).
+        preserve_labels : bool
+            Only background (0) voxels are painted; other labels are kept (napari's
+            ``preserve_labels``).
 
         Returns
         -------
@@ -266,19 +278,39 @@ class LabelMap:
         ValueError
             Bad label, radius, dims, axis or centre format; nothing changed.
         """
+        only = np.zeros((), self.dtype) if preserve_labels else None
+        return self._stroke(center, radius, label, dims, axis, stroke, only)
+
+    def erase(
+        self,
+        center: Any,
+        radius: int,
+        dims: int = 2,
+        axis: int = 0,
+        *,
+        stroke: str | None = None,
+        only: int | None = None,
+    ) -> BatchResult:
+        """Set a disk or ball to 0 at one centre or along a stroke of centres (see :meth:`paint`).
+        With ``only``, just the voxels of that label are erased (how an eraser honours
+        ``preserve_labels``: other labels are kept, as napari's eraser keeps all but the selected)."""
+        keep = None if only is None else check_labels(only, self.dtype, "only")
+        if keep is not None and keep.ndim:
+            raise ValueError(f"only must be a scalar label, got {only!r}")
+        return self._stroke(center, radius, 0, dims, axis, stroke, keep)
+
+    def _stroke(
+        self, center: Any, radius: Any, label: Any, dims: Any, axis: Any, stroke: Any, only: Any
+    ) -> BatchResult:
         r, lab = check_brush(radius, label, dims, axis, self.dtype)
         cs = check_centres(center, self.shape)
         if cs.shape[0] == 0:
             return BatchResult({}, False, done_future())
         return self._core.edit(  # type: ignore[return-value]
-            lambda reader: stroke_atoms(reader, cs, r, int(dims), int(axis), lab), stroke=stroke
+            lambda reader: stroke_atoms(reader, cs, r, int(dims), int(axis), lab, only),
+            stroke=stroke,
+            kind="paint" if lab else "erase",
         )
-
-    def erase(
-        self, center: Any, radius: int, dims: int = 2, axis: int = 0, *, stroke: str | None = None
-    ) -> BatchResult:
-        """Set a disk or ball to 0 at one centre or along a stroke of centres (see :meth:`paint`)."""
-        return self.paint(center, radius, 0, dims, axis, stroke=stroke)
 
     def undo(self) -> bool:
         """Undo the newest step; False when there is nothing to undo."""

@@ -42,6 +42,7 @@ import numpy as np
 from .atoms import Atom
 from .chunkstore import ChunkStore, fault
 from .chunktable import ChunkTable
+from .counts import LabelCounts
 from .history import History
 from .journal import Journal, encode_record, read_journal
 from .records import RECORD_VERSION, check_version, encode_entries, record_atoms, replay_values
@@ -141,6 +142,8 @@ class Persistence:
             table.versions.update({(z, y, x): v for z, y, x, v in meta.get("versions", [])})
             for b in meta.get("batch_ids", []):
                 ids[b] = None
+        if not created:  # counts of the checkpoint, unless it was interrupted (then counted anew)
+            table.counts.load(None if meta is None or store.was_writing() else meta.get("counts"))
         jdir = store.side / "journal"
         records, bad = read_journal(jdir)
         replayed = 0
@@ -283,8 +286,11 @@ class Persistence:
                 # The journal must hold every record behind these chunks before any chunk file
                 # changes: a crash mid-write then leaves a partly written batch that replay completes.
                 covered = rot.result()
+                if dirty:  # chunk files newer than meta.json's label counts until it is written
+                    self.store.mark_writing()
                 self.store.write_chunks((k, d) for k, d, _ in dirty)
                 self.store.write_meta(meta)
+                self.store.clear_writing()
             except Exception as e:
                 with self.lock:
                     self.checkpoint_error = f"checkpoint failed: {e}"
@@ -378,8 +384,8 @@ class Persistence:
 
 
 def new_meta(map_id: str) -> dict[str, Any]:
-    """The metadata of a new, empty store."""
-    return {"format": 1, "id": map_id, "seq": 0, "versions": [], "batch_ids": []}
+    """The metadata of a new, empty store (all background: the label counts are known, none)."""
+    return {"format": 1, "id": map_id, "seq": 0, "versions": [], "batch_ids": [], "counts": []}
 
 
 def _meta(map_id: str, seq: int, table: ChunkTable, ids: OrderedDict[str, None]) -> dict[str, Any]:
@@ -389,6 +395,7 @@ def _meta(map_id: str, seq: int, table: ChunkTable, ids: OrderedDict[str, None])
         "seq": seq,
         "versions": [[*k, v] for k, v in table.versions.items()],
         "batch_ids": list(ids),
+        "counts": table.counts.to_meta(),
     }
 
 
@@ -428,12 +435,14 @@ def write_array(store: ChunkStore, array: Any, map_id: str) -> dict[str, Any]:
     returns its metadata (every stored chunk at version 1)."""
     shape, c, dt = store.shape, store.chunk_shape, store.dtype
     versions: dict[Key, int] = {}
+    counts = LabelCounts(int(np.prod(shape, dtype=np.int64)))
     batch: list[tuple[Key, np.ndarray]] = []
     for key in np.ndindex(*(-(-s // cc) for s, cc in zip(shape, c, strict=True))):
         sl = tuple(slice(k * cc, min((k + 1) * cc, s)) for k, cc, s in zip(key, c, shape, strict=True))
         part = check_labels(np.asarray(array[sl]), dt, "array value")
         if not np.count_nonzero(part):
             continue
+        counts.add_array(part)
         data = np.zeros(c, dt)
         data[tuple(slice(0, s.stop - s.start) for s in sl)] = part
         versions[key] = 1  # type: ignore[index]
@@ -443,4 +452,5 @@ def write_array(store: ChunkStore, array: Any, map_id: str) -> dict[str, Any]:
             batch = []
             fault("create:chunks")
     store.write_chunks(batch)
-    return {**new_meta(map_id), "versions": [[*k, v] for k, v in versions.items()]}
+    meta = {**new_meta(map_id), "versions": [[*k, v] for k, v in versions.items()]}
+    return {**meta, "counts": counts.to_meta()}

@@ -86,20 +86,24 @@ def _has_old(rec: Record) -> bool:
 
 
 def replay_values(rec: Record, table: ChunkTable) -> None:
-    """Re-apply a record's idempotent "set" entries to ``table`` (bumping versions to theirs)."""
+    """Re-apply a record's idempotent "set" entries to ``table`` (bumping versions to theirs and
+    keeping the label counts)."""
     arrays = iter(rec.arrays)
     old = _has_old(rec)
     for z, y, x, ver, mode, *extra in rec.header["e"]:
         key = (z, y, x)
         flat = table.write(key).reshape(-1)
         if mode == 1:
-            flat[:] = next(arrays)
-        elif mode == 2:  # (by offsets: reopening a store need not load the compiled row kernels)
-            mask = RowMask.from_record(extra[0], next(arrays), table.chunk_shape[2])
-            flat[mask.offsets()] = next(arrays)
-        else:
+            new = next(arrays)
+            table.counts.change(flat, new)
+            flat[:] = new
+        else:  # mode 2 by offsets: reopening a store need not load the compiled row kernels
             offs = next(arrays)
-            flat[offs] = next(arrays)
+            if mode == 2:
+                offs = RowMask.from_record(extra[0], offs, table.chunk_shape[2]).offsets()
+            new = next(arrays)
+            table.counts.change(flat[offs], new)
+            flat[offs] = new
         if old:
             next(arrays)
         table.bump(key, ver)

@@ -39,11 +39,13 @@ def _runs(m):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def scan_rows(flat, cx, bits, row0, value, old):  # pragma: no cover
+def scan_rows(flat, cx, bits, row0, value, old, only, restrict):  # pragma: no cover
     """Clear the bits of voxels that already hold ``value`` in the chunk data ``flat`` (the nominal
-    chunk shape, flattened; rows ``cx`` wide, ``bits`` from row ``row0``), and write the old values
-    of the others, in offset order, to ``old`` (as long as the mask's voxel count). ``flat`` is only
-    read. Returns ``(changed, uniform)``: ``uniform`` when every changed voxel had the same value.
+    chunk shape, flattened; rows ``cx`` wide, ``bits`` from row ``row0``) — and, with ``restrict``,
+    of voxels that do not hold ``only`` (preserve labels: paint only background, erase only one
+    label) — and write the old values of the others, in offset order, to ``old`` (as long as the
+    mask's voxel count). ``flat`` is only read. Returns ``(changed, uniform)``: ``uniform`` when
+    every changed voxel had the same value.
     """
     zero = np.uint64(0)
     one = np.uint64(1)
@@ -59,7 +61,7 @@ def scan_rows(flat, cx, bits, row0, value, old):  # pragma: no cover
                 o0 = base + 64 * w
                 for x in range(s, e + 1):
                     v = flat[o0 + x]
-                    if v == value:
+                    if v == value or (restrict and v != only):
                         keep &= ~(one << np.uint64(x))
                         continue
                     old[n] = v

@@ -17,6 +17,7 @@ __all__ = [
     "ChunkReader",
     "NotSavedError",
     "OutOfBoundsError",
+    "RegionTooLarge",
     "done_future",
 ]
 
@@ -30,6 +31,11 @@ class BatchRejected(ValueError):
 
 class OutOfBoundsError(IndexError, ValueError):
     """A coordinate, index or chunk key lies outside the array (names the value and the range)."""
+
+
+class RegionTooLarge(ValueError):
+    """An edit's region has more voxels than its ``max_voxels`` limit allows; nothing was changed.
+    The message names the limit."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,9 @@ class ChunkReader(Protocol):
     def read(self, key: Key) -> np.ndarray | None:
         """The chunk's values in the nominal chunk shape (do not modify), or None when it is all
         zero (never written, or absent from the store)."""
+
+    def nonzero_keys(self) -> set[Key]:
+        """Every chunk that may hold a non-zero voxel; all others are zero."""
 
     @property
     def zeros(self) -> np.ndarray:

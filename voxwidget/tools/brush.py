@@ -68,10 +68,17 @@ def check_centres(center: Any, shape: tuple[int, int, int]) -> np.ndarray:
 
 
 def stroke_atoms(
-    reader: ChunkReader, cs: np.ndarray, r: int, dims: int, axis: int, value: np.ndarray
+    reader: ChunkReader,
+    cs: np.ndarray,
+    r: int,
+    dims: int,
+    axis: int,
+    value: np.ndarray,
+    only: np.ndarray | None = None,
 ) -> list[Atom]:
     """The atoms that set ``value`` (a 0-d array of the map dtype) on the union of the stamps of
-    radius ``r`` at the centres ``cs`` ((N, 3), validated); one per changed chunk, as a RowMask."""
+    radius ``r`` at the centres ``cs`` ((N, 3), validated); one per changed chunk, as a RowMask.
+    With ``only`` (a 0-d array), just the voxels holding that value change (preserve labels)."""
     from ..labelmap.rowmask_kernel import scan_rows
     from .stroke_kernel import half_widths, plan_chunks, stroke_mask
 
@@ -85,6 +92,8 @@ def stroke_atoms(
     hw = half_widths(r)
     newv = value.reshape(1)  # the label as a 1-element array (Atom.new, journal values)
     val = value[()]
+    restrict = only is not None
+    keep = val if only is None else only[()]  # (any value of the dtype when not restricted)
     bits = np.zeros((cz * cy, row_words(cx)), np.uint64)  # scratch
     old = np.empty(cz * cy * cx, reader.dtype)  # scratch: old values of one chunk
     atoms: list[Atom] = []
@@ -96,11 +105,11 @@ def stroke_atoms(
             continue
         rows = bits[r0 : r1 + 1]
         data = reader.read(key)
-        if data is None and not val:  # erasing in a chunk that is all zero
+        if data is None and (not val or (restrict and keep)):  # all zero: nothing to change
             rows[:] = 0
             continue
         flat = (reader.zeros if data is None else data).reshape(-1)
-        n, uniform = scan_rows(flat, cx, rows, r0, val, old)
+        n, uniform = scan_rows(flat, cx, rows, r0, val, old, keep, restrict)
         if n:
             mask = RowMask(int(r0), rows.copy(), cx, int(n))
             atoms.append(Atom(key, mask, old[:1].copy() if uniform else old[:n].copy(), newv))

@@ -15,6 +15,11 @@
  * in the overlay and is resent after a backoff (2 s doubling to 30 s; reset by an ack). Tiles arriving while batches for their chunk are
  * pending get those voxels re-applied on top, so a stale reply never hides a stroke.
  *
+ * A stroke with `preserve` (preserve_labels) paints only voxels this view does not know to hold a
+ * label ({@link EditQueue#unlabelled}) and sends its batches flagged `preserve`: the kernel sets
+ * only the voxels that hold 0 when the batch arrives, and on its ack the touched tiles are
+ * refetched, so the overlay shows what the kernel kept.
+ *
  * Offline: while `online` is false batches are stored but not sent. {@link EditQueue#replay}
  * (the connection came back) sends every pending batch again, oldest first, whether it was sent
  * before or not; the kernel applies a batch id at most once. Batches go out strictly in store order:
@@ -96,6 +101,7 @@ export class EditQueue {
     Object.assign(this, { send, client, dtype, chunks, store, flushMs, maxBytes, makeId });
     Object.assign(this, { setTimer, clearTimer, onEvent });
     this.stroke = null; // current stroke id
+    this.preserve = false; // the current stroke paints only background (preserve_labels)
     /** @type {Map<string, {key: number[], base: number, voxels: Map<number, number|bigint>}>} */
     this.acc = new Map();
     this.timer = null;
@@ -144,12 +150,40 @@ export class EditQueue {
 
   /**
    * Open a stroke (pointer down). A stroke already open is ended first.
+   * @param {{preserve?: boolean}} [opts] preserve: paint only background (preserve_labels)
    * @returns {string} the stroke id
    */
-  beginStroke() {
+  beginStroke({ preserve = false } = {}) {
     if (this.stroke) this.endStroke();
     this.stroke = this.makeId();
+    this.preserve = preserve;
     return this.stroke;
+  }
+
+  /**
+   * The voxels of `groups` not known to hold a label: those whose value in a cached tile of
+   * their chunk is non-zero are left out (unknown ones stay: the kernel decides).
+   * @param {Map<string, {key: number[], offsets: Uint32Array}>} groups
+   * @returns {Map<string, {key: number[], offsets: Uint32Array}>}
+   */
+  unlabelled(groups) {
+    const out = new Map();
+    const local = [0, 0, 0];
+    for (const [ks, g] of groups) {
+      const tiles = this.client.cache.ofChunk("labels", this.client.level, ks);
+      const keep = [];
+      for (const o of g.offsets) {
+        offsetToLocal(o, this.chunks, local);
+        let labelled = false;
+        for (const t of tiles) {
+          const j = tileIndex(local, t.key, this.chunks, t.shape, t.axis, t.index);
+          if (j >= 0 && Number(t.data[j]) !== 0) labelled = true;
+        }
+        if (!labelled) keep.push(o);
+      }
+      if (keep.length) out.set(ks, { key: g.key, offsets: Uint32Array.from(keep) });
+    }
+    return out;
   }
 
   /**
@@ -218,6 +252,7 @@ export class EditQueue {
       entries,
       makeId: this.makeId,
       maxBytes: this.maxBytes,
+      preserve: this.stroke !== null && this.preserve,
     })) {
       this.remember(batch.id);
       const stored = this.store.put(batch);
@@ -352,6 +387,7 @@ export class EditQueue {
           }
         }
         this.client.noteVersion("labels", ks, v, true);
+        if (batch.preserve) this.client.markDirty("labels", ks); // the kernel may have kept labels
       }
       this.onEvent({ kind: "ack" });
     } else {

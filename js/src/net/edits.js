@@ -45,9 +45,17 @@ function bufferOf(a) {
  * @param {{key: number[], base: number, offsets: Uint32Array, values: ArrayBufferView}[]} p.entries
  * @param {() => string} p.makeId
  * @param {number} [p.maxBytes]
+ * @param {boolean} [p.preserve] preserve_labels: the kernel sets only the voxels that hold 0
  * @returns {{msg: object, buffers: ArrayBuffer[], batch: object}[]}
  */
-export function encodeBatches({ stroke, dtype, entries, makeId, maxBytes = MAX_BATCH_BYTES }) {
+export function encodeBatches({
+  stroke,
+  dtype,
+  entries,
+  makeId,
+  maxBytes = MAX_BATCH_BYTES,
+  preserve = false,
+}) {
   const per = 4 + TYPED[dtype].BYTES_PER_ELEMENT;
   const cap = Math.max(1, Math.floor(maxBytes / per));
   const out = [];
@@ -56,6 +64,7 @@ export function encodeBatches({ stroke, dtype, entries, makeId, maxBytes = MAX_B
   const close = () => {
     if (!edits.length) return;
     const batch = { id: makeId(), stroke, dtype, edits, sent: false, stored: false };
+    if (preserve) batch.preserve = true;
     out.push({ ...batchMessage(batch), batch });
     edits = [];
     used = 0;
@@ -83,7 +92,7 @@ export function encodeBatches({ stroke, dtype, entries, makeId, maxBytes = MAX_B
 
 /**
  * The `edits.apply` message of a stored batch (for sending and replaying).
- * @param {object} batch `{id, stroke, dtype, edits: [{key, base, offsets, values}]}`
+ * @param {object} batch `{id, stroke, dtype, edits: [{key, base, offsets, values}], preserve?}`
  * @returns {{msg: object, buffers: ArrayBuffer[]}}
  */
 export function batchMessage(batch) {
@@ -98,6 +107,12 @@ export function batchMessage(batch) {
       values: buffers.length - 1,
     };
   });
-  const msg = make("edits.apply", { id: batch.id, stroke: batch.stroke, dtype: batch.dtype, edits: records });
+  const msg = make("edits.apply", {
+    id: batch.id,
+    stroke: batch.stroke,
+    dtype: batch.dtype,
+    edits: records,
+    preserve: batch.preserve ? true : undefined,
+  });
   return { msg, buffers };
 }

@@ -18,7 +18,7 @@
  */
 
 /** Bumped on any incompatible change; `hello`/`welcome` carry it. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** No message (envelope plus buffers) may exceed this, either way. */
 export const MAX_MESSAGE_BYTES = 8 * 2 ** 20;
 /** Kernel replies pack tiles into messages of at most this many buffer bytes. */
@@ -51,7 +51,14 @@ export const DTYPES = Object.freeze([
   "float64",
 ]);
 export const LABEL_DTYPES = Object.freeze(["uint8", "uint16", "uint32", "uint64"]);
-export const COMMANDS = Object.freeze(["undo", "redo"]);
+/**
+ * Names of `command` messages: `undo`, `redo` (no arguments); `fill` (`seed`, `label`, `dims`,
+ * `axis`, `connectivity`, `preserve_labels`, `max_voxels`); `fill_polygon` (`points` as (row,
+ * column) in the plane, `label`, `axis`, `index`); `interpolate` (`label`, `axis`); `replace`
+ * (`old`, `new`). Label ids travel as decimal strings (uint64-safe). `command.result.changed` is
+ * the voxels changed (undo/redo: 1 or 0, whether there was a step) (protocol 4).
+ */
+export const COMMANDS = Object.freeze(["undo", "redo", "fill", "fill_polygon", "interpolate", "replace"]);
 
 /** Record types used inside messages. */
 export const RECORDS = Object.freeze({
@@ -95,9 +102,32 @@ export const SCHEMA = Object.freeze({
   "chunks.cancel": { from: "browser", fields: { ids: "list[str]" } },
   "edits.apply": {
     from: "browser",
-    fields: { id: "str", stroke: "str", dtype: "str", edits: "list[edit]" },
+    fields: {
+      id: "str",
+      stroke: "str",
+      dtype: "str",
+      edits: "list[edit]",
+      "preserve?": "bool", // preserve_labels: set only voxels that hold 0 (protocol 4)
+    },
   },
-  command: { from: "browser", fields: { id: "str", name: "str" } },
+  command: {
+    from: "browser",
+    fields: {
+      id: "str",
+      name: "str", // one of COMMANDS; the fields it uses are listed there (protocol 4)
+      "label?": "str",
+      "seed?": "list[int]",
+      "dims?": "int",
+      "axis?": "int",
+      "index?": "int",
+      "connectivity?": "int",
+      "preserve_labels?": "bool",
+      "max_voxels?": "int",
+      "points?": "list[list[num]]",
+      "old?": "str",
+      "new?": "str",
+    },
+  },
   ping: { from: "browser", fields: { id: "str" } }, // heartbeat: no pong in time = offline
   // kernel -> browser
   welcome: {
@@ -142,6 +172,13 @@ export const SCHEMA = Object.freeze({
   "cache.clear": { from: "kernel", fields: {} },
   // w.discard_pending(): ask the user, then drop this map's pending batches held in the browser
   "pending.discard": { from: "kernel", fields: {} },
+  // voxel counts per label id (decimal strings, 0 left out): `full` replaces what the view holds,
+  // else only these ids changed (count 0: no longer in use). Sent after `welcome` and with the
+  // coalesced change notices (protocol 4).
+  "labels.counts": {
+    from: "kernel",
+    fields: { labels: "list[str]", counts: "list[int]", full: "bool" },
+  },
 });
 
 /** A message that does not match {@link SCHEMA}; the text names the field and the bad value. */

@@ -53,6 +53,7 @@ function toRecord(lm, batch) {
     stroke: batch.stroke,
     dtype: batch.dtype,
     edits: batch.edits.map((e) => ({ key: e.key, base: e.base, offsets: e.offsets, values: e.values })),
+    preserve: batch.preserve === true,
     t: batch.t ?? Date.now(),
   };
 }
@@ -64,6 +65,7 @@ function fromRecord(rec) {
     stroke: rec.stroke,
     dtype: rec.dtype,
     edits: rec.edits.map((e) => ({ ...e, ks: keyString(e.key) })),
+    preserve: rec.preserve === true,
     sent: false,
     seq: rec.seq,
     t: rec.t,

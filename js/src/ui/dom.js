@@ -1,5 +1,6 @@
 /**
- * The widget's DOM: toolbar controls, the canvas, and the status line (class `voxwidget-status`:
+ * The widget's DOM: toolbar controls, the canvas with the label panel beside it (`side`, filled by
+ * ui/labelpanel.js) and the help overlay over it (ui/help.js), and the status line (class `voxwidget-status`:
  * cursor `z y x`, image value, label id; loading progress; sync state "saved" / "pending N" /
  * "offline (N pending)" / "replaying N" / error, and a warning (class `voxwidget-warn`) when edits
  * cannot be kept in the browser). The toolbar is bound to the traits by ui/toolbar.js, the status
@@ -43,6 +44,27 @@ const CSS = `
 .voxwidget-sync[data-state="offline"] { color: var(--jp-error-color1, #d32f2f); font-weight: bold; }
 .voxwidget-sync[data-state="replaying"] { color: var(--jp-brand-color1, #1976d2); }
 .voxwidget-warn { color: var(--jp-warn-color1, #f57c00); }
+.voxwidget-main { display: flex; min-height: 0; }
+.voxwidget-main > .voxwidget-canvas-wrap { flex: 1 1 auto; min-width: 0; }
+.voxwidget-side { flex: 0 0 190px; border-left: 1px solid var(--jp-border-color2, #ddd); position: relative; }
+.voxwidget-panel { position: absolute; inset: 0; display: flex; flex-direction: column; }
+.voxwidget-panel-head { display: flex; justify-content: space-between; gap: 4px; padding: 2px 4px;
+  border-bottom: 1px solid var(--jp-border-color2, #ddd); }
+.voxwidget-panel-list { overflow-y: auto; flex: 1 1 auto; }
+.voxwidget-panel-more { color: var(--jp-ui-font-color2, #555); padding: 0 4px; }
+.voxwidget-row { display: flex; align-items: center; gap: 4px; padding: 1px 4px; cursor: pointer; }
+.voxwidget-row[aria-selected="true"] { background: var(--jp-brand-color3, #bbdefb); }
+.voxwidget-swatch { width: 12px; height: 12px; border-radius: 2px; flex: none; }
+.voxwidget-row-id { font-family: var(--jp-code-font-family, monospace); }
+.voxwidget-row-name { flex: 1 1 auto; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.voxwidget-row-count { color: var(--jp-ui-font-color2, #555); font-family: var(--jp-code-font-family, monospace); }
+.voxwidget button.voxwidget-row-delete { padding: 0 4px; }
+.voxwidget-help { position: absolute; inset: 0; overflow: auto; line-height: 1.4; padding: 8px 12px;
+  background: rgba(20, 20, 24, 0.92); color: #eee; cursor: default; }
+.voxwidget-help[hidden] { display: none; }
+.voxwidget-help th { text-align: left; padding-right: 12px; white-space: nowrap; font-weight: normal;
+  font-family: var(--jp-code-font-family, monospace); color: #ffe066; }
+.voxwidget-help-title { font-weight: bold; margin-bottom: 4px; }
 `;
 
 export function h(tag, attrs = {}, ...children) {
@@ -72,6 +94,8 @@ export function buildUI(el) {
     ["pan", "Pan (p)"],
     ["brush", "Brush (b)"],
     ["erase", "Erase (e)"],
+    ["fill", "Fill (f): a click fills the region under it"],
+    ["polygon", "Polygon (g): clicks add vertices, double-click or Enter fills"],
   ]) {
     tools[name] = h("button", { type: "button", title, "aria-pressed": "false", text: name });
   }
@@ -92,6 +116,30 @@ export function buildUI(el) {
   const opacity = h("input", { type: "range", min: "0", max: "1", step: "0.05", title: "Label opacity" });
   const cmin = h("input", { type: "number", step: "any", title: "Contrast minimum" });
   const cmax = h("input", { type: "number", step: "any", title: "Contrast maximum" });
+  const dims = h("button", {
+    type: "button",
+    class: "voxwidget-dims",
+    title: "Brush and fill in 3D (d)",
+    "aria-pressed": "false",
+    text: "3D",
+  });
+  const preserve = h("input", {
+    type: "checkbox",
+    class: "voxwidget-preserve",
+    title: "Brush and fill overwrite only background",
+  });
+  const interpolate = h("button", {
+    type: "button",
+    class: "voxwidget-interpolate",
+    title: "Interpolate the label between its annotated slices along the view axis (i)",
+    text: "interpolate",
+  });
+  const help = h("button", {
+    type: "button",
+    class: "voxwidget-help-button",
+    title: "Tools and keys (?)",
+    text: "?",
+  });
   const undo = h("button", { type: "button", title: "Undo (ctrl+z)", text: "undo" });
   const redo = h("button", { type: "button", title: "Redo (ctrl+shift+z)", text: "redo" });
   const clearCache = h("button", {
@@ -103,18 +151,23 @@ export function buildUI(el) {
   const toolbar = h(
     "div",
     { class: "voxwidget-toolbar" },
-    h("span", { class: "voxwidget-group" }, tools.pan, tools.brush, tools.erase),
+    h("span", { class: "voxwidget-group" }, ...Object.values(tools)),
     h("span", { class: "voxwidget-group" }, labelled("label", label), labelMsg),
-    h("span", { class: "voxwidget-group" }, labelled("radius", radius), radiusText),
+    h("span", { class: "voxwidget-group" }, labelled("radius", radius), radiusText, dims),
+    labelled("preserve", preserve),
+    interpolate,
     labelled("axis", axis),
     h("span", { class: "voxwidget-group" }, labelled("slice", slice), sliceNum),
     labelled("opacity", opacity),
     h("span", { class: "voxwidget-group" }, "contrast", cmin, cmax),
     h("span", { class: "voxwidget-group" }, undo, redo),
     clearCache,
+    help,
   );
   const canvas = h("canvas", { class: "voxwidget-canvas", tabindex: "-1" });
   const wrap = h("div", { class: "voxwidget-canvas-wrap" }, canvas);
+  const side = h("div", { class: "voxwidget-side" });
+  const main = h("div", { class: "voxwidget-main" }, wrap, side);
   const readout = h("span", { class: "voxwidget-readout", text: "z y x = – – –" });
   const loading = h("span", { class: "voxwidget-loading" });
   const sync = h("span", { class: "voxwidget-sync", "data-state": "saved", text: "saved" });
@@ -125,7 +178,7 @@ export function buildUI(el) {
     { class: "voxwidget", tabindex: "0", "data-lm-suppress-shortcuts": "true" },
     style,
     toolbar,
-    wrap,
+    main,
     status,
   );
   el.append(root);
@@ -133,6 +186,7 @@ export function buildUI(el) {
     root,
     canvas,
     wrap,
+    side,
     status,
     readout,
     loading,
@@ -153,6 +207,10 @@ export function buildUI(el) {
       undo,
       redo,
       clearCache,
+      dims,
+      preserve,
+      interpolate,
+      help,
     },
   };
 }

@@ -2,9 +2,13 @@
  * Mouse and keyboard input of one view, translated into actions on its controller.
  *
  * - brush/erase tool: left drag paints; pan tool: left drag pans; middle drag pans with any tool;
+ *   fill and polygon tools: a left click is a `toolClick` (fill there, add a vertex); a double-click
+ *   closes the polygon; alt + left click picks the label under the pointer with any tool;
  * - wheel steps slices; ctrl/meta + wheel zooms about the cursor;
  * - keys while the widget has focus: ArrowUp/ArrowDown or `,`/`.` step the slice, `+`/`-` zoom,
- *   `b` brush, `e` erase, `p` pan, `[`/`]` radius, ctrl/meta+z undo, ctrl/meta+shift+z or ctrl+y redo.
+ *   `[`/`]` radius, ctrl/meta+z undo, ctrl/meta+shift+z or ctrl+y redo; Enter, Escape and
+ *   Backspace are the actions "enter", "escape", "backspace"; the single keys of ui/keys.js
+ *   (tools, `l` pick, `n` new label, `d` 2D/3D, `i` interpolate, `?` help) their actions there.
  * Handled wheel and key events are kept from scrolling the notebook or reaching JupyterLab.
  * @module ui/input
  */
@@ -23,7 +27,15 @@
  * @property {(delta: number) => void} radiusBy
  * @property {(name: "undo"|"redo") => void} command
  * @property {(x: number|null, y?: number) => void} hover cursor position, null when it left
+ * @property {(x: number, y: number) => void} toolClick a left click with the fill or polygon tool
+ * @property {(x: number, y: number) => void} pick alt + left click
+ * @property {(name: string) => boolean|void} act a key's action (ui/keys.js, "enter", "escape",
+ *   "backspace", "dblclick"); false when it did nothing (the key then goes on to JupyterLab)
  */
+
+import { KEY_ACTIONS } from "./keys.js";
+
+const CLICK_TOOLS = new Set(["fill", "polygon"]);
 
 /**
  * Attach input handlers.
@@ -53,6 +65,16 @@ export function attachInput({ canvas, root, size, actions }) {
     if (mode) return;
     root.focus({ preventScroll: true });
     const p = local(e);
+    if (e.button === 0 && e.altKey) {
+      e.preventDefault();
+      actions.pick(p.x, p.y);
+      return;
+    }
+    if (e.button === 0 && CLICK_TOOLS.has(actions.tool())) {
+      e.preventDefault();
+      actions.toolClick(p.x, p.y);
+      return;
+    }
     if (e.button === 1 || (e.button === 0 && actions.tool() === "pan")) mode = "pan";
     else if (e.button === 0) mode = "stroke";
     else return;
@@ -114,11 +136,12 @@ export function attachInput({ canvas, root, size, actions }) {
     else if (k === "ArrowDown" || k === ",") actions.stepSlice(-1);
     else if (k === "+" || k === "=") actions.zoomBy(1.25);
     else if (k === "-" || k === "_") actions.zoomBy(0.8);
-    else if (k === "b") actions.setTool("brush");
-    else if (k === "e") actions.setTool("erase");
-    else if (k === "p") actions.setTool("pan");
     else if (k === "[") actions.radiusBy(-1);
     else if (k === "]") actions.radiusBy(1);
+    else if (k === "Enter") handled = actions.act("enter") !== false;
+    else if (k === "Escape") handled = actions.act("escape") !== false;
+    else if (k === "Backspace") handled = actions.act("backspace") !== false;
+    else if (KEY_ACTIONS.has(k) && !e.altKey) handled = actions.act(KEY_ACTIONS.get(k)) !== false;
     else handled = false;
     if (handled) {
       e.preventDefault();
@@ -130,6 +153,9 @@ export function attachInput({ canvas, root, size, actions }) {
     if (e.target === root || e.target === canvas) e.stopPropagation();
   };
   const context = (e) => e.preventDefault();
+  const dblclick = (e) => {
+    if (e.button === 0 && CLICK_TOOLS.has(actions.tool())) actions.act("dblclick");
+  };
   const auxclick = (e) => {
     if (e.button === 1) e.preventDefault(); // no middle-click paste/autoscroll
   };
@@ -141,6 +167,7 @@ export function attachInput({ canvas, root, size, actions }) {
   canvas.addEventListener("pointerleave", leave);
   canvas.addEventListener("wheel", wheel, { passive: false });
   canvas.addEventListener("contextmenu", context);
+  canvas.addEventListener("dblclick", dblclick);
   canvas.addEventListener("auxclick", auxclick);
   canvas.addEventListener("mousedown", auxclick);
   root.addEventListener("keydown", key);
@@ -154,6 +181,7 @@ export function attachInput({ canvas, root, size, actions }) {
     canvas.removeEventListener("pointerleave", leave);
     canvas.removeEventListener("wheel", wheel);
     canvas.removeEventListener("contextmenu", context);
+    canvas.removeEventListener("dblclick", dblclick);
     canvas.removeEventListener("auxclick", auxclick);
     canvas.removeEventListener("mousedown", auxclick);
     root.removeEventListener("keydown", key);

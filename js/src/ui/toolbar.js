@@ -1,5 +1,6 @@
 /**
- * The toolbar bound two-way to the model's traits: tool buttons (pan/brush/erase), label (a
+ * The toolbar bound two-way to the model's traits: tool buttons (pan/brush/erase/fill/polygon), the
+ * 3D toggle (`brush_dims`), preserve (`preserve_labels`), interpolate and help (view actions), label (a
  * decimal string, uint64-safe, checked against the label dtype with a visible message), brush
  * radius, axis, slice (slider + number), opacity, contrast min/max, undo/redo. The elements are
  * made by ui/dom.js.
@@ -15,9 +16,10 @@ import { parseLabel } from "../net/edits.js";
  * @param {object} p.ui from `buildUI` (ui/dom.js)
  * @param {(name: string, value: any) => void} p.setTrait set + save_changes
  * @param {(name: "undo"|"redo") => void} p.command
+ * @param {(name: string) => void} [p.act] a view action (ui/keys.js: "interpolate", "help")
  * @returns {{update: () => void, dispose: () => void}} `update` re-reads every trait into the DOM
  */
-export function bindUI({ model, ui, setTrait, command }) {
+export function bindUI({ model, ui, setTrait, command, act = () => {} }) {
   const c = ui.controls;
   const off = [];
   const on = (el, ev, fn) => {
@@ -68,6 +70,10 @@ export function bindUI({ model, ui, setTrait, command }) {
   };
   on(c.cmin, "change", setContrast);
   on(c.cmax, "change", setContrast);
+  on(c.dims, "click", () => setTrait("brush_dims", model.get("brush_dims") === 3 ? 2 : 3));
+  on(c.preserve, "change", () => setTrait("preserve_labels", c.preserve.checked));
+  on(c.interpolate, "click", () => act("interpolate"));
+  on(c.help, "click", () => act("help"));
   on(c.undo, "click", () => command("undo"));
   on(c.redo, "click", () => command("redo"));
 
@@ -94,6 +100,8 @@ export function bindUI({ model, ui, setTrait, command }) {
     c.slice.value = String(idx);
     if (document.activeElement !== c.sliceNum) c.sliceNum.value = String(idx);
     c.opacity.value = String(model.get("opacity") ?? 0.5);
+    c.dims.setAttribute("aria-pressed", String(model.get("brush_dims") === 3));
+    c.preserve.checked = model.get("preserve_labels") === true;
     const [lo, hi] = model.get("contrast_limits") ?? [0, 255];
     if (document.activeElement !== c.cmin) c.cmin.value = String(lo);
     if (document.activeElement !== c.cmax) c.cmax.value = String(hi);
@@ -108,6 +116,8 @@ export function bindUI({ model, ui, setTrait, command }) {
     "opacity",
     "contrast_limits",
     "label_dtype",
+    "brush_dims",
+    "preserve_labels",
   ];
   for (const t of traits) {
     model.on(`change:${t}`, update);

@@ -1,6 +1,7 @@
 /**
  * Pixels of tiles: the image in greyscale through contrast limits (a lookup table for 8/16-bit
- * images), the labels in their hashed colours (label 0 transparent), as RGBA written into a
+ * images), the labels in their hashed colours (label 0 transparent; ids a visibility filter of
+ * core/visibility.js hides, too: the label panel's checkboxes and "show selected only"), as RGBA written into a
  * `Uint32Array` over an ImageData; plus the canvases and scratch images the views draw through.
  * @module views/compose
  */
@@ -98,8 +99,10 @@ export function labelColour(lo, hi) {
  * Fill `out` (RGBA as uint32) with the label colours of `data` (0 → transparent).
  * @param {ArrayBufferView} data label typed array (BigUint64Array for uint64)
  * @param {Uint32Array} out
+ * @param {import("../core/visibility.js").LabelVisibility|null} [vis] hidden ids are transparent
  */
-export function composeLabels(data, out) {
+export function composeLabels(data, out, vis = null) {
+  const colour = vis ? (lo, hi) => (vis.visible(lo, hi) ? labelColour(lo, hi) : 0) : labelColour;
   const n = out.length;
   let lastLo = 0;
   let lastHi = 0;
@@ -112,7 +115,7 @@ export function composeLabels(data, out) {
       if (lo !== lastLo || hi !== lastHi) {
         lastLo = lo;
         lastHi = hi;
-        last = lo === 0 && hi === 0 ? 0 : labelColour(lo, hi);
+        last = lo === 0 && hi === 0 ? 0 : colour(lo, hi);
       }
       out[i] = last;
     }
@@ -122,7 +125,7 @@ export function composeLabels(data, out) {
     const lo = data[i];
     if (lo !== lastLo) {
       lastLo = lo;
-      last = lo === 0 ? 0 : labelColour(lo, 0);
+      last = lo === 0 ? 0 : colour(lo, 0);
     }
     out[i] = last;
   }

@@ -121,7 +121,8 @@ export class MosaicSet {
   update(m, layer, level, keys, contrast) {
     const view = this.view;
     const { u, v } = view.axes;
-    const ck = layer === "image" ? contrast : "";
+    const vis = layer === "labels" ? (view.state.labelVis ?? null) : null;
+    const ck = layer === "image" ? contrast : (vis?.key ?? "");
     let complete = true;
     const { ids, tiles } = view.client.planeTiles(layer, m.axis, m.index, keys, level);
     for (let i = 0; i < keys.length; i++) {
@@ -150,7 +151,7 @@ export class MosaicSet {
         const px = new Uint32Array(im.data.buffer);
         if (layer === "image")
           composeImage(tile.data, tile.dtype, view.state.contrast[0], view.state.contrast[1], px);
-        else composeLabels(tile.data, px);
+        else composeLabels(tile.data, px, vis);
         m.ctx.putImageData(im, x, y);
         m.content++;
         this.composed++;

@@ -1,7 +1,7 @@
 /**
  * Drawing one slice of a {@link View2D} onto its canvas: the image in greyscale through `contrast`
  * limits, the labels in their hashed colours at `opacity` (label 0 transparent), nearest-neighbour,
- * through the view's pan/zoom transform, and the brush outline at the cursor.
+ * through the view's pan/zoom transform, and the tool's cursor (views/overlay.js).
  *
  * Each layer is drawn coarse to fine from the tiles of the view's plan, one mosaic blit per level
  * (views/mosaic.js; tile by tile through per-tile canvases when a plane is too big for a mosaic).
@@ -14,6 +14,7 @@
 import { visibleKeys } from "../core/grid.js";
 import { composeImage, composeLabels, makeCanvas } from "./compose.js";
 import { MosaicSet } from "./mosaic.js";
+import { drawOverlay } from "./overlay.js";
 
 const BACKGROUND = "#1b1b1d";
 const VOLUME = "#2a2a2e";
@@ -40,12 +41,13 @@ export class SliceRenderer {
       b = { canvas, ctx, image: ctx.createImageData(cols, rows), rev: -1, ck: "" };
       this.bitmaps.set(tile, b);
     }
-    const ck = kind === "image" ? `${view.state.contrast[0]}:${view.state.contrast[1]}` : "";
+    const vis = kind === "labels" ? (view.state.labelVis ?? null) : null;
+    const ck = kind === "image" ? `${view.state.contrast[0]}:${view.state.contrast[1]}` : (vis?.key ?? "");
     if (b.rev !== tile.rev || b.ck !== ck) {
       const px = new Uint32Array(b.image.data.buffer);
       if (kind === "image")
         composeImage(tile.data, tile.dtype, view.state.contrast[0], view.state.contrast[1], px);
-      else composeLabels(tile.data, px);
+      else composeLabels(tile.data, px, vis);
       b.ctx.putImageData(b.image, 0, 0);
       b.rev = tile.rev;
       b.ck = ck;
@@ -208,23 +210,8 @@ export class SliceRenderer {
     }
   }
 
-  /** The brush outline at the cursor (not with the pan tool). */
+  /** The tool's cursor and the polygon in progress (views/overlay.js). */
   drawCursor() {
-    const view = this.view;
-    const { cursor, tool, radius } = view.state;
-    if (!cursor || tool === "pan") return;
-    const p = view.voxelAt(cursor.x, cursor.y);
-    const { u, v } = view.axes;
-    const c = view.planeToScreen(p[u] + 0.5, p[v] + 0.5);
-    const r = (radius + 0.5) * view.scale * view.dpr;
-    const { ctx } = view;
-    ctx.beginPath();
-    ctx.arc(c.x * view.dpr, c.y * view.dpr, Math.max(r, 2), 0, 2 * Math.PI);
-    ctx.lineWidth = 3 * view.dpr;
-    ctx.strokeStyle = "rgba(0,0,0,0.6)";
-    ctx.stroke();
-    ctx.lineWidth = 1.2 * view.dpr;
-    ctx.strokeStyle = tool === "erase" ? "#ff8080" : "#ffffff";
-    ctx.stroke();
+    drawOverlay(this.view);
   }
 }

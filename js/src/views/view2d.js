@@ -48,6 +48,9 @@ export class View2D {
       tool: "brush",
       radius: 5,
       cursor: null, // {x, y} css px within the canvas
+      dims: 2, // brush_dims: 3 draws the ball's cross-section as the cursor
+      polygon: null, // [[u, v], ...] vertices of the polygon being drawn on this slice
+      labelVis: null, // which label ids are drawn (core/visibility.js), null: all
     };
     this.width = 1;
     this.height = 1;

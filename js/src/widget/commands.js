@@ -1,6 +1,9 @@
 /**
- * Undo and redo: a `command` message sent once every batch painted before it went out (so it
- * cannot overtake them), and its `command.result` (or `error`) shown in the status line.
+ * Kernel commands (undo, redo, fill, fill_polygon, interpolate, replace; net/protocol.js
+ * `COMMANDS`): a `command` message sent once every batch painted before it went out (so it cannot
+ * overtake them), and its `command.result` (or `error`) shown in the status line: an error as the
+ * error, else what the command's `done` callback says (undo/redo: "nothing to undo" when there was
+ * nothing).
  * @module widget/commands
  */
 
@@ -18,15 +21,17 @@ export class Commands {
    */
   constructor({ send, conn, queue, status }) {
     Object.assign(this, { send, conn, queue, status });
-    /** @type {Map<string, string>} command id -> name */
+    /** @type {Map<string, {name: string, done: ((changed: number) => void)|null}>} by command id */
     this.sent = new Map();
   }
 
   /**
    * Send a command (offline: say it needs the kernel).
-   * @param {"undo"|"redo"} name
+   * @param {string} name one of `COMMANDS`
+   * @param {object} [fields] its arguments (see net/protocol.js `COMMANDS`)
+   * @param {(changed: number) => void} [done] on success, with `command.result.changed`
    */
-  run(name) {
+  run(name, fields = {}, done = null) {
     if (!this.conn.online) {
       this.queue.flush();
       this.status.flash(`offline: ${name} needs the kernel`);
@@ -36,8 +41,15 @@ export class Commands {
     // after every painted batch went out, so the command cannot overtake them
     this.queue.afterSent(() => {
       const id = newId();
-      this.sent.set(id, name);
-      this.send(make("command", { id, name }));
+      let msg;
+      try {
+        msg = make("command", { ...fields, id, name });
+      } catch (err) {
+        this.status.showError(`${name}: ${err.message}`);
+        return;
+      }
+      this.sent.set(id, { name, done });
+      this.send(msg);
     });
   }
 
@@ -46,10 +58,12 @@ export class Commands {
    * @param {object} msg validated message
    */
   result(msg) {
-    const name = this.sent.get(msg.reply_to);
-    if (name === undefined) return;
+    const sent = this.sent.get(msg.reply_to);
+    if (sent === undefined) return;
     this.sent.delete(msg.reply_to);
+    const { name, done } = sent;
     if (!msg.ok) this.status.showError(msg.error ?? `${name} failed`);
+    else if (done) done(msg.changed ?? 0);
     else if (msg.changed === 0) this.status.flash(`nothing to ${name}`);
     this.status.update();
   }

@@ -27,6 +27,9 @@
  *   - `view() -> {axis, index, zoom, rect: {u0, u1, v0, v1}, plan}`: the shown plane, device px
  *     per level-0 voxel, the visible level-0 rectangle and the fetch plan (core/lod.js);
  *   - `heartbeat({pingMs, timeoutMs})`: change the heartbeat timing of this view.
+ * - the tools: `.voxwidget-interpolate` (button), `.voxwidget-help` (the `?` overlay), the label
+ *   panel's elements as ui/labelpanel.js lists them (rows `.voxwidget-row[data-label=<id>]` with
+ *   `.voxwidget-row-count`, `.voxwidget-row-visible`, `.voxwidget-row-delete`; `.voxwidget-only`);
  * - the status line has class `voxwidget-status` (its sync part `voxwidget-sync` reads "saved",
  *   "pending N", "offline (N pending)", "replaying N" or the error; `voxwidget-warn` shows when
  *   edits cannot be kept in IndexedDB).

@@ -8,7 +8,8 @@
  * - `error`: whoever sent what it answers (an edit batch: a reject; a command; a tile request),
  *   shown in the status line; an error answering nothing of this view's shows only when it
  *   answers its `hello` or nothing at all;
- * - `cache.clear`: empty the persistent chunk cache.
+ * - `cache.clear`: empty the persistent chunk cache;
+ * - `labels.counts`: the label panel's (widget/labels.js);
  * - `pending.discard`: ask the user, then drop this map's pending batches (widget/discard.js).
  * Replies to other views' requests are ignored (they carry ids this view did not make).
  * @module widget/messages
@@ -42,6 +43,9 @@ export function routeMessage(vox, msg, buffers) {
       return;
     case "cache.clear":
       vox.clearCache();
+      return;
+    case "labels.counts":
+      vox.labels.handle(msg);
       return;
     case "welcome":
       if (msg.reply_to === vox.helloId && msg.protocol !== PROTOCOL_VERSION) {

@@ -2,8 +2,10 @@
  * Painting: a pointer stroke of the brush or erase tool, from pointer down to up. The label comes
  * from the `label` trait (checked against the label dtype; erase paints 0), the voxels of each
  * pointer step from core/brush.js (a disk of `brush_radius` stamped along the segment from the last
- * position, in level-0 voxels of the shown plane), and the edit queue paints them (shown at once,
- * sent as `edits.apply` batches). A new tool that paints voxels plugs in here: its value and its
+ * position, in level-0 voxels of the shown plane; a ball with `brush_dims` 3), and the edit queue
+ * paints them (shown at once, sent as `edits.apply` batches). With `preserve_labels` the brush
+ * paints only background (the eraser is unaffected): voxels this view knows to hold a label are
+ * left out and the kernel keeps any others that do. A new tool that paints voxels plugs in here: its value and its
  * voxel groups per step.
  * @module widget/stroke
  */
@@ -56,7 +58,7 @@ export class StrokeController {
       }
     }
     this.status.error = null; // a new stroke clears the last error from the status line
-    this.queue.beginStroke();
+    this.queue.beginStroke({ preserve: tool === "brush" && this.model.get("preserve_labels") === true });
     this.stroke = { value, last: null };
     this.move(x, y);
   }
@@ -72,7 +74,7 @@ export class StrokeController {
     const last = this.stroke.last;
     if (last && last[0] === c[0] && last[1] === c[1]) return;
     const st = this.view.state;
-    const groups = strokeVoxels({
+    let groups = strokeVoxels({
       shape: st.shape,
       chunks: st.chunks,
       axis: st.axis,
@@ -80,7 +82,9 @@ export class StrokeController {
       from: last,
       to: c,
       radius: this.model.get("brush_radius") ?? 5,
+      dims: this.model.get("brush_dims") === 3 ? 3 : 2,
     });
+    if (this.queue.preserve) groups = this.queue.unlabelled(groups);
     this.stroke.last = c;
     this.queue.paint(groups, this.stroke.value);
   }

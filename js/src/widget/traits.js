@@ -7,6 +7,7 @@
  */
 
 import { AXES, planeAxes } from "../core/grid.js";
+import { labelVisibility } from "../core/visibility.js";
 
 /** The traits a view follows, each applied on its own by {@link syncFromModel}. */
 export const VIEW_TRAITS = Object.freeze([
@@ -24,6 +25,10 @@ export const VIEW_TRAITS = Object.freeze([
   "levels",
   "browser_cache_mb",
   "voxel_size",
+  "brush_dims",
+  "label",
+  "hidden_labels",
+  "show_selected_only",
 ]);
 
 /**
@@ -71,6 +76,14 @@ export function syncFromModel({ model: m, view, queue, persist, sentPosition, la
   if (all || name === "label_dtype") queue.dtype = m.get("label_dtype") || queue.dtype;
   if (all || name === "levels") patch.levels = m.get("levels") ?? [];
   if (all || name === "voxel_size") patch.voxelSize = m.get("voxel_size") ?? null;
+  if (all || name === "brush_dims") patch.dims = m.get("brush_dims") === 3 ? 3 : 2;
+  if (all || name === "label" || name === "hidden_labels" || name === "show_selected_only") {
+    patch.labelVis = labelVisibility({
+      hidden: m.get("hidden_labels") ?? [],
+      only: m.get("show_selected_only") === true,
+      selected: String(m.get("label") ?? "0"),
+    });
+  }
   if (name === "browser_cache_mb") persist.setBudget((m.get("browser_cache_mb") ?? 256) * 2 ** 20);
   if (all || name === "axis" || name === "position" || name === "shape") {
     const { u, v } = planeAxes(axis);

@@ -7,7 +7,8 @@
  * cache (store/chunkcache.js) and pending-edit journal (store/pendingdb.js); and the view's
  * controllers: traits (widget/traits.js), navigation (widget/navigation.js), painting
  * (widget/stroke.js), commands (widget/commands.js), kernel messages (widget/messages.js), the
- * model's sync_status (widget/syncstatus.js) and the test hooks (widget/hooks.js).
+ * model's sync_status (widget/syncstatus.js) and the test hooks (widget/hooks.js); the click and
+ * key tools (widget/tools.js), the label panel (widget/labels.js) and the `?` help (ui/help.js).
  * @module widget/voxview
  */
 
@@ -19,16 +20,19 @@ import { make, PROTOCOL_VERSION } from "../net/protocol.js";
 import { ChunkCache } from "../store/chunkcache.js";
 import { PendingDB } from "../store/pendingdb.js";
 import { buildUI } from "../ui/dom.js";
+import { makeHelp } from "../ui/help.js";
 import { attachInput } from "../ui/input.js";
 import { StatusLine } from "../ui/status.js";
 import { bindUI } from "../ui/toolbar.js";
 import { View2D } from "../views/view2d.js";
 import { Commands } from "./commands.js";
 import { installHooks } from "./hooks.js";
+import { LabelPanel } from "./labels.js";
 import { routeMessage } from "./messages.js";
 import { Navigation } from "./navigation.js";
 import { StrokeController } from "./stroke.js";
 import { SyncReporter } from "./syncstatus.js";
+import { ToolController } from "./tools.js";
 import { syncFromModel, watchTraits } from "./traits.js";
 
 /** The page's persistent chunk cache (one per page, shared by every view). */
@@ -108,11 +112,30 @@ export class VoxView {
       onStart: () => this.sync.claim(),
     });
     this.commands = new Commands({ send, conn, queue, status: this.status });
+    const setTrait = (k, v) => this.setTrait(k, v);
+    this.help = makeHelp(ui.wrap);
+    this.labels = new LabelPanel({
+      model,
+      parent: ui.side,
+      setTrait,
+      onDelete: (id) => this.tools.deleteLabel(id),
+    });
+    this.disposers.push(() => this.labels.dispose());
+    this.tools = new ToolController({
+      model,
+      view,
+      commands: this.commands,
+      counts: this.labels.counts,
+      status: this.status,
+      setTrait,
+      help: this.help,
+    });
     this.binding = bindUI({
       model,
       ui,
-      setTrait: (k, v) => this.setTrait(k, v),
+      setTrait,
       command: (n) => this.command(n),
+      act: (n) => this.tools.act(n),
     });
     this.disposers.push(() => this.binding.dispose());
 
@@ -199,6 +222,7 @@ export class VoxView {
     const { model, view, queue, persist } = this;
     const layout = () => this.layout();
     syncFromModel({ model, view, queue, persist, sentPosition: this.nav.sentPosition, layout }, name);
+    this.tools?.syncPlane(); // a polygon stays on its own slice
   }
 
   layout() {
@@ -227,6 +251,9 @@ export class VoxView {
       radiusBy: (d) =>
         this.setTrait("brush_radius", Math.max(0, Math.min(256, (this.model.get("brush_radius") ?? 5) + d))),
       command: (name) => this.command(name),
+      toolClick: (x, y) => this.tools.click(x, y),
+      pick: (x, y) => this.tools.pick(x, y),
+      act: (name) => this.tools.act(name),
     };
   }
 

@@ -535,3 +535,39 @@ test("discard drops every pending batch and the open stroke's voxels and refetch
   queue.flush();
   assert.equal(applies(sent).length, 1, "nothing more is sent");
 });
+
+test("preserve_labels: known labels are left out, batches say preserve, the ack refetches the tiles", () => {
+  const { sent, client, queue } = setup();
+  client.view(0, 10, [[0, 0, 0]]);
+  for (const r of labelGets(sent)) reply(client, r, 3);
+  const tile = client.tile("labels", 0, 10, [0, 0, 0]);
+  tile.data[5 * 32 + 6] = 4; // a label the view knows of
+  queue.beginStroke({ preserve: true });
+  const g = strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [5, 5], radius: 1 });
+  const kept = queue.unlabelled(g);
+  const n = (m) => [...m.values()].reduce((a, x) => a + x.offsets.length, 0);
+  assert.equal(n(g), 5);
+  assert.equal(n(kept), 4);
+  assert.ok(![...kept.values()][0].offsets.includes(localOffset([10, 5, 6], chunks)));
+  queue.paint(kept, 9);
+  queue.endStroke();
+  assert.equal(tile.data[5 * 32 + 6], 4, "the known label stays in the overlay");
+  const [apply] = applies(sent);
+  assert.equal(apply.msg.preserve, true);
+  const before = labelGets(sent).length;
+  queue.handle({
+    kind: "edits.ack",
+    reply_to: apply.msg.id,
+    keys: [[0, 0, 0]],
+    versions: [4],
+    duplicate: false,
+  });
+  const again = labelGets(sent).slice(before);
+  assert.equal(again.length, 1, "the touched tile is fetched again (the kernel may have kept labels)");
+  // an ordinary stroke: no flag, no refetch
+  queue.beginStroke();
+  queue.paint(g, 9);
+  queue.endStroke();
+  const plain = applies(sent)[1];
+  assert.equal(plain.msg.preserve, undefined);
+});
