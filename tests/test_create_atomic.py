@@ -16,7 +16,7 @@ import pytest
 from voxwidget.labelmap import LabelMap
 
 ROOT = Path(__file__).resolve().parents[1]
-SHAPE, CHUNKS = (64, 64, 64), (8, 8, 8)  # 512 chunks: from_array writes them in 16 batches
+SHAPE, CHUNKS = (32, 32, 64), (8, 8, 8)  # 128 chunks: from_array writes them in 4 batches
 POINTS = ["create:array", "create:chunks", "create:filled", "create:meta", "create:renamed"]
 MODES = ["new", "from_array", "save", "copy"]
 
@@ -26,9 +26,9 @@ CHILD = textwrap.dedent(
     import numpy as np
     from voxwidget.labelmap import LabelMap
     mode, path = sys.argv[1], sys.argv[2]
-    arr = (np.arange(64**3) % 250 + 1).astype(np.uint16).reshape(64, 64, 64)
+    arr = (np.arange(32 * 32 * 64) % 250 + 1).astype(np.uint16).reshape(32, 32, 64)
     if mode == "new":
-        LabelMap((64, 64, 64), dtype="uint16", chunks=(8, 8, 8), path=path)
+        LabelMap((32, 32, 64), dtype="uint16", chunks=(8, 8, 8), path=path)
     elif mode == "from_array":
         LabelMap.from_array(arr, chunks=(8, 8, 8), path=path)
     elif mode == "save":
@@ -47,7 +47,7 @@ CHILD = textwrap.dedent(
 def _expected(mode: str) -> np.ndarray:
     if mode == "new":
         return np.zeros(SHAPE, np.uint16)
-    return (np.arange(64**3) % 250 + 1).astype(np.uint16).reshape(SHAPE)
+    return (np.arange(32 * 32 * 64) % 250 + 1).astype(np.uint16).reshape(SHAPE)
 
 
 def _run(mode: str, path: Path, point: str) -> subprocess.CompletedProcess:
