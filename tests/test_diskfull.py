@@ -147,6 +147,24 @@ def test_checkpoint_failure_keeps_journal_and_reports(small_fs):
     lm2.close()
 
 
+def test_close_on_a_full_disk_releases_and_keeps_the_journal(small_fs):
+    path = small_fs / "x.zarr"
+    lm = LabelMap(SHAPE, chunks=CHUNKS, path=path, checkpoint_delay=3600)
+    lm.apply_batch("a", _edits(3, 1, 5000)).durable.result(timeout=10)
+    expect = lm[...]
+    filler = _fill(small_fs)
+    with pytest.raises(OSError) as ei:
+        lm.close()
+    assert ei.value.errno == errno.ENOSPC
+    persist = lm._core.persist
+    assert not persist.journal._thread.is_alive(), "the journal thread outlived close()"
+    lm.close()  # idempotent
+    filler.unlink()
+    lm2 = LabelMap.open(path)  # the journal was kept: replayed
+    np.testing.assert_array_equal(lm2[...], expect)
+    lm2.close()
+
+
 _EFBIG_CHILD = textwrap.dedent(
     """
     import errno, os, resource, signal, sys

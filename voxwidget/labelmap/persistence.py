@@ -360,16 +360,20 @@ class Persistence:
 
     # -- shutdown --------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Checkpoint, then release the journal, the store and the background thread (idempotent)."""
+        """Checkpoint, then release the journal, the store and the background thread (idempotent).
+        A failed checkpoint (disk full) still releases everything, keeping the journal on disk (the
+        next open replays it), and then raises."""
         if self._closed:
             return
         _OPEN.discard(self)
         self._stop.set()
         self._kick.set()
-        self.checkpoint()
-        self._closed = True
-        self.journal.close()
-        self.store.close()
+        try:
+            self.checkpoint()
+        finally:
+            self._closed = True
+            self.journal.close()
+            self.store.close()
 
     def abandon(self) -> None:
         """Drop everything without checkpointing, as a crash would (for tests); the journal is
