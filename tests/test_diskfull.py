@@ -86,6 +86,9 @@ def test_disk_full_rolls_back_and_recovers(small_fs):
     # the futures fail only after the rollback: the map is exactly as before; versions move on
     # (browsers cache tiles by version), and every notice's version is one handed out once
     np.testing.assert_array_equal(lm[...], before)
+    # label counts (kept from each commit's atoms) follow the rollback's inverse atoms
+    vals, ns = np.unique(before, return_counts=True)
+    assert lm.label_counts() == {int(v): int(n) for v, n in zip(vals, ns, strict=True)}
     now = _versions(lm)
     assert now[(0, 0, 0)] > vers[(0, 0, 0)] and now[(1, 1, 1)] == vers[(1, 1, 1)]
     seen = [(k, v) for n in notices for k, v in zip(n.keys, n.versions, strict=True)]

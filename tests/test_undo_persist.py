@@ -89,6 +89,8 @@ def test_undo_after_sigkill_undoes_the_last_acknowledged_edit(tmp_path):
     for _ in range(5):  # the last five strokes, newest first
         assert lm.undo() and ref.undo()
         np.testing.assert_array_equal(lm[...], ref[...])
+    vals, ns = np.unique(ref[...], return_counts=True)
+    assert lm.label_counts() == {int(v): int(n) for v, n in zip(vals, ns, strict=True)}
     assert lm.redo() and ref.redo()
     np.testing.assert_array_equal(lm[...], ref[...])
     lm.close()
