@@ -89,7 +89,7 @@ def test_sigkill_sharded_store_has_no_torn_shard(tmp_path):
     half-applied."""
     from voxwidget.labelmap.chunkstore import ChunkStore
 
-    trials = int(os.environ.get("VOXWIDGET_CRASH_TRIALS_SHARDED", "12"))
+    trials = int(os.environ.get("VOXWIDGET_CRASH_TRIALS_SHARDED", "8"))
     rng = random.Random(99)
     total = 0
     for t in range(trials):
