@@ -23,3 +23,21 @@ def test_quickstart_runs_top_to_bottom(tmp_path):
     durable = nb.cells[-1].outputs[0]["data"]["text/plain"]
     assert "([], 30.0)" in nb.cells[-3].outputs[0]["data"]["text/plain"]  # nothing pending
     assert "[0, 5]" in durable and "'state': 'ok'" in durable
+
+
+EXPORTS = pathlib.Path(__file__).parents[1] / "notebooks" / "exports.ipynb"
+
+
+def test_exports_notebook_runs_top_to_bottom(tmp_path):
+    nb = nbformat.read(EXPORTS, as_version=4)
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = {i: c.outputs[-1]["data"]["text/plain"] for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+    assert text[3] == "[(96, 192, 192), (48, 96, 96), (24, 48, 48)]"  # labels, 2× per level to one chunk
+    assert text[6] == "((48, 96, 96), True)"  # to_numpy(level=1) equals the exported level
+    assert text[10].startswith("(") and text[10].endswith(", 0)")  # the snapshot kept the ball
+    assert (tmp_path / "cells.ome.zarr" / "labels" / "cells" / "zarr.json").is_file()
+    assert (tmp_path / "labels.nvdb").stat().st_size > 0

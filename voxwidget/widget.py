@@ -312,6 +312,14 @@ class VoxWidget(anywidget.AnyWidget):
         """Boolean mask of the voxels holding ``labels`` (one id or a list of ids)."""
         return self._labels.mask(labels)
 
+    def to_ome_zarr(self, path: str | os.PathLike, **kwargs: Any) -> pathlib.Path:
+        """Write the image and its labels as one OME-Zarr (NGFF 0.5): the image pyramid at ``path``,
+        the labels under ``path/labels/<name>``, with the image's voxel size. Keyword arguments as
+        :meth:`voxwidget.labelmap.labelmap.LabelMap.to_ome_zarr` (``name``, ``levels``,
+        ``voxel_size``, ``overwrite``, ``progress``, ``scheduler``)."""
+        kwargs.setdefault("voxel_size", self._source.multiscale.voxel_size)
+        return self._labels.to_ome_zarr(path, image=self._source.multiscale, **kwargs)
+
     def undo(self) -> bool:
         """Undo the last stroke or edit; False when there is nothing to undo."""
         return self._labels.undo()

@@ -218,6 +218,11 @@ class ChunkStore:
         """True when chunks are encoded here (else through zarr, e.g. sharding; atomic either way)."""
         return self._codec is not None
 
+    @property
+    def atomic(self) -> bool:
+        """:attr:`direct`'s older name: one chunk file per key (a zarr shard holds several)."""
+        return self._codec is not None
+
     @classmethod
     def create(
         cls,
@@ -228,10 +233,9 @@ class ChunkStore:
         attributes: dict[str, Any] | None = None,
         fill: Callable[[ChunkStore], dict[str, Any] | None] | None = None,
     ) -> ChunkStore:
-        """Create a zarr v3 array (bytes + blosc lz4, no shuffle + crc32c) at ``path``, atomically:
-        built in a hidden sibling directory, where ``fill(store)`` writes the initial chunks and
-        returns the voxwidget metadata to write, then renamed into place (see the module
-        docstring). ``path`` must not exist, or be an empty directory.
+        """Create a zarr v3 array (bytes + blosc lz4, no shuffle + crc32c) at ``path`` atomically (see
+        the module docstring): ``fill(store)`` writes the initial chunks into the hidden sibling
+        and returns the metadata to write. ``path`` must not exist, or be an empty directory.
 
         Raises
         ------

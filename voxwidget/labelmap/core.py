@@ -73,6 +73,9 @@ class MapCore:
         self._op: list | None = None  # the history operation of an undo/redo (for the journal)
         self._error: BaseException | None = None  # a Python-side edit was rolled back: raise once
         self.events = EditEvents(chunks)  # on_edit: told once an edit is durable (events.py)
+        #: called under the lock with an edit's atoms before they are applied (export snapshots keep
+        #: the chunks' current data: voxwidget/export/snapshot.py)
+        self.pins: list[Callable[[list[Atom]], None]] = []
 
     def attach(self, store: ChunkStore, created: bool) -> None:
         """Persist into ``store``: load its metadata, replay its journal tail, rebuild the undo
@@ -115,6 +118,8 @@ class MapCore:
             atoms = compute(table)
             if atoms is None:
                 return None
+            for pin in self.pins:
+                pin(atoms)
             for a in atoms:
                 a.write(table.write(a.key).reshape(-1))
             table.counts.apply(atoms)

@@ -332,8 +332,17 @@ class LabelMap(ToolMethods):
         sq = tuple(d for d in range(3) if squeeze[d])
         return out.squeeze(axis=sq) if sq else out
 
-    def to_numpy(self, region: Any = None) -> np.ndarray:
-        """The labels as a numpy array: everything, or ``region`` (any index ``lm[...]`` accepts)."""
+    def to_numpy(self, region: Any = None, *, level: int = 0) -> np.ndarray:
+        """The labels as a numpy array: everything, or ``region`` (any index ``lm[...]`` accepts).
+
+        ``level`` > 0 reads that level of the label pyramid (``region`` in its voxels): each level is
+        the one below reduced 2× per axis by mode downsampling, exactly what :meth:`to_ome_zarr`
+        writes (see :mod:`voxwidget.export.pyramid`).
+        """
+        if level != 0:
+            from ..export.pyramid import numpy_level
+
+            return numpy_level(self, region, level)
         return self[...] if region is None else self[region]
 
     def mask(self, labels: Any, region: Any = None) -> np.ndarray:
@@ -359,6 +368,76 @@ class LabelMap(ToolMethods):
     def subscribe(self, callback: Callable[[Change], None]) -> Callable[[], None]:
         """Call ``callback(change)`` after every change; returns a function that unsubscribes."""
         return self._core.subscribe(callback)
+
+    # -- exports (voxwidget/export/) ----------------------------------------------------------------
+    def to_ome_zarr(self, path: str | Path, **kwargs: Any) -> Path:
+        """Write the labels as an OME-Zarr (NGFF 0.5, zarr v3) label pyramid, streamed chunk by chunk;
+        written beside ``path`` and moved there at the end (a failed export leaves ``path`` as it was).
+
+        Parameters
+        ----------
+        path : path-like
+            The label image, or with ``image`` the image whose ``labels/<name>`` holds the labels.
+        image : array-like or MultiscaleImage, optional
+            A 3D image of the labels' shape: its pyramid (mean downsampling) is written too.
+        name : str
+            The label image's name (default ``"labels"``).
+        levels : int, optional
+            Number of levels (default: 2× per level until one chunk holds a level).
+        voxel_size : 3 floats, optional
+            (z, y, x) level-0 voxel size for ``scale``/``translation`` (default the image's, else 1).
+        overwrite : bool
+            Replace an existing ``path`` (default False: FileExistsError).
+        progress : bool
+            A ``tqdm.auto`` bar once the export has taken a second (default True).
+        scheduler : str or distributed.Client, optional
+            Run each level as a dask graph there (workers read a stored map's file snapshot).
+
+        Returns
+        -------
+        Path
+            ``path``; ``image-label.colors`` holds the view's colour of every label present.
+        """
+        from ..export.ome import to_ome_zarr
+
+        return to_ome_zarr(self, path, **kwargs)
+
+    def to_nanovdb(self, path: str | Path, **kwargs: Any) -> Path:
+        """Write the labels as a NanoVDB file (one grid, NanoVDB 32 layout), chunk by chunk; same map,
+        same bytes. NanoVDB's (i, j, k) is the map's (x, y, z), scaled by (vx, vy, vz).
+
+        Parameters
+        ----------
+        path : path-like
+            The ``.nvdb`` file (written beside it and renamed at the end).
+        label : int, optional
+            Only voxels of this label are active (default: every non-zero voxel).
+        grid : {"onindex", "int64", "uint32", "int32"}
+            ``"onindex"`` (default): an OnIndex grid whose ``labels`` channel holds every active
+            voxel's label (index 0: background); value grids hold the labels in the leaves:
+            ``"int64"`` (labels ≤ 2⁶³−1), ``"uint32"`` (uint8…uint32 maps), ``"int32"`` (uint8/16).
+        voxel_size : 3 floats, optional
+            (z, y, x) voxel size (default 1).
+        overwrite, progress : bool
+            As :meth:`to_ome_zarr`.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
+        from ..export.nanovdb import to_nanovdb
+
+        return to_nanovdb(self, path, **kwargs)
+
+    def to_dask(self, level: int = 0) -> Any:
+        """A lazy dask array of the labels (pyramid ``level``), one task per chunk, showing the map as
+        it is at the call: a stored map is checkpointed and its chunk files hard-linked into a snapshot
+        any process can read; an in-memory map keeps copies of chunks edited later (threaded
+        schedulers only)."""
+        from ..export.dask_array import to_dask
+
+        return to_dask(self, level)
 
     # -- persistence -------------------------------------------------------------------------------
     @property
