@@ -68,8 +68,12 @@ def test_events_match_every_kind_of_edit(tmp_path, stored):
         else:
             assert events[-1].origin is None
     # interpolate: two annotated slices of label 2 with a gap
+    n0 = len(events)
     lm[2, 10:20, 5:15] = 2
     lm[6, 12:18, 7:13] = 2
+    deadline = time.monotonic() + 10  # (a stored map's two "set" events come once durable)
+    while len(events) < n0 + 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
     before = lm.to_numpy()
     n = len(events)
     assert lm.interpolate(2) > 0
