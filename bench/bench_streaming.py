@@ -4,7 +4,7 @@ the raw comm throughput measured in the same run.
 Usage::
 
     python bench/bench_streaming.py [--size 2048] [--slices 40] [--raw-mib 200] [--keep DIR] [--profile [N]]
-        [--driver pipe|playwright]
+        [--driver pipe|playwright] [--view 2d|ortho]
 
 ``--profile`` samples the page's main thread during the scroll (Chrome DevTools Protocol profiler)
 and prints the self time per script and the top N functions by self time (with their total time).
@@ -149,7 +149,7 @@ class _RSSMax:
 
 OPEN = """
 _t0 = time.perf_counter()
-w = VoxWidget({path!r}, height=900, browser_cache_mb={cache_mb})
+w = VoxWidget({path!r}, height=900, browser_cache_mb={cache_mb}, view={view!r})
 _t_open = time.perf_counter() - _t0
 w
 """
@@ -528,6 +528,13 @@ def main() -> None:
     ap.add_argument("--cache-mb", type=int, default=256, help="browser_cache_mb (0: no IndexedDB cache)")
     ap.add_argument("--keep", type=Path, help="write the volume here (reused when it exists)")
     ap.add_argument(
+        "--view",
+        choices=("2d", "ortho", "3d"),
+        default="2d",
+        help="the widget's view: 2d (one slice view), ortho (the scroll runs in the z view while the y and "
+        "x views and the 3D view follow position)",
+    )
+    ap.add_argument(
         "--driver",
         choices=("pipe", "playwright"),
         default="pipe",
@@ -572,7 +579,8 @@ def main() -> None:
                 f"{du(vol) / 2**20:.0f} MiB on disk"
             )
         write_notebook(
-            root / "bench.ipynb", [SETUP, SINK, OPEN.format(path=str(vol), cache_mb=args.cache_mb)]
+            root / "bench.ipynb",
+            [SETUP, SINK, OPEN.format(path=str(vol), cache_mb=args.cache_mb, view=args.view)],
         )
         with JupyterServer(root) as server, contextlib.ExitStack() as stack:
             if args.driver == "pipe":

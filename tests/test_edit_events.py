@@ -29,6 +29,14 @@ def check_event(ev: EditEvent, before: np.ndarray, after: np.ndarray, kind: str,
     assert dict(zip(ev.keys, ev.versions, strict=True)) == {k: versions[k] for k in ev.keys}
 
 
+def wait_for(events: list, n: int) -> None:
+    """Wait until ``n`` events arrived (a stored map's come from the journal thread once durable)."""
+    deadline = time.monotonic() + 10
+    while len(events) < n and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert len(events) == n
+
+
 @pytest.mark.parametrize("stored", [False, True])
 def test_events_match_every_kind_of_edit(tmp_path, stored):
     lm = LabelMap(SHAPE, chunks=CHUNKS, path=tmp_path / "m.zarr" if stored else None)
@@ -56,10 +64,7 @@ def test_events_match_every_kind_of_edit(tmp_path, stored):
         res = op()
         if hasattr(res, "durable"):
             res.durable.result(timeout=10)
-        deadline = time.monotonic() + 10
-        while len(events) == n and time.monotonic() < deadline:
-            time.sleep(0.005)  # a stored map's event comes from the journal thread once durable
-        assert len(events) == n + 1, kind
+        wait_for(events, n + 1)
         after = lm.to_numpy()
         versions = {k: lm.version(k) for k in np.ndindex(*lm.grid_shape)}
         check_event(events[-1], before, after, kind, versions)
@@ -68,18 +73,13 @@ def test_events_match_every_kind_of_edit(tmp_path, stored):
         else:
             assert events[-1].origin is None
     # interpolate: two annotated slices of label 2 with a gap
-    n0 = len(events)
+    n = len(events)
     lm[2, 10:20, 5:15] = 2
     lm[6, 12:18, 7:13] = 2
-    deadline = time.monotonic() + 10  # (a stored map's two "set" events come once durable)
-    while len(events) < n0 + 2 and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_for(events, n + 2)
     before = lm.to_numpy()
-    n = len(events)
     assert lm.interpolate(2) > 0
-    deadline = time.monotonic() + 10
-    while len(events) == n and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_for(events, n + 3)
     check_event(events[-1], before, lm.to_numpy(), "interpolate", {k: lm.version(k) for k in events[-1].keys})
     # no change, no event
     n = len(events)

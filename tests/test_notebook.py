@@ -41,3 +41,21 @@ def test_exports_notebook_runs_top_to_bottom(tmp_path):
     assert text[10].startswith("(") and text[10].endswith(", 0)")  # the snapshot kept the ball
     assert (tmp_path / "cells.ome.zarr" / "labels" / "cells" / "zarr.json").is_file()
     assert (tmp_path / "labels.nvdb").stat().st_size > 0
+
+
+VIEWS3D = pathlib.Path(__file__).parents[1] / "notebooks" / "views3d.ipynb"
+
+
+def test_views3d_runs_top_to_bottom(tmp_path):
+    """The 3D / ortho notebook: its traits are accepted as written (the browser side is tested in
+    tests/browser/test_view3d.py)."""
+    nb = nbformat.read(VIEWS3D, as_version=4)
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+    ).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    widget_views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widget_views) == 1
+    camera = next(c for c in nb.cells if c.cell_type == "code" and "w.camera =" in c.source)
+    assert "'fov': 35.0" in camera.outputs[0]["data"]["text/plain"]

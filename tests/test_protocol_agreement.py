@@ -17,6 +17,7 @@ import json
 import pathlib
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -208,3 +209,86 @@ def test_python_runs_the_views_commands(js_answer):
         assert (labels.to_numpy() == 5).sum() == 8 * 20 * 10  # the 3D fill took the box
     finally:
         ep.close()
+
+
+# -- bricks (the 3D view's whole chunks) --------------------------------------------------------
+BRICK_SCRIPT = ROOT / "js" / "scripts" / "brick-check.mjs"
+
+
+def _node(mode: str, payload: dict) -> dict:
+    node = shutil.which("node")
+    assert node, "node is required (the front end is built with it)"
+    out = subprocess.run(
+        [node, str(BRICK_SCRIPT), mode], input=json.dumps(payload), capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_bricks_requested_by_js_served_by_python_decoded_by_js(tmp_path):
+    """The JS brick client's requests (whole chunks: no axis/index) pass the kernel's schema; the
+    kernel's replies (uint16 image, uint64 labels, level 0 and a computed level, compressed and
+    zero chunks) pass the browser's and decode to the kernel's arrays, byte for byte."""
+    shape, chunks = (80, 96, 64), (32, 32, 32)  # big enough for a computed level 1
+    z, y, x = np.mgrid[: shape[0], : shape[1], : shape[2]]
+    image = ((x * 37 + y * 11 + z * 5) % 4000).astype(np.uint16)
+    labels = LabelMap(shape, dtype="uint64", chunks=chunks)
+    labels[3:40, 5:60, 0:40] = 2**40 + 7
+    sent: list[tuple[dict, list]] = []
+
+    def wire(msg, bufs):
+        protocol.validate(msg, bufs, sender="kernel")
+        sent.append((msg, bufs))
+
+    source = ImageSource(image)
+    assert len(source.levels) > 1
+    ep = Endpoint(wire, source, labels, "fp")
+    want = [{"level": 1, "key": [0, 0, 0]}] + [
+        {"level": 0, "key": [kz, ky, kx]} for kz in range(3) for ky in range(3) for kx in range(2)
+    ]
+    asked = _node("requests", {"want": want})
+    assert not asked["errors"], asked["errors"]
+    for m in asked["messages"]:
+        protocol.validate(m, [], sender="browser")
+        assert m["kind"] == "chunks.get" and "axis" not in m and "index" not in m
+        assert len(m["keys"]) <= 3  # batched
+        ep.handle(m, [])
+    ids = {m["id"] for m in asked["messages"]}
+    deadline = time.monotonic() + 20
+    while {m["reply_to"] for m, _ in sent if m["kind"] == "chunks.data" and m["done"]} != ids:
+        assert time.monotonic() < deadline, "the kernel did not answer every brick request"
+        time.sleep(0.02)
+    replies = [
+        {"msg": m, "buffers": [b64(b) for b in bufs]} for m, bufs in sent if m["kind"] == "chunks.data"
+    ]
+    got = _node("replies", {"want": want, "replies": replies})
+    assert not got["errors"], got["errors"]
+    lm = labels.to_numpy()
+    for w in want:
+        lv, key = w["level"], w["key"]
+        for layer, full in (("image", image), ("labels", lm)):
+            if lv == 0:
+                region = tuple(
+                    slice(k * c, min((k + 1) * c, s)) for k, c, s in zip(key, chunks, shape, strict=True)
+                )
+                expect = np.ascontiguousarray(full[region])
+            else:
+                expect = _level_chunk(ep, layer, lv, key, chunks)
+            rec = got["bricks"][f"{layer}/{lv}/{','.join(map(str, key))}"]
+            assert rec["shape"] == list(expect.shape), (layer, lv, key)
+            assert rec["dtype"] == expect.dtype.name
+            assert rec["sha256"] == hashlib.sha256(expect.tobytes()).hexdigest(), (layer, lv, key)
+    ep.close()
+
+
+def _level_chunk(ep, layer, level, key, chunks):
+    """A coarse level's chunk as the kernel computes it (image: the level's own read; labels: mode)."""
+    server = ep.tile_server
+    shape = server.level_shape(level)
+    region = tuple(slice(k * c, min((k + 1) * c, s)) for k, c, s in zip(key, chunks, shape, strict=True))
+    if layer == "image":
+        return np.ascontiguousarray(server.levels[level].read(region))
+    version = server.coarse.version(level, tuple(key))
+    data = server.coarse.tile(level, tuple(key), region, version)
+    dt = np.dtype(server.labels.dtype)
+    return np.zeros([r.stop - r.start for r in region], dt) if data is None else np.ascontiguousarray(data)

@@ -216,3 +216,21 @@ def test_tool_traits_defaults_and_uint64_safe_json():
     assert w.hidden_labels == [5, 2**64 - 1] and w.label_names == {7: "seven"}
     w.tool = "fill"
     w.tool = "polygon"
+
+
+def test_label_count_changes_are_coalesced_and_end_right(setup):
+    ep, wire, labels = setup
+    ep.handle({"kind": "hello", "id": "h", "protocol": 4})
+    wire.wait(lambda m: m["kind"] == "labels.counts")
+    t0 = time.monotonic()
+    for i in range(30):  # 30 edits within ~0.1 s, each flushed at once
+        labels[0, 0, i] = 1 + i % 3
+        ep.notices.flush()
+    elapsed = time.monotonic() - t0
+    ep.flush()
+    deltas = counts_messages(wire)[1:]
+    assert len(deltas) <= 2 + int(elapsed / 0.1), (len(deltas), elapsed)
+    got: dict[str, int] = {}
+    for m in deltas:
+        got.update(zip(m["labels"], m["counts"], strict=True))
+    assert got == {"1": 10, "2": 10, "3": 10}

@@ -18,6 +18,38 @@ from .multiscale.sources import ImageSource
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 TOOLS = ("pan", "brush", "erase", "fill", "polygon")
+VIEWS = ("2d", "3d", "ortho")
+RENDER_MODES = ("mip", "composite")
+CAMERA_KEYS = {"position": 3, "target": 3, "up": 3, "fov": 0}
+
+
+def check_camera(value: dict) -> dict:
+    """A ``camera`` trait value checked: known keys only, 3-vectors of finite numbers, ``fov`` in
+    (0, 180) degrees, ``position`` not at ``target``; returned with plain floats."""
+    unknown = sorted(set(value) - set(CAMERA_KEYS))
+    if unknown:
+        raise t.TraitError(f"camera has unknown key(s) {unknown}; allowed: {sorted(CAMERA_KEYS)}")
+    out: dict = {}
+    for key, n in CAMERA_KEYS.items():
+        if key not in value:
+            continue
+        v = value[key]
+        if n == 0:
+            ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 180
+            if not ok:
+                raise t.TraitError(f"camera['fov'] {v!r} must be a number of degrees in (0, 180)")
+            out[key] = float(v)
+            continue
+        ok = isinstance(v, list | tuple) and len(v) == n
+        ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in v)
+        if not ok:
+            raise t.TraitError(f"camera[{key!r}] {v!r} must be a list of {n} finite numbers")
+        out[key] = [float(x) for x in v]
+    if "position" in out and "target" in out and out["position"] == out["target"]:
+        raise t.TraitError(f"camera position {out['position']} must differ from its target")
+    if "up" in out and not any(out["up"]):
+        raise t.TraitError("camera['up'] must not be the zero vector")
+    return out
 
 
 def _label_to_json(value: int, widget: Any) -> str:
@@ -103,8 +135,8 @@ class VoxWidget(anywidget.AnyWidget):
     """list[int]: label ids not drawn in the view (the label panel's visibility boxes). Default ``[]``."""
 
     show_selected_only = t.Bool(False).tag(sync=True)
-    """bool: draw only the selected ``label`` (the label panel's "show selected only"). Default
-    ``False``."""
+    """bool: draw only the selected ``label`` (the label panel's "show selected only"), in the slice
+    views and the 3D view. Default ``False``."""
 
     axis = t.Enum(AXES, default_value="z").tag(sync=True)
     """str: the axis the 2D view looks along, ``"z"``, ``"y"`` or ``"x"``. Default ``"z"``."""
@@ -169,6 +201,30 @@ class VoxWidget(anywidget.AnyWidget):
     browser_cache_mb = t.Int(256).tag(sync=True)
     """int: size bound of the browser's persistent chunk cache (IndexedDB, shared by all widgets of
     the page's origin, least recently used tiles evicted first); 0 turns it off. Default ``256``."""
+
+    # -- 3D and orthogonal views ---------------------------------------------------------------
+    view = t.Enum(VIEWS, default_value="2d").tag(sync=True)
+    """str: which panels the widget shows: ``"2d"`` (one slice view along ``axis``), ``"3d"`` (the
+    volume rendered in 3D) or ``"ortho"`` (the z, y and x slice views and the 3D view in a 2×2 grid,
+    sharing ``position``; each slice view paints). Default ``"2d"``."""
+
+    render_mode = t.Enum(RENDER_MODES, default_value="mip").tag(sync=True)
+    """str: how the 3D view shows the image: ``"mip"`` (maximum intensity along each ray) or
+    ``"composite"`` (emission-absorption with a grey transfer function from ``contrast_limits``).
+    Labels are drawn over either in their 2D colours. Default ``"mip"``."""
+
+    camera = t.Dict().tag(sync=True)
+    """dict: the 3D view's camera ``{"position": [x, y, z], "target": [x, y, z], "up": [x, y, z],
+    "fov": degrees}`` in world units (level-0 voxels times ``voxel_size``; x, y, z are the array's
+    last, middle and first axes). Set it to script a view; the browser writes it back after the user
+    orbits, pans or zooms. ``{}`` is the default pose (the whole volume in view). Default ``{}``."""
+
+    gpu_budget_mb = t.Int(256).tag(sync=True)
+    """int: GPU memory the 3D view's bricks may hold (MiB, 16 … 4096); least recently used bricks
+    are replaced when it is full. Default ``256``."""
+
+    slice_planes = t.Bool(True).tag(sync=True)
+    """bool: the 3D view outlines the three slice planes through ``position``. Default ``True``."""
 
     def __init__(
         self,
@@ -264,6 +320,17 @@ class VoxWidget(anywidget.AnyWidget):
         if self.shape and any(not 0 <= p < s for p, s in zip(value, shape, strict=True)):
             raise t.TraitError(f"position {value} is outside the volume {list(shape)}")
         return value
+
+    @t.validate("gpu_budget_mb")
+    def _valid_gpu_budget(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if not 16 <= value <= 4096:
+            raise t.TraitError(f"gpu_budget_mb {value} is outside 16 … 4096")
+        return value
+
+    @t.validate("camera")
+    def _valid_camera(self, proposal: dict) -> dict:
+        return check_camera(proposal["value"])
 
     @t.validate("browser_cache_mb")
     def _valid_cache_mb(self, proposal: dict) -> int:

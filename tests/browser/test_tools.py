@@ -68,6 +68,10 @@ def panel_counts(lab) -> dict[str, str]:
     )
 
 
+def panel_name(lab, label: str) -> str:
+    return lab.output_locator(f'.voxwidget-row[data-label="{label}"] .voxwidget-row-name').inner_text()
+
+
 def set_traits(lab, code: str) -> None:
     lab.kernel_exec(code)
     lab.page.wait_for_timeout(150)  # the trait change reaches the view
@@ -92,6 +96,13 @@ def test_panel_picker_fill_new_label_delete_and_hide(lab_page, lab_root):
     }
     name = lab.output_locator('.voxwidget-row[data-label="2"] .voxwidget-row-name')
     assert name.inner_text() == "nucleus"
+    lab.output_locator('.voxwidget-row[data-label="5"] .voxwidget-row-id').dblclick()
+    lab.page.keyboard.type("spot")
+    lab.page.keyboard.press("Enter")  # the name goes to label_names; the key is no view key
+    lab.wait_kernel("w.label_names == {2: 'nucleus', 5: 'spot'}", timeout=10)
+    wait_until(lambda: panel_name(lab, "5") == "spot", 5, what="the new name shown")
+    assert lab.kernel_eval_json("w.label") == 5  # the double-click selected the row
+    set_traits(lab, "w.label = 1")  # so that the picker below has something to change
 
     # -- picker: alt+click, and `l` at the cursor -----------------------------------------------
     click(lab, (16, 75, 75), modifiers=["Alt"])

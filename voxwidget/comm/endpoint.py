@@ -145,8 +145,9 @@ class Endpoint:
         self._send(msg, list(buffers))
 
     def flush(self) -> None:
-        """Send pending change notices now (tests and shutdown)."""
+        """Send pending change notices (and label counts) now (tests and shutdown)."""
         self.notices.flush()
+        self.counts.flush()
 
     def close(self) -> None:
         """Stop serving: stop listening to the label map, cancel pending tile work and drop the
@@ -154,6 +155,7 @@ class Endpoint:
         notebook's output history, and its caches must not stay with it). Only this endpoint's
         entries of the kernel-wide cache go; other widgets keep theirs."""
         self.notices.close()
+        self.counts.close()
         self.tile_server.close()
 
     @property

@@ -62,10 +62,26 @@ class LabelCounts:
         """Fold in applied atoms: each voxel's old value loses one, its new value gains one."""
         if not self.known:
             return
+        c = self._c
         for a in atoms:
             n = a.count
-            if n:
-                self._move(a.old, a.new, n)
+            if not n:
+                continue
+            old, new = a.old, a.new
+            if old.size == 1 and new.size == 1:  # the common case (brush, fill): plain ints, no numpy
+                o, w = old.item(), new.item()
+                if o == w:
+                    continue
+                if o:
+                    k = c.get(o, 0) - n
+                    if k:
+                        c[o] = k
+                    else:
+                        del c[o]
+                if w:
+                    c[w] = c.get(w, 0) + n
+                continue
+            self._move(old, new, n)
 
     def change(self, old: np.ndarray, new: Any) -> None:
         """Fold in voxels whose values ``old`` (an array) become ``new`` (an array of the same size,

@@ -5,7 +5,8 @@
 chunk; those marks become seeds of the neighbouring chunks, which are read only when the region
 enters them. A chunk that was never written is all zero: when the region is the background it takes
 the whole chunk (or its part of the plane) at once, without a pass over its voxels, and hands whole
-faces to its neighbours. So a fill reads and computes only the chunks its region touches.
+faces to its neighbours; so does a chunk whose box holds only the value (one compiled counting pass).
+So a fill reads and computes only the chunks its region touches.
 
 :func:`value_atoms` takes every voxel of a value (``contiguous=False``, ``LabelMap.replace``): for a
 non-zero value only the chunks that may hold non-zero voxels are read, and the scan stops once the
@@ -117,7 +118,7 @@ class _Geometry:
 def pack(mask: np.ndarray, count: int) -> RowMask:
     """A chunk's voxel mask (nominal shape, non-zero = in) as a RowMask of ``count`` voxels."""
     cx = mask.shape[2]
-    rows = mask.reshape(-1, cx)
+    rows = mask.reshape(-1, cx).view(np.uint8)
     used = np.flatnonzero(rows.any(axis=1))
     r0, r1 = int(used[0]), int(used[-1])
     packed = np.packbits(rows[r0 : r1 + 1], axis=1, bitorder="little")
@@ -152,30 +153,31 @@ def flood_atoms(
 
     Raises :class:`RegionTooLarge` as soon as the region passes ``max_voxels``.
     """
-    from .fill_kernel import flood_chunk, row_neighbours
+    from .fill_kernel import flood_chunk, mark_value, pack_region, row_neighbours
 
     g = _Geometry(reader, plane, connectivity)
     c = g.c
     value = reader.dtype.type(value)
     if plane is None:
-        perm, moves = (0, 1, 2), (True, True)
+        perm, moves = [0, 1, 2], (True, True)
     elif plane[0] == 2:  # runs along y in an x-plane
-        perm, moves = (2, 0, 1), (False, True)
+        perm, moves = [2, 0, 1], (False, True)
     else:
-        perm, moves = (0, 1, 2), (plane[0] != 0, plane[0] != 1)
+        perm, moves = [0, 1, 2], (plane[0] != 0, plane[0] != 1)
     nbrs = row_neighbours(connectivity, moves)
-    identity = perm == (0, 1, 2)
+    st = np.array([c[1] * c[2], c[2], 1], np.int64)[perm]  # element strides, in the fill's order
     halo = np.zeros(tuple(int(v) + 2 for v in c), np.uint8)
-    halo_v = halo if identity else halo.transpose(perm)
-    vis: dict[Key, np.ndarray] = {}
-    whole: set[Key] = set()
+    hst = np.array([halo.shape[1] * halo.shape[2], halo.shape[2], 1], np.int64)[perm]
+    avail: dict[Key, np.ndarray] = {}  # per chunk entered: 2 = may join, 1 = joined, 0 = other
+    whole: set[Key] = set()  # chunks whose whole box is in the region
+    dead: set[Key] = set()  # chunks with no voxel of the value in their box
     counts: dict[Key, int] = {}
     pending: dict[Key, list[np.ndarray]] = {}
     queue: deque[Key] = deque()
     what = f"fill from seed {seed}"
 
     def push(key: Key, seeds: np.ndarray) -> None:
-        if key in whole:
+        if key in whole or key in dead:
             return
         if key not in pending:
             pending[key] = []
@@ -188,31 +190,33 @@ def flood_atoms(
     while queue:
         key = queue.popleft()
         seeds = np.concatenate(pending.pop(key))
-        data = reader.read(key)
-        if data is None:
-            if value != 0:
+        a = avail.get(key)
+        if a is None:  # first entry: which voxels of the box hold the value
+            lo, hi = g.box(key)
+            full = int(np.prod(np.subtract(hi, lo)))
+            data = reader.read(key)
+            a = None
+            if data is None:  # never written: all background
+                n = full if value == 0 else 0
+            else:
+                a = np.zeros(g.chunk, np.uint8)
+                n = mark_value(data, np.asarray(lo), np.asarray(hi), value, a)
+            if n == 0:
+                dead.add(key)
                 continue
-            lo, hi = g.box(key)  # never written and all background: the whole box, no voxel pass
-            whole.add(key)
-            counts[key] = n = int(np.prod(np.subtract(hi, lo)))
-            total += n
-            _limit(total, max_voxels, what)
-            for d in g.dirs:
-                nk = tuple(k + dd for k, dd in zip(key, d, strict=True))
-                if not g.in_grid(nk) or nk in whole:  # type: ignore[arg-type]
-                    continue
-                push(nk, _layer(g, nk, d, lo, hi, reader.read(nk) is None))  # type: ignore[arg-type]
-            continue
-        v = vis.get(key)
-        if v is None:
-            v = vis[key] = np.zeros(g.chunk, np.uint8)
+            if n == full:  # the whole box holds the value: in the region at once, no voxel pass
+                whole.add(key)
+                counts[key] = n
+                total += n
+                _limit(total, max_voxels, what)
+                for d in g.dirs:
+                    nk = tuple(k + dd for k, dd in zip(key, d, strict=True))
+                    if g.in_grid(nk) and nk not in whole and nk not in dead:  # type: ignore[arg-type]
+                        push(nk, _layer(g, nk, d, lo, hi, reader.read(nk) is None))  # type: ignore[arg-type]
+                continue
+            avail[key] = a  # type: ignore[assignment]
         ext = g.extent(key)
-        if identity:
-            added = flood_chunk(data, v, halo, ext, value, seeds, nbrs)
-        else:
-            added = flood_chunk(
-                data.transpose(perm), v.transpose(perm), halo_v, ext[list(perm)], value, seeds[:, perm], nbrs
-            )
+        added = flood_chunk(a.reshape(-1), st, halo.reshape(-1), hst, ext[perm], seeds[:, perm], nbrs)
         if not added:
             _clear(halo, ext)
             continue
@@ -233,19 +237,23 @@ def flood_atoms(
             free = np.nonzero(sub) if sub.ndim else ()  # (a corner is one voxel)
             coords = np.empty((free[0].size if free else 1, 3), np.int64)
             j = 0
-            for a, dd in enumerate(d):
+            for ax, dd in enumerate(d):
                 if dd == 0:
-                    coords[:, a] = free[j]
+                    coords[:, ax] = free[j]
                     j += 1
                 else:
-                    coords[:, a] = c[a] - 1 if dd < 0 else 0
+                    coords[:, ax] = c[ax] - 1 if dd < 0 else 0
             push(nk, coords)  # type: ignore[arg-type]
         _clear(halo, ext)
     old = np.array([value], reader.dtype)
     new = label.reshape(1)
     atoms = []
     for key in sorted(counts):
-        mask = g.box_mask(*g.box(key)) if key in whole else pack(vis[key], counts[key])
+        if key in whole:
+            mask = g.box_mask(*g.box(key))
+        else:
+            bits, r0, r1 = pack_region(avail[key].reshape(-1, g.chunk[2]), row_words(g.chunk[2]))
+            mask = RowMask(r0, bits[r0 : r1 + 1].copy(), g.chunk[2], counts[key])
         atoms.append(Atom(key, mask, old, new))
     return atoms
 

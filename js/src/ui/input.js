@@ -31,6 +31,9 @@
  * @property {(x: number, y: number) => void} pick alt + left click
  * @property {(name: string) => boolean|void} act a key's action (ui/keys.js, "enter", "escape",
  *   "backspace", "dblclick"); false when it did nothing (the key then goes on to JupyterLab)
+ * @property {(x: number, y: number) => boolean} [click] the ortho views' position click: a click
+ *   with the pan tool (no drag) or a shift+click with a drag tool; returns whether it was handled
+ *   (else a shift+click paints)
  */
 
 import { KEY_ACTIONS } from "./keys.js";
@@ -51,6 +54,7 @@ export function attachInput({ canvas, root, size, actions }) {
   let pointer = null;
   let last = null;
   let wheelAcc = 0;
+  let pressed = null; // where a pan press started (a click when it ends there)
 
   const local = (e) => {
     const r = canvas.getBoundingClientRect();
@@ -75,6 +79,11 @@ export function attachInput({ canvas, root, size, actions }) {
       actions.toolClick(p.x, p.y);
       return;
     }
+    if (e.button === 0 && e.shiftKey && actions.click?.(p.x, p.y)) {
+      e.preventDefault();
+      return;
+    }
+    pressed = e.button === 0 ? p : null;
     if (e.button === 1 || (e.button === 0 && actions.tool() === "pan")) mode = "pan";
     else if (e.button === 0) mode = "stroke";
     else return;
@@ -95,7 +104,13 @@ export function attachInput({ canvas, root, size, actions }) {
   const up = (e) => {
     if (!mode || e.pointerId !== pointer) return;
     if (mode === "stroke") actions.strokeEnd();
-    else actions.panEnd();
+    else {
+      actions.panEnd();
+      const p = local(e);
+      if (pressed && actions.click && Math.hypot(p.x - pressed.x, p.y - pressed.y) < 4)
+        actions.click(p.x, p.y);
+    }
+    pressed = null;
     mode = null;
     pointer = null;
     canvas.releasePointerCapture?.(e.pointerId);

@@ -2,8 +2,9 @@
  * The label panel beside the view: the ids in use (ascending) with their colour swatch, name
  * (`label_names`) and voxel count (from the kernel's `labels.counts`, ui/panelmodel.js); a click on
  * a row selects its id (`label`), its checkbox shows or hides it (`hidden_labels`), its × deletes
- * it (the kernel's `replace(id, 0)`, one undo step), and "selected only" draws only the selected
- * id (`show_selected_only`).
+ * it (the kernel's `replace(id, 0)`, one undo step), a double-click on it edits its name
+ * (`label_names`; Enter keeps, Escape drops, an empty name removes it), and "selected only" draws
+ * only the selected id (`show_selected_only`).
  *
  * Elements (stable, for the browser tests): the panel `.voxwidget-panel`; rows
  * `.voxwidget-row[data-label=<id>]` (`aria-selected`), each with `.voxwidget-row-count`,
@@ -28,10 +29,11 @@ function el(tag, cls, text) {
  * @param {(id: string, visible: boolean) => void} p.onVisible a row's checkbox changed
  * @param {(only: boolean) => void} p.onOnly "selected only" changed
  * @param {(id: string) => void} p.onDelete a row's × was clicked
+ * @param {(id: string, name: string) => void} [p.onRename] a row's name was edited
  * @returns {{el: HTMLElement, render: (state: object) => void}} `render({counts, names, selected,
  *   hidden, only})` redraws the rows (see `panelRows`)
  */
-export function makePanel({ onSelect, onVisible, onOnly, onDelete }) {
+export function makePanel({ onSelect, onVisible, onOnly, onDelete, onRename = () => {} }) {
   const root = el("div", "voxwidget-panel");
   const head = el("div", "voxwidget-panel-head");
   const only = el("input", "voxwidget-only");
@@ -44,17 +46,50 @@ export function makePanel({ onSelect, onVisible, onOnly, onDelete }) {
   list.setAttribute("role", "listbox");
   const more = el("div", "voxwidget-panel-more");
   root.append(head, list, more);
+  let editing = false; // a name is being edited: redraws wait (they would drop the input)
+  let last = null;
   only.addEventListener("change", () => onOnly(only.checked));
   list.addEventListener("click", (e) => {
     const row = e.target.closest?.(".voxwidget-row");
     if (!row) return;
     const id = row.dataset.label;
+    if (e.target.classList.contains("voxwidget-row-rename")) return; // editing the name
     if (e.target.classList.contains("voxwidget-row-delete")) onDelete(id);
     else if (e.target.classList.contains("voxwidget-row-visible")) onVisible(id, e.target.checked);
     else onSelect(id);
   });
+  list.addEventListener("dblclick", (e) => {
+    const row = e.target.closest?.(".voxwidget-row");
+    if (!row || e.target.tagName === "INPUT" || e.target.tagName === "BUTTON") return;
+    const cell = row.querySelector(".voxwidget-row-name");
+    if (!cell || cell.querySelector("input")) return;
+    const id = row.dataset.label;
+    const input = el("input", "voxwidget-row-rename");
+    input.type = "text";
+    input.value = cell.textContent;
+    let done = false;
+    const finish = (keep) => {
+      if (done) return;
+      done = true;
+      editing = false;
+      if (keep) onRename(id, input.value.trim());
+      render(last); // the redraws deferred while editing happen now (Escape: the old name again)
+    };
+    editing = true;
+    cell.replaceChildren(input);
+    input.addEventListener("keydown", (k) => {
+      k.stopPropagation(); // typing a name is not a view key
+      if (k.key === "Enter") finish(true);
+      else if (k.key === "Escape") finish(false);
+    });
+    input.addEventListener("blur", () => finish(true));
+    input.focus();
+    input.select();
+  });
 
   const render = (state) => {
+    last = state;
+    if (editing) return;
     const { rows, more: extra } = panelRows(state);
     only.checked = state.only === true;
     const frag = document.createDocumentFragment();

@@ -59,6 +59,42 @@ export class LabelCounts {
 }
 
 /**
+ * Numeric order of decimal ids (no leading zeros): shorter first, else by characters; no BigInt,
+ * so sorting 100,000 ids stays cheap.
+ * @param {string} a
+ * @param {string} b
+ * @returns {number}
+ */
+export function byId(a, b) {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * The `k` smallest ids, ascending, without sorting them all (a panel shows a few hundred rows of
+ * maybe 100,000 ids in use): a bounded sorted insertion, O(n) for ids in random order.
+ * @param {Iterable<string>} ids
+ * @param {number} k
+ * @returns {string[]}
+ */
+export function smallest(ids, k) {
+  const top = [];
+  if (k <= 0) return top;
+  for (const id of ids) {
+    if (top.length === k && byId(id, top[k - 1]) >= 0) continue;
+    let lo = 0;
+    let hi = top.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byId(top[mid], id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    top.splice(lo, 0, id);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
+/**
  * @typedef {object} PanelRow
  * @property {string} id decimal label id
  * @property {string} name its name from `label_names` ("" without)
@@ -82,17 +118,15 @@ export class LabelCounts {
 export function panelRows({ counts, names = {}, selected, hidden = [], only = false, limit = 200 }) {
   const sel = BigInt(selected).toString();
   const hide = new Set([...hidden].map(String));
-  const ids = [...counts.keys()];
-  if (sel !== "0" && !counts.has(sel)) ids.push(sel);
-  ids.sort((a, b) => {
-    const d = BigInt(a) - BigInt(b);
-    return d < 0n ? -1 : d > 0n ? 1 : 0;
-  });
-  let shown = ids;
-  if (ids.length > limit) {
-    shown = ids.slice(0, limit);
-    if (!shown.includes(sel) && ids.includes(sel)) shown[limit - 1] = sel;
+  const extra = sel !== "0" && !counts.has(sel); // the selected id, not in use yet
+  const total = counts.size + (extra ? 1 : 0);
+  const shown = smallest(counts.keys(), limit);
+  if (extra) {
+    shown.push(sel);
+    shown.sort(byId);
+    if (shown.length > limit) shown.pop();
   }
+  if (sel !== "0" && shown.length && !shown.includes(sel)) shown[shown.length - 1] = sel; // always shown
   const rows = shown.map((id) => {
     const rgb = labelRGBOf(id) ?? [0, 0, 0];
     return {
@@ -104,5 +138,5 @@ export function panelRows({ counts, names = {}, selected, hidden = [], only = fa
       visible: only ? id === sel : !hide.has(id),
     };
   });
-  return { rows, more: ids.length - shown.length };
+  return { rows, more: total - shown.length };
 }

@@ -76,7 +76,9 @@ export class StatusLine {
       } else readout.textContent = `z y x = ${p.join(" ")}  (outside)`;
     }
     const { loading: n, total } = this.client.progress();
-    loading.textContent = n ? `loading ${total - n}/${total}` : "";
+    const more = this.extra?.() ?? ""; // the 3D panel's brick progress (widget/viewmodes.js)
+    const loadText = [n ? `loading ${total - n}/${total}` : "", more].filter(Boolean).join("  ");
+    if (loading.textContent !== loadText) loading.textContent = loadText;
     const { state, text } = this.syncState();
     if (sync.textContent !== text) sync.textContent = text;
     sync.title = this.error ?? (state === "offline" ? this.conn.why : "");

@@ -27,6 +27,9 @@
  *   - `view() -> {axis, index, zoom, rect: {u0, u1, v0, v1}, plan}`: the shown plane, device px
  *     per level-0 voxel, the visible level-0 rectangle and the fetch plan (core/lod.js);
  *   - `heartbeat({pingMs, timeoutMs})`: change the heartbeat timing of this view.
+ * - in the "ortho" view every slice view's canvas has these hooks (the main one is the z view);
+ *   the 3D panel's canvas (class `voxwidget-canvas3d`) has `canvas.voxwidget3d`, documented in
+ *   widget/panel3d.js;
  * - the tools: `.voxwidget-interpolate` (button), `.voxwidget-help` (the `?` overlay), the label
  *   panel's elements as ui/labelpanel.js lists them (rows `.voxwidget-row[data-label=<id>]` with
  *   `.voxwidget-row-count`, `.voxwidget-row-visible`, `.voxwidget-row-delete`; `.voxwidget-only`);

@@ -2,7 +2,8 @@
  * The label panel of one view (ui/labelpanel.js) wired to the model and the kernel: the counts of
  * `labels.counts` messages (ui/panelmodel.js `LabelCounts`), redrawn when they or the traits it
  * shows (`label`, `label_names`, `hidden_labels`, `show_selected_only`) change, at most once per
- * animation frame; its clicks set those traits or delete a label (widget/tools.js).
+ * animation frame; its clicks set those traits (a name edit: `label_names`) or delete a label
+ * (widget/tools.js).
  * @module widget/labels
  */
 
@@ -33,6 +34,12 @@ export class LabelPanel {
       },
       onOnly: (only) => setTrait("show_selected_only", only),
       onDelete,
+      onRename: (id, name) => {
+        const names = { ...(model.get("label_names") ?? {}) };
+        if (name) names[id] = name;
+        else delete names[id];
+        setTrait("label_names", names);
+      },
     });
     parent.append(this.panel.el);
     this.off = TRAITS.map((t) => {

@@ -4,7 +4,8 @@
  *   a `welcome` to this view's `hello` with another protocol version is shown as an error;
  * - `edits.ack` / `edits.reject`: the edit queue's (net/editqueue.js);
  * - `command.result`: the commands' (widget/commands.js);
- * - `chunks.data` / `chunks.changed`: the chunk client's (net/client.js);
+ * - `chunks.data` / `chunks.changed`: the chunk client's (net/client.js), and those of the `view`
+ *   trait's extra panels (widget/viewmodes.js: slice views, the 3D panel's brick client);
  * - `error`: whoever sent what it answers (an edit batch: a reject; a command; a tile request),
  *   shown in the status line; an error answering nothing of this view's shows only when it
  *   answers its `hello` or nothing at all;
@@ -69,13 +70,16 @@ export function routeMessage(vox, msg, buffers) {
         return;
       }
       if (vox.commands.failed(msg)) return;
-      if (vox.client.handle(msg, buffers)) {
+      if (vox.client.handle(msg, buffers) || vox.modes?.clients.some((c) => c.handle(msg, buffers))) {
         status.showError(msg.error);
         return;
       }
       if (msg.reply_to === undefined || msg.reply_to === vox.helloId) status.showError(msg.error);
       return;
     default:
-      vox.client.handle(msg, buffers);
+      // replies go to the client that asked (ids are unique); change notices to every client
+      if (vox.client.handle(msg, buffers) && msg.kind === "chunks.data") return;
+      for (const c of vox.modes?.clients ?? [])
+        if (c.handle(msg, buffers) && msg.kind === "chunks.data") return;
   }
 }

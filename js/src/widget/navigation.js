@@ -27,6 +27,8 @@ export class Navigation {
     Object.assign(this, { model, view, client });
     this.throttle = null;
     this.sentPosition = null; // the position this view last set (its echo does not re-centre)
+    /** In the ortho layout pan and zoom stay local: only the slice index goes to `position`. */
+    this.ortho = false;
   }
 
   /** Push position/zoom after a pan or zoom, throttled (`now`: at once). */
@@ -38,6 +40,12 @@ export class Navigation {
       const shape = st.shape;
       const pos = [...(this.model.get("position") ?? [0, 0, 0])];
       pos[st.axis] = st.index;
+      if (this.ortho) {
+        this.sentPosition = pos;
+        this.model.set("position", pos);
+        this.model.save_changes();
+        return;
+      }
       pos[u] = Math.max(0, Math.min(shape[u] - 1, Math.floor(st.centerU)));
       pos[v] = Math.max(0, Math.min(shape[v] - 1, Math.floor(st.centerV)));
       this.sentPosition = pos;

@@ -70,6 +70,7 @@ export class ToolController {
         return true;
       case "pick":
         if (cur) this.pick(cur.x, cur.y);
+        else this.status.flash("point at a voxel to pick its label");
         return true;
       case "newLabel":
         this.newLabel();
@@ -133,6 +134,10 @@ export class ToolController {
 
   /** Select one more than the largest id in use. */
   newLabel() {
+    if (!this.counts.received) {
+      this.status.flash("label counts not received yet: try again in a moment");
+      return;
+    }
     try {
       const id = this.counts.nextId(this.model.get("label_dtype") || "uint32");
       this.setTrait("label", id);

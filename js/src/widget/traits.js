@@ -54,13 +54,17 @@ export function watchTraits(model, onTrait) {
  * @param {import("../store/chunkcache.js").ChunkCache} p.persist its budget
  * @param {number[]|null} p.sentPosition the position this view last set itself
  * @param {() => void} p.layout resize the canvas (the `height` trait)
+ * @param {number|null} [p.fixedAxis] the view's own axis (the ortho layout's views), not `axis`
  * @param {string|null} [name] the changed trait, or null for all
  */
-export function syncFromModel({ model: m, view, queue, persist, sentPosition, layout }, name = null) {
+export function syncFromModel(
+  { model: m, view, queue, persist, sentPosition, layout, fixedAxis = null },
+  name = null,
+) {
   const all = name === null;
   const st = view.state;
   const shape = m.get("shape") ?? [1, 1, 1];
-  const axis = Math.max(0, AXES.indexOf(m.get("axis") ?? "z"));
+  const axis = fixedAxis ?? Math.max(0, AXES.indexOf(m.get("axis") ?? "z"));
   const pos = m.get("position") ?? shape.map((s) => Math.floor(s / 2));
   const patch = {};
   if (all || name === "shape") patch.shape = shape;
@@ -90,7 +94,13 @@ export function syncFromModel({ model: m, view, queue, persist, sentPosition, la
     patch.axis = axis;
     patch.index = pos[axis];
     const own = sentPosition?.every((p, i) => p === pos[i]);
-    const moved = Math.floor(st.centerU) !== pos[u] || Math.floor(st.centerV) !== pos[v];
+    let moved = Math.floor(st.centerU) !== pos[u] || Math.floor(st.centerV) !== pos[v];
+    if (fixedAxis !== null && moved && !all && axis === st.axis) {
+      // the ortho views follow `position` only when it leaves their view: a scroll through one of
+      // them moves the others' crosshairs, not their pan
+      const r = view.visibleRect();
+      moved = !(pos[u] >= r.u0 && pos[u] < r.u1 && pos[v] >= r.v0 && pos[v] < r.v1);
+    }
     if (all || axis !== st.axis || (!own && moved)) {
       patch.centerU = pos[u] + 0.5;
       patch.centerV = pos[v] + 0.5;

@@ -8,7 +8,9 @@
  * controllers: traits (widget/traits.js), navigation (widget/navigation.js), painting
  * (widget/stroke.js), commands (widget/commands.js), kernel messages (widget/messages.js), the
  * model's sync_status (widget/syncstatus.js) and the test hooks (widget/hooks.js); the click and
- * key tools (widget/tools.js), the label panel (widget/labels.js) and the `?` help (ui/help.js).
+ * key tools (widget/tools.js), the label panel (widget/labels.js) and the `?` help (ui/help.js). The `view`
+ * trait's panels ("3d", "ortho": widget/viewmodes.js) are built beside the main slice view,
+ * which stays exactly as it was for "2d".
  * @module widget/voxview
  */
 
@@ -34,6 +36,7 @@ import { StrokeController } from "./stroke.js";
 import { SyncReporter } from "./syncstatus.js";
 import { ToolController } from "./tools.js";
 import { syncFromModel, watchTraits } from "./traits.js";
+import { ViewModes } from "./viewmodes.js";
 
 /** The page's persistent chunk cache (one per page, shared by every view). */
 let PERSIST = null;
@@ -165,8 +168,12 @@ export class VoxView {
     ui.controls.clearCache.addEventListener("click", onClear);
     this.disposers.push(() => ui.controls.clearCache.removeEventListener("click", onClear));
     this.disposers.push(installHooks(this));
+    /** The `view` trait's extra panels (widget/viewmodes.js). */
+    this.modes = new ViewModes(this);
+    this.status.extra = () => this.modes.statusText();
     this.syncFromModel();
     this.layout();
+    this.modes.apply(model.get("view") ?? "2d");
     send(make("hello", { id: this.helloId, protocol: PROTOCOL_VERSION }));
     this.conn.start();
     this.disposers.push(() => this.conn.stop());
@@ -203,7 +210,10 @@ export class VoxView {
       );
       return;
     }
-    if (!first) this.client.retry(); // replies to requests made while offline were lost
+    if (!first) {
+      this.client.retry(); // replies to requests made while offline were lost
+      this.modes.retry();
+    }
     if (this.loaded) this.queue.replay();
     this.status.update();
   }
@@ -221,13 +231,20 @@ export class VoxView {
   syncFromModel(name = null) {
     const { model, view, queue, persist } = this;
     const layout = () => this.layout();
-    syncFromModel({ model, view, queue, persist, sentPosition: this.nav.sentPosition, layout }, name);
+    const fixedAxis = this.modes?.mainAxis ?? null;
+    syncFromModel(
+      { model, view, queue, persist, sentPosition: this.nav.sentPosition, layout, fixedAxis },
+      name,
+    );
     this.tools?.syncPlane(); // a polygon stays on its own slice
+    this.modes?.sync(name);
   }
 
   layout() {
     const width = this.ui.wrap.clientWidth || 640;
-    this.view.resize(width, this.model.get("height") ?? 480);
+    const height = this.model.get("height") ?? 480;
+    if (this.modes?.layout(width, height)) return;
+    this.view.resize(width, height);
   }
 
   // -- actions from input --------------------------------------------------------------------
@@ -254,6 +271,14 @@ export class VoxView {
       toolClick: (x, y) => this.tools.click(x, y),
       pick: (x, y) => this.tools.pick(x, y),
       act: (name) => this.tools.act(name),
+      click: (x, y) => {
+        if (this.modes.mode !== "ortho") return false; // (a shift+click paints in "2d")
+        const p = this.view.voxelAt(x, y);
+        if (!this.view.inside(p)) return true;
+        this.nav.sentPosition = p;
+        this.setTrait("position", p);
+        return true;
+      },
     };
   }
 
@@ -284,6 +309,7 @@ export class VoxView {
       }
     }
     this.view.invalidate();
+    this.modes?.invalidate();
     this.status.update();
   }
 
@@ -303,6 +329,7 @@ export class VoxView {
     this.nav.dispose();
     this.status.dispose();
     this.client.cancelAll();
+    this.modes.dispose();
     this.view.dispose();
     for (const f of this.disposers.reverse()) f();
     this.ui.root.remove();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { labelRGB } from "../../src/core/colors.js";
 import { labelVisibility } from "../../src/core/visibility.js";
-import { LabelCounts, panelRows } from "../../src/ui/panelmodel.js";
+import { byId, LabelCounts, panelRows, smallest } from "../../src/ui/panelmodel.js";
 import { composeLabels } from "../../src/views/compose.js";
 
 const rgba = (px) => [...new Uint8Array(px.buffer)];
@@ -72,6 +72,31 @@ test("panel rows: ascending ids with counts, names, colours, selection and visib
   assert.equal(cut.rows.length, 10);
   assert.equal(cut.more, 40);
   assert.ok(cut.rows.some((x) => x.id === "50" && x.selected));
+});
+
+test("ids sort numerically, uint64 included", () => {
+  const ids = ["10", "9", "18446744073709551615", "100", "1", "9007199254740993", "9007199254740992"];
+  assert.deepEqual(ids.sort(byId), [
+    "1",
+    "9",
+    "10",
+    "100",
+    "9007199254740992",
+    "9007199254740993",
+    "18446744073709551615",
+  ]);
+});
+
+test("the k smallest ids without sorting them all equal the head of a full sort", () => {
+  let x = 12345;
+  const ids = [];
+  for (let i = 0; i < 5000; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    ids.push(String(x % 100000));
+  }
+  const unique = [...new Set(ids)];
+  const sorted = [...unique].sort(byId);
+  for (const k of [0, 1, 7, 200, 10000]) assert.deepEqual(smallest(unique, k), sorted.slice(0, k), `k ${k}`);
 });
 
 test("visibility: hidden ids and 'selected only' are transparent in the composed labels", () => {

@@ -146,6 +146,10 @@ test("polygon: another slice drops it; Escape drops it, or closes the help first
 
 test("new label, interpolate, delete, tool keys and the 2D/3D toggle", () => {
   const s = setup();
+  s.tools.act("newLabel"); // before the kernel sent the counts: it cannot know the largest id
+  assert.equal(s.m.get("label"), "4");
+  assert.match(s.notes.at(-1), /label counts not received yet/);
+  s.counts.apply({ labels: [], counts: [], full: true });
   s.tools.act("newLabel");
   assert.equal(s.m.get("label"), "1");
   s.counts.apply({ labels: ["3", "12"], counts: [1, 2], full: true });
@@ -160,6 +164,8 @@ test("new label, interpolate, delete, tool keys and the 2D/3D toggle", () => {
   assert.equal(s.notes.at(-1), "interpolated 99 voxels along y");
   s.tools.deleteLabel("12");
   assert.deepEqual([s.sent[1].name, s.sent[1].old, s.sent[1].new], ["replace", "12", "0"]);
+  s.tools.act("pick"); // no pointer over the view
+  assert.equal(s.notes.at(-1), "point at a voxel to pick its label");
   s.tools.act("tool:polygon");
   assert.equal(s.m.get("tool"), "polygon");
   s.tools.act("dims");

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { atlasLayout, BrickSlots, slotCount } from "../../src/views/brickslots.js";
+
+test("slot count: as many bricks as the budget holds, never more than the volume has", () => {
+  const slot = 64 ** 3 * (2 + 4); // R32F image is 4 B, uint16 labels 2 B
+  assert.equal(slotCount(256 * 2 ** 20, slot, 1e9), Math.floor((256 * 2 ** 20) / slot));
+  assert.equal(slotCount(256 * 2 ** 20, slot, 9), 9);
+  assert.equal(slotCount(1, slot, 9), 1, "at least one slot");
+});
+
+test("atlas layout: holds the slots within the maximum texture size", () => {
+  const l = atlasLayout(170, [64, 64, 64], 1024);
+  assert.equal(l.count, l.slots[0] * l.slots[1] * l.slots[2], "every slot of the atlas is used");
+  assert.ok(l.count <= 170 && l.count >= 140, `${l.count} slots for 170`);
+  for (const s of l.size) assert.ok(s <= 1024);
+  // the atlas's memory stays within what the budget paid for
+  for (const n of [1, 2, 7, 63, 64, 65, 100, 257, 1000]) {
+    const a = atlasLayout(n, [64, 32, 16], 2048);
+    assert.ok(a.size[0] * a.size[1] * a.size[2] <= n * 64 * 32 * 16, `n = ${n}`);
+  }
+  const capped = atlasLayout(10000, [64, 64, 64], 256);
+  assert.equal(capped.count, 64, "4 x 4 x 4 slots of 64³ fit a 256³ texture");
+  assert.deepEqual(capped.size, [256, 256, 256]);
+});
+
+test("LRU: a full atlas evicts the least recently used brick not drawn this frame", () => {
+  const s = new BrickSlots(3);
+  assert.equal(s.acquire("a", 1).slot, 0);
+  assert.equal(s.acquire("b", 1).slot, 1);
+  assert.equal(s.acquire("c", 1).slot, 2);
+  assert.equal(s.acquire("d", 1), null, "every slot is drawn this frame: the brick waits");
+  s.touch("a", 2); // a is used again in frame 2
+  const got = s.acquire("d", 2);
+  assert.equal(got.evicted, "b", "b is the least recently used");
+  assert.equal(got.slot, 1);
+  assert.equal(s.slotOf("b"), undefined);
+  assert.equal(s.size, 3, "never more resident bricks than slots");
+  assert.deepEqual(s.acquire("a", 3), { slot: 0, evicted: null }, "a resident brick keeps its slot");
+  s.release("c");
+  assert.equal(s.acquire("e", 3).slot, 2, "a released slot is reused");
+});
+
+test("LRU stays within its slots through a long camera path", () => {
+  const s = new BrickSlots(20);
+  let frame = 0;
+  for (let step = 0; step < 200; step++) {
+    frame++;
+    const want = [];
+    for (let i = 0; i < 12; i++) want.push(`b${step + i}`); // a moving window of 12 bricks
+    for (const id of want) assert.ok(s.acquire(id, frame), `${id} got a slot`);
+    assert.ok(s.size <= 20);
+    for (const id of want) assert.notEqual(s.slotOf(id), undefined, "the frame's bricks are all resident");
+  }
+  const slots = new Set([...s.used.values()].map((e) => e.slot));
+  assert.equal(slots.size, s.size, "no slot shared by two bricks");
+});
