@@ -118,6 +118,8 @@ def python_side() -> dict:
         (protocol.make("pending.discard"), []),
         (protocol.make("labels.counts", labels=["1", str(2**64 - 1)], counts=[10, 3], full=True), []),
         (protocol.make("labels.counts", labels=["1"], counts=[0], full=False), []),
+        (protocol.make("screenshot", id="s1"), []),
+        (protocol.make("screenshot", id="s2", panel="2d"), []),
         (
             protocol.make(
                 "chunks.data", reply_to="r2", layer="labels", level=2, tiles=[], done=True, axis=1, index=0
@@ -170,6 +172,12 @@ def test_python_accepts_and_applies_js_messages(js_answer, tmp_path):
             by_dtype.setdefault(msg["dtype"], []).append((msg, buffers))
     assert {"uint8", "uint32", "uint64"} <= set(by_dtype)
     assert any(msg.get("preserve") for msg, _ in by_dtype["uint32"])
+    shots = {m["msg"]["reply_to"]: m for m in js_answer["messages"] if m["msg"]["kind"] == "screenshot.data"}
+    assert set(shots) == {"shot-ok", "shot-bad"}
+    bad = shots["shot-bad"]["msg"]["error"]
+    assert 'no panel "3d"' in bad and "2d" in bad
+    png = base64.b64decode(shots["shot-ok"]["buffers"][0])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
     for dtype, batches in by_dtype.items():
         replies = []
         shape = (128, 128, 128)

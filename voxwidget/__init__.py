@@ -4,11 +4,12 @@
 usable without a widget) are imported lazily, so ``voxwidget.comm.protocol`` and friends stay light.
 ``set_chunk_cache_budget(nbytes)`` / ``chunk_cache_budget()`` set and read the bound on the decoded
 chunks all widgets of the kernel hold together (default 512 MiB; :mod:`voxwidget.multiscale.chunkcache`).
+``meshes(labels, ids)`` gives label surfaces as a ``pythreejs.Group`` (:mod:`voxwidget.surfaces`).
 """
 
 from typing import Any
 
-__all__ = ["LabelMap", "VoxWidget", "chunk_cache_budget", "set_chunk_cache_budget"]
+__all__ = ["LabelMap", "VoxWidget", "chunk_cache_budget", "meshes", "set_chunk_cache_budget"]
 __version__ = "0.1.0"
 
 
@@ -21,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from .labelmap.labelmap import LabelMap
 
         return LabelMap
+    if name == "meshes":  # pythreejs and scikit-image load only when it is called
+        from .surfaces import meshes
+
+        return meshes
     if name in ("chunk_cache_budget", "set_chunk_cache_budget"):
         from .multiscale import chunkcache
 

@@ -419,6 +419,47 @@ class VoxWidget(anywidget.AnyWidget):
         """Empty the browser's persistent chunk cache in every open view (they refetch what they show)."""
         self._endpoint.clear_browser_cache()
 
+    async def screenshot(self, panel: str | None = None, timeout: float = 10.0) -> bytes:
+        """A PNG of the live view, taken by the browser and sent over the comm.
+
+        **Await it in a notebook cell**: ``png = await w.screenshot()`` (IPython's top-level await),
+        after the widget was shown in an earlier cell. The browser's answer reaches the kernel on the
+        channel of the cell that asked; a cell that blocks waiting for it would wait forever, a cell
+        that awaits lets it in (ipykernel >= 7.4 dispatches comm messages to a cell that awaits).
+        From a coroutine on the kernel's event loop: ``await w.screenshot()`` as well.
+
+        Parameters
+        ----------
+        panel
+            ``None`` (default): the whole view, every panel shown where it is on the page; or one
+            panel: ``"2d"`` (the main slice view), ``"3d"``, and with ``view="ortho"`` also
+            ``"z"``, ``"y"``, ``"x"``. An unknown or hidden panel gets an error naming the view's
+            panels.
+        timeout
+            Seconds to wait for a view's answer. Default ``10.0``.
+
+        Returns
+        -------
+        bytes
+            The PNG file (canvas pixels at the device's resolution). With several views of the
+            widget on the page, the first to answer.
+
+        Raises
+        ------
+        RuntimeError
+            No view was ever displayed, the view could not take the picture (the reason is named),
+            or the widget was closed.
+        TimeoutError
+            No view answered within ``timeout`` (the page is closed, or the kernel lets no comm
+            message into a cell that awaits: ipykernel < 7.4).
+
+        Examples
+        --------
+        >>> png = await w.screenshot()                       # doctest: +SKIP
+        >>> from IPython.display import Image; Image(png)    # doctest: +SKIP
+        """
+        return await self._endpoint.screenshots.take(panel, timeout)
+
     @property
     def stream_stats(self) -> dict[str, Any]:
         """What the kernel sent in tile replies so far: ``requests``, ``messages``, ``tiles``, ``bytes``

@@ -26,6 +26,13 @@ import { EditQueue } from "../src/net/editqueue.js";
 import { parseLabel } from "../src/net/edits.js";
 import { make, PROTOCOL_VERSION, schemaDocument, validate } from "../src/net/protocol.js";
 import { decodeTile, tilePayload } from "../src/net/tiles.js";
+import { Capture } from "../src/widget/capture.js";
+
+/** A 1×1 PNG (what a view's screenshot.data carries; Python checks the signature). */
+const PNG_1X1 = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+  "base64",
+);
 
 const b64 = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength).toString("base64");
 const unb64 = (s) => new Uint8Array(Buffer.from(s, "base64"));
@@ -100,7 +107,7 @@ function clientFed(msg, buffers) {
   return client;
 }
 
-function samples() {
+async function samples() {
   const out = [];
   const record = (msg, buffers = []) => {
     validate(msg, buffers.length, "browser");
@@ -188,9 +195,15 @@ function samples() {
   ];
   for (const fields of tool) record(make("command", { id: makeId(), ...fields }));
   record(make("ping", { id: makeId() }));
+  // screenshot.data: a PNG, and the real Capture's answer naming a panel the view lacks
+  const png = new Uint8Array(PNG_1X1).buffer;
+  record(make("screenshot.data", { reply_to: "shot-ok", png: 0, width: 1, height: 1 }), [png]);
+  const capture = new Capture({ root: null, send: (m, b) => record(m, b) });
+  capture.register("2d", () => null);
+  await capture.answer({ kind: "screenshot", id: "shot-bad", panel: "3d" });
   return out;
 }
 
 const input = await readStdin();
-const result = { schema: schemaDocument(), errors: checkInput(input), messages: samples() };
+const result = { schema: schemaDocument(), errors: checkInput(input), messages: await samples() };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -24,6 +24,7 @@ from . import protocol
 from .changes import ChangeNotices
 from .commands import COMMAND_HANDLERS, run_command
 from .counts import CountNotices
+from .screenshot import Screenshots
 from .serving import SendMessage, TileServer
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ class Endpoint:
         Serves ``chunks.get`` and ``chunks.cancel``.
     notices : ChangeNotices
         Announces the label map's changes.
+    screenshots : Screenshots
+        Screenshot requests waiting for a view's PNG.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class Endpoint:
         self.downsamples = self.tile_server.downsamples
         self.counts = CountNotices(labels, say)
         self.notices = ChangeNotices(labels, self.tile_server.coarse, say, self._counts_changed)
+        self.screenshots = Screenshots(lambda kind, **fields: self.send(kind, **fields))
         self._handlers: dict[str, Callable[[dict, Sequence[Any]], None]] = {
             "hello": self._hello,
             "chunks.get": self.tile_server.get,
@@ -99,6 +103,7 @@ class Endpoint:
             "edits.apply": self._edits_apply,
             "command": self._command,
             "ping": self._ping,
+            "screenshot.data": self.screenshots.reply,
         }
         assert set(self._handlers) == {k for k, v in protocol.SCHEMA.items() if v["from"] == "browser"}
         assert set(COMMAND_HANDLERS) == set(protocol.COMMANDS)
@@ -157,6 +162,7 @@ class Endpoint:
         self.notices.close()
         self.counts.close()
         self.tile_server.close()
+        self.screenshots.close()
 
     @property
     def cached_bytes(self) -> int:
@@ -172,6 +178,7 @@ class Endpoint:
                 f"the view speaks protocol {msg['protocol']}, the kernel {protocol.PROTOCOL_VERSION}; "
                 "reinstall voxwidget and reload the page"
             )
+        self.screenshots.views_seen += 1
         self.send(
             "welcome",
             reply_to=msg["id"],
@@ -224,9 +231,15 @@ class Endpoint:
                 f"edits.apply dtype {msg['dtype']!r} does not match the label map's {dtype.name!r}"
             )
         grid = self.labels.grid_shape
+        nvox = int(np.prod(self.labels.chunk_shape))
         edits = []
         for i, e in enumerate(msg["edits"]):
-            key = check_key(e["key"], grid)
+            try:
+                key = check_key(e["key"], grid)
+            except ValueError as exc:
+                raise ValueError(f"edits[{i}].key: {exc}") from None
+            if not 0 <= e["count"] <= nvox:  # checked before any size is computed from it
+                raise ValueError(f"edits[{i}].count {e['count']} is outside 0 … {nvox} (voxels in a chunk)")
             offsets = _as_array(buffers[e["offsets"]], np.dtype("<u4"), e["count"], f"edits[{i}].offsets")
             values = _as_array(
                 buffers[e["values"]], dtype.newbyteorder("<"), e["count"], f"edits[{i}].values"

@@ -135,6 +135,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
         },
     },
     "ping": {"from": "browser", "fields": {"id": "str"}},  # heartbeat: no pong in time = offline
+    # a view's answer to ``screenshot``: the PNG in one buffer, or the reason it has none
+    "screenshot.data": {
+        "from": "browser",
+        "fields": {"reply_to": "str", "png?": "buf", "width?": "int", "height?": "int", "error?": "str"},
+    },
     # kernel -> browser
     "welcome": {
         "from": "kernel",
@@ -191,6 +196,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "from": "kernel",
         "fields": {"labels": "list[str]", "counts": "list[int]", "full": "bool"},
     },
+    # take a PNG of the live view (``await VoxWidget.screenshot()``): of one panel ("2d", or those a
+    # view adds), or without ``panel`` of all the view's panels as laid out on the page
+    "screenshot": {"from": "kernel", "fields": {"id": "str", "panel?": "str"}},
 }
 
 
@@ -281,7 +289,7 @@ def validate(msg: Any, buffers: Sequence[Any] = (), *, sender: str | None = None
     if not isinstance(msg, Mapping):
         raise ProtocolError(f"a message must be a JSON object, got {_short(msg)}")
     kind = msg.get("kind")
-    if kind not in SCHEMA:
+    if not isinstance(kind, str) or kind not in SCHEMA:  # (a list or dict kind is unhashable)
         raise ProtocolError(f"unknown message kind {_short(kind)}; known: {sorted(SCHEMA)}")
     spec = SCHEMA[kind]
     if sender is not None and spec["from"] != sender:
@@ -293,10 +301,11 @@ def validate(msg: Any, buffers: Sequence[Any] = (), *, sender: str | None = None
 def make(kind: str, **fields: Any) -> dict[str, Any]:
     """Build a message of ``kind``, dropping optional fields given as None, and validate it."""
     msg = {"kind": kind, **{k: v for k, v in fields.items() if v is not None}}
-    nbuf = 1 + max(
-        (e[f] for e in msg.get("edits", ()) for f in ("offsets", "values")),
-        default=-1,
-    )
+    spec = SCHEMA.get(kind, {"fields": {}})["fields"]
+    top = [msg.get(name.rstrip("?")) for name, type_ in spec.items() if type_ == "buf"]
+    bufs = [b for b in top if isinstance(b, int)]
+    bufs += [e[f] for e in msg.get("edits", ()) for f in ("offsets", "values")]
+    nbuf = 1 + max(bufs, default=-1)
     return validate(msg, range(nbuf))
 
 

@@ -169,7 +169,12 @@ class TileServer:
             )
         shape, chunks = self.level_shape(level), self.labels.chunk_shape
         grid = grid_shape(shape, chunks)
-        keys = [check_key(k, grid) for k in msg["keys"]]
+        keys = []
+        for i, k in enumerate(msg["keys"]):
+            try:
+                keys.append(check_key(k, grid))
+            except ValueError as exc:
+                raise protocol.ProtocolError(f"chunks.get.keys[{i}]: {exc} (level {level})") from None
         plane = None
         if msg.get("axis") is not None or msg.get("index") is not None:
             axis, index = msg.get("axis"), msg.get("index")
@@ -179,8 +184,11 @@ class TileServer:
                     f"{list(shape)}"
                 )
             plane = (axis, index)
-            for k in keys:
-                plane_region(k, shape, chunks, axis, index)
+            for i, k in enumerate(keys):
+                try:
+                    plane_region(k, shape, chunks, axis, index)
+                except ValueError as exc:
+                    raise protocol.ProtocolError(f"chunks.get.keys[{i}]: {exc}") from None
         with self._lock:
             self._live.add(msg["id"])
             self.stats["requests"] += 1

@@ -16,6 +16,21 @@
  * for `timeoutMs`). Every kernel message counts as a sign of life while online; only a `pong` or
  * `welcome` brings the view back online, and then `onOnline` runs (the edit queue replays every
  * unacknowledged batch, in order).
+ *
+ * Quiet liveness (when the host tells the kernel's own status, as JupyterLab and Notebook 7 do
+ * through the widget manager's kernel connection: `kernel`): every comm message from the browser
+ * makes the kernel publish busy + idle, so a heartbeat every 2 s would flash the kernel's busy
+ * indicator forever. With the kernel's status known the view stays quiet while online: no ping
+ * while nothing of its own is outstanding (`outstanding()`), pings (and the silence timeout) only
+ * while a batch or request waits for an answer and the kernel says it is idle. A kernel busy for
+ * `busyMs` (a long cell in the same kernel) puts the view in state `busy` — not offline: edits queue
+ * (stored, not sent) and no pings pile up behind the cell; when the kernel turns idle one ping goes
+ * out and its pong brings the view online (and replays). A dead, restarting or disconnected kernel
+ * is offline at once. Without the kernel's status the heartbeat above runs as it always did.
+ *
+ * ```
+ *  online ── kernel busy ≥ busyMs ──▶ busy ── kernel idle: one ping ── pong ──▶ online
+ * ```
  * @module net/connection
  */
 
@@ -26,6 +41,18 @@ import { make } from "./protocol.js";
 export const PING_MS = 2000;
 /** Offline after this long without any kernel message (ms). */
 export const TIMEOUT_MS = 5000;
+/** "kernel busy" once the kernel's own status said busy for this long (ms). */
+export const BUSY_MS = 1000;
+/** Kernel statuses (JupyterLab's `Kernel.Status`) in which the comm cannot answer. */
+const GONE = new Set(["dead", "restarting", "autorestarting", "terminating", "unknown"]);
+
+/**
+ * The kernel's own status as the host reports it.
+ * @typedef {object} KernelStatus
+ * @property {() => string} status "idle", "busy", "starting", "restarting", "dead", …
+ * @property {() => string} connection "connected", "connecting" or "disconnected"
+ * @property {(fn: () => void) => () => void} watch call `fn` on every change; returns unwatch
+ */
 
 export class Connection {
   /**
@@ -39,6 +66,9 @@ export class Connection {
    * @param {(t: any) => void} [p.clearInterval]
    * @param {(state: string, why: string) => void} [p.onChange] after every state change
    * @param {(info: {labelmapId: string|undefined, first: boolean}) => void} [p.onOnline]
+   * @param {KernelStatus|null} [p.kernel] the kernel's own status, when the host tells it (quiet mode)
+   * @param {() => number} [p.outstanding] batches and requests of this view waiting for an answer
+   * @param {number} [p.busyMs]
    */
   constructor({
     send,
@@ -50,11 +80,17 @@ export class Connection {
     clearInterval: clearI = (t) => clearInterval(t),
     onChange = () => {},
     onOnline = () => {},
+    kernel = null,
+    outstanding = () => 0,
+    busyMs = BUSY_MS,
   }) {
     Object.assign(this, { rawSend: send, makeId, pingMs, timeoutMs, now, onChange, onOnline });
+    Object.assign(this, { kernel, outstanding, busyMs });
+    this.busySince = null; // when the kernel's status last turned busy (null: it is not busy)
+    this.unwatch = null;
     this.setI = setI;
     this.clearI = clearI;
-    /** @type {"connecting"|"online"|"offline"} */
+    /** @type {"connecting"|"online"|"busy"|"offline"} */
     this.state = "connecting";
     this.why = "";
     /** The comm is known to be closed (a send threw or comm_live changed) until a kernel answers. */
@@ -77,6 +113,13 @@ export class Connection {
   start() {
     if (this.timer !== null) return;
     this.timer = this.setI(() => this.tick(), Math.max(50, Math.floor(this.pingMs / 4)));
+    if (this.kernel && !this.unwatch) {
+      this.noteKernel();
+      this.unwatch = this.kernel.watch(() => {
+        this.noteKernel();
+        this.tick();
+      });
+    }
     this.ping();
   }
 
@@ -84,14 +127,76 @@ export class Connection {
   stop() {
     if (this.timer !== null) this.clearI(this.timer);
     this.timer = null;
+    this.unwatch?.();
+    this.unwatch = null;
   }
 
-  /** One heartbeat step: go offline after `timeoutMs` of silence; ping every `pingMs`. */
+  /** @returns {string|null} the kernel's status, or null when the host does not tell it */
+  kernelStatus() {
+    if (!this.kernel) return null;
+    try {
+      return this.kernel.status() ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Track since when the kernel has been busy. */
+  noteKernel() {
+    const busy = this.kernelStatus() === "busy";
+    if (!busy) this.busySince = null;
+    else if (this.busySince === null) this.busySince = this.now();
+  }
+
+  /**
+   * One heartbeat step. Without the kernel's status: offline after `timeoutMs` of silence, a ping
+   * every `pingMs`. With it: see the module doc (quiet while online and nothing is outstanding).
+   */
   tick() {
     const t = this.now();
+    const ks = this.kernelStatus();
+    if (ks === null) {
+      this.silence(t);
+      return;
+    }
+    this.noteKernel();
+    let link = "connected";
+    try {
+      link = this.kernel.connection() ?? "connected";
+    } catch {}
+    if (GONE.has(ks) || link !== "connected") {
+      this.set("offline", link !== "connected" ? `the kernel connection is ${link}` : `the kernel is ${ks}`);
+      if (t - this.lastPing >= this.pingMs) this.ping();
+      return;
+    }
+    if (ks === "busy" && t - this.busySince >= this.busyMs) {
+      // a long cell: not offline, and no pings queued behind it; its silence says nothing. (Busy
+      // spells shorter than busyMs, such as the kernel handling our own ping, count as idle.)
+      if (this.state !== "offline") this.set("busy", "the kernel is busy (a cell is running)");
+      this.lastSeen = t;
+      return;
+    }
+    if (this.state === "online" && this.outstanding() === 0) {
+      this.lastSeen = t; // quiet: nothing to wait for, nothing to ask
+      return;
+    }
+    if (this.state === "busy") {
+      if (t - this.lastPing >= this.pingMs) this.ping(); // idle again: one ping, its pong = online
+      return;
+    }
+    this.silence(t, this.state === "online");
+  }
+
+  /**
+   * The plain heartbeat: offline after `timeoutMs` of silence; a ping every `pingMs`.
+   * @param {number} t now
+   * @param {boolean} [doubt] ping only once the kernel was silent for `pingMs` (quiet mode, online)
+   */
+  silence(t, doubt = false) {
     if (this.state !== "offline" && t - this.lastSeen > this.timeoutMs) {
       this.set("offline", `no answer from the kernel for ${Math.round((t - this.lastSeen) / 1000)} s`);
     }
+    if (doubt && t - this.lastSeen < this.pingMs) return;
     if (t - this.lastPing >= this.pingMs) this.ping();
   }
 

@@ -129,6 +129,11 @@ export const SCHEMA = Object.freeze({
     },
   },
   ping: { from: "browser", fields: { id: "str" } }, // heartbeat: no pong in time = offline
+  // a view's answer to `screenshot`: the PNG in one buffer, or the reason it has none
+  "screenshot.data": {
+    from: "browser",
+    fields: { reply_to: "str", "png?": "buf", "width?": "int", "height?": "int", "error?": "str" },
+  },
   // kernel -> browser
   welcome: {
     from: "kernel",
@@ -179,6 +184,9 @@ export const SCHEMA = Object.freeze({
     from: "kernel",
     fields: { labels: "list[str]", counts: "list[int]", full: "bool" },
   },
+  // take a PNG of the live view (`await VoxWidget.screenshot()`): of one panel ("2d", or those a
+  // view adds), or without `panel` of all the view's panels as laid out on the page
+  screenshot: { from: "kernel", fields: { id: "str", "panel?": "str" } },
 });
 
 /** A message that does not match {@link SCHEMA}; the text names the field and the bad value. */
@@ -305,6 +313,10 @@ export function make(kind, fields = {}) {
   const msg = { kind };
   for (const [k, v] of Object.entries(fields)) if (v !== null && v !== undefined) msg[k] = v;
   let nbuf = 0;
+  for (const [name, type] of Object.entries(SCHEMA[kind]?.fields ?? {})) {
+    const v = msg[name.replace(/\?$/, "")];
+    if (type === "buf" && isInt(v)) nbuf = Math.max(nbuf, v + 1);
+  }
   if (Array.isArray(msg.edits)) {
     for (const e of msg.edits) {
       for (const f of ["offsets", "values"]) if (isInt(e?.[f])) nbuf = Math.max(nbuf, e[f] + 1);

@@ -9,11 +9,10 @@
  * @module net/replies
  */
 
-import { TYPED } from "../core/dtypes.js";
 import { keyString } from "../core/grid.js";
 import { tileId } from "../store/tilecache.js";
 import { prefetchInFlight, pump } from "./requests.js";
-import { decodeTile, lazyZeroData, tilePayload } from "./tiles.js";
+import { decodeTile, lazyZeroData, tilePayload, tileSize } from "./tiles.js";
 
 /** Planes `stats.planeBytes` remembers. */
 const PLANE_LOG = 4096;
@@ -68,8 +67,8 @@ function onDataTimed(client, msg, buffers) {
         bytes += payload.byteLength;
       }
       // (an aligned raw tile stays a view of the message buffer: see decodeTile)
+      if (rec.codec === "zero") tileSize(rec.shape, rec.dtype); // made lazily, checked now
       data = rec.codec === "zero" ? null : decodeTile(rec.codec, payload, rec.shape, rec.dtype);
-      if (rec.codec === "zero" && !TYPED[rec.dtype]) throw new TypeError(`unsupported dtype '${rec.dtype}'`);
     } catch (err) {
       client.lastError = `tile ${ks} of ${msg.layer}: ${err.message}`;
       client.gen++; // its plane lacks it

@@ -50,32 +50,56 @@ export function tilePayload(rec, buffers) {
 }
 
 /**
- * Decode one tile record's payload into a typed array of its dtype.
- *
- * A raw payload is viewed in place when it is aligned for the dtype (the kernel places payloads at
- * 8-aligned offsets of the message's buffer): allocating an ArrayBuffer per 8 KiB tile cost more
- * than anything else in tile handling (~15 µs each, and garbage collection). The tiles of one
- * message (one plane of one layer) then share its buffer, which lives while any of them is cached;
- * they arrive together and leave the LRU together. Writes into such a tile (painting labels) change
- * only its own bytes. An unaligned raw payload, and every LZ4 one, gets a buffer of its own. An
- * "lz4s" payload is LZ4 of the bytes shuffled by byte position (see protocol.js): decoded into a
- * scratch buffer, then unshuffled into the tile's own.
- * @param {string} codec "lz4" | "lz4s" | "raw" | "zero" ("unchanged" has no data and is refused)
- * @param {Uint8Array|null} payload
+ * The largest decoded tile accepted (bytes): a tile is a chunk's plane or a whole chunk; anything
+ * claiming more is refused before a byte is allocated.
+ */
+export const MAX_TILE_BYTES = 256 * 2 ** 20;
+/**
+ * LZ4 cannot expand its input more than this (a match of length 15 + 255·k costs k + 3 bytes):
+ * a payload claiming more decoded bytes is a bomb, refused before allocating.
+ */
+const LZ4_MAX_RATIO = 255;
+
+/**
+ * Check a tile record's shape and dtype and return its element count, before anything is allocated.
  * @param {number[]} shape
  * @param {string} dtype
- * @returns {ArrayBufferView} typed array of `dtype`, product(shape) elements
- * @throws {Error} on an unknown codec, a wrong payload size or corrupt LZ4 data (naming the values)
+ * @returns {{T: Function, count: number, nbytes: number}}
+ * @throws {TypeError|RangeError} naming the bad dtype or shape
  */
-export function decodeTile(codec, payload, shape, dtype) {
-  const T = TYPED[dtype];
+export function tileSize(shape, dtype) {
+  const T = Object.hasOwn(TYPED, dtype) ? TYPED[dtype] : null;
   if (!T) throw new TypeError(`tile dtype '${dtype}' is not one of ${Object.keys(TYPED).join(", ")}`);
+  if (!Array.isArray(shape) || shape.length < 1 || shape.length > 3) {
+    throw new RangeError(`tile shape ${JSON.stringify(shape)} is not a list of 1 to 3 sizes`);
+  }
   let count = 1;
   for (const s of shape) {
     if (!Number.isInteger(s) || s < 0) throw new RangeError(`tile shape [${shape}] is invalid`);
     count *= s;
   }
   const nbytes = count * T.BYTES_PER_ELEMENT;
+  if (!(nbytes <= MAX_TILE_BYTES)) {
+    throw new RangeError(
+      `tile shape [${shape}] of ${dtype} is ${nbytes} bytes, over the ${MAX_TILE_BYTES}-byte limit`,
+    );
+  }
+  return { T, count, nbytes };
+}
+
+/**
+ * Decode one tile payload.
+ * @param {string} codec "lz4", "lz4s", "raw" or "zero"
+ * @param {Uint8Array|null} payload
+ * @param {number[]} shape
+ * @param {string} dtype
+ * @returns {ArrayBufferView} a typed array of the dtype (an aligned raw tile: a view of the payload)
+ * @throws {TypeError|RangeError|import("./lz4.js").LZ4Error} for a bad shape, dtype, size or stream;
+ *   sizes are checked before anything is allocated (a payload that claims more than LZ4 can expand
+ *   to, or a tile over {@link MAX_TILE_BYTES}, is refused)
+ */
+export function decodeTile(codec, payload, shape, dtype) {
+  const { T, count, nbytes } = tileSize(shape, dtype);
   if (codec === "zero") return new T(count);
   let out;
   if (codec === "raw") {
@@ -85,12 +109,17 @@ export function decodeTile(codec, payload, shape, dtype) {
     const at = payload.byteOffset;
     if (at % T.BYTES_PER_ELEMENT === 0) return new T(payload.buffer, at, count);
     out = payload.slice(); // unaligned: a copy into a fresh ArrayBuffer of exactly nbytes
-  } else if (codec === "lz4") {
-    if (!payload) throw new RangeError("lz4 tile without a payload");
-    out = lz4DecodeBlock(payload, new Uint8Array(nbytes));
-  } else if (codec === "lz4s") {
-    if (!payload) throw new RangeError("lz4s tile without a payload");
-    out = lz4DecodeShuffled(payload, new Uint8Array(nbytes), T.BYTES_PER_ELEMENT);
+  } else if (codec === "lz4" || codec === "lz4s") {
+    if (!payload) throw new RangeError(`${codec} tile without a payload`);
+    if (nbytes > payload.length * LZ4_MAX_RATIO + 16) {
+      throw new RangeError(
+        `${codec} tile of ${payload.length} bytes claims ${nbytes} decoded bytes, more than LZ4 can expand to`,
+      );
+    }
+    out =
+      codec === "lz4"
+        ? lz4DecodeBlock(payload, new Uint8Array(nbytes))
+        : lz4DecodeShuffled(payload, new Uint8Array(nbytes), T.BYTES_PER_ELEMENT);
   } else {
     throw new TypeError(`cannot decode a tile with codec '${codec}'; decodable: lz4, lz4s, raw, zero`);
   }
@@ -108,9 +137,7 @@ export function decodeTile(codec, payload, shape, dtype) {
  * @returns {object} the tile
  */
 export function lazyZeroData(tile, shape, dtype) {
-  const T = TYPED[dtype];
-  if (!T) throw new TypeError(`tile dtype '${dtype}' is not one of ${Object.keys(TYPED).join(", ")}`);
-  const count = shape.reduce((a, b) => a * b, 1);
+  const { T, count } = tileSize(shape, dtype); // checked now, allocated when first used
   tile.nbytes = 0;
   Object.defineProperty(tile, "data", {
     configurable: true,

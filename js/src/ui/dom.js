@@ -41,6 +41,7 @@ const CSS = `
   font-family: var(--jp-code-font-family, monospace); white-space: nowrap; overflow: hidden; }
 .voxwidget-sync[data-state="error"] { color: var(--jp-error-color1, #d32f2f); }
 .voxwidget-sync[data-state="pending"] { color: var(--jp-warn-color1, #f57c00); }
+.voxwidget-sync[data-state="busy"] { color: var(--jp-warn-color1, #f57c00); }
 .voxwidget-sync[data-state="offline"] { color: var(--jp-error-color1, #d32f2f); font-weight: bold; }
 .voxwidget-sync[data-state="replaying"] { color: var(--jp-brand-color1, #1976d2); }
 .voxwidget-warn { color: var(--jp-warn-color1, #f57c00); }

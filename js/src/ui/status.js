@@ -1,7 +1,8 @@
 /**
  * The status line of one view (its elements made by ui/dom.js): the voxel under the cursor with
  * its image value and label id, the loading progress, and the sync state (`voxwidget-sync`:
- * "saved", "pending N", "offline (N pending)", "replaying N" or the last error; a passing note such
+ * "saved", "pending N", "kernel busy (N pending)" (a cell is running: edits wait, stored),
+ * "offline (N pending)", "replaying N" or the last error; a passing note such
  * as "nothing to undo" shows in place of "saved" for 2 s).
  * @module ui/status
  */
@@ -81,7 +82,7 @@ export class StatusLine {
     if (loading.textContent !== loadText) loading.textContent = loadText;
     const { state, text } = this.syncState();
     if (sync.textContent !== text) sync.textContent = text;
-    sync.title = this.error ?? (state === "offline" ? this.conn.why : "");
+    sync.title = this.error ?? (state === "offline" || state === "busy" ? this.conn.why : "");
     sync.dataset.state = state;
     this.onUpdate();
   }
@@ -93,6 +94,8 @@ export class StatusLine {
     if (this.error) return { state: "error", pending, text: `error: ${this.error}` };
     if (this.conn.state === "offline")
       return { state: "offline", pending, text: `offline (${pending} pending)` };
+    if (this.conn.state === "busy")
+      return { state: "busy", pending, text: `kernel busy (${pending} pending)` };
     if (replaying) return { state: "replaying", pending, text: `replaying ${replaying}` };
     if (pending) return { state: "pending", pending, text: `pending ${pending}` };
     return { state: "saved", pending: 0, text: this.note ?? "saved" };

@@ -14,8 +14,8 @@
  *     cache; `cache`: its hits/misses/writes/evicted/bytes):
  *     `idle` is true when no edit batch is pending or accumulating, no tile request is
  *     outstanding and no redraw is queued; stats count kernel messages, tiles and payload bytes
- *     this view received; `sync` is `{state: "saved"|"pending"|"offline"|"replaying"|"error",
- *     pending, text, connection: "connecting"|"online"|"offline", unstored (batches not yet in
+ *     this view received; `sync` is `{state: "saved"|"pending"|"busy"|"offline"|"replaying"|"error",
+ *     pending, text, connection: "connecting"|"online"|"busy"|"offline", unstored (batches not yet in
  *     IndexedDB), persistent (IndexedDB in use), loaded (earlier batches read), labelmapId}`;
  *   - `painted() -> number[]`: with `globalThis.__voxwidgetRecord = true` set before the view was
  *     made, every voxel this view painted, in order, flat `[z, y, x, value, ...]` (values as
@@ -26,7 +26,8 @@
  *     requests for neighbouring planes, flagged `prefetch: true` in `stats.requests`, may still run);
  *   - `view() -> {axis, index, zoom, rect: {u0, u1, v0, v1}, plan}`: the shown plane, device px
  *     per level-0 voxel, the visible level-0 rectangle and the fetch plan (core/lod.js);
- *   - `heartbeat({pingMs, timeoutMs})`: change the heartbeat timing of this view.
+ *   - `heartbeat({pingMs, timeoutMs, busyMs})`: change the heartbeat timing of this view;
+ *   - `state().sync.quiet`: the view reads the kernel's own status (quiet liveness, net/connection.js).
  * - in the "ortho" view every slice view's canvas has these hooks (the main one is the z view);
  *   the 3D panel's canvas (class `voxwidget-canvas3d`) has `canvas.voxwidget3d`, documented in
  *   widget/panel3d.js;
@@ -78,6 +79,7 @@ export function installHooks(vox) {
       sync: {
         ...vox.status.syncState(),
         connection: vox.conn.state,
+        quiet: vox.conn.kernel !== null,
         unstored: vox.queue.unstored,
         persistent: vox.store.persistent,
         loaded: vox.loaded,
@@ -112,9 +114,10 @@ export function installHooks(vox) {
         plan: view.plan().map((p) => ({ level: p.level, index: p.index, keys: p.keys })),
       };
     },
-    heartbeat: ({ pingMs, timeoutMs } = {}) => {
+    heartbeat: ({ pingMs, timeoutMs, busyMs } = {}) => {
       if (pingMs) vox.conn.pingMs = pingMs;
       if (timeoutMs) vox.conn.timeoutMs = timeoutMs;
+      if (busyMs) vox.conn.busyMs = busyMs;
       vox.conn.stop();
       vox.conn.start();
     },

@@ -11,7 +11,8 @@
  *   answers its `hello` or nothing at all;
  * - `cache.clear`: empty the persistent chunk cache;
  * - `labels.counts`: the label panel's (widget/labels.js);
- * - `pending.discard`: ask the user, then drop this map's pending batches (widget/discard.js).
+ * - `pending.discard`: ask the user, then drop this map's pending batches (widget/discard.js);
+ * - `screenshot`: answered with a PNG of the view's panels (widget/capture.js).
  * Replies to other views' requests are ignored (they carry ids this view did not make).
  * @module widget/messages
  */
@@ -47,6 +48,9 @@ export function routeMessage(vox, msg, buffers) {
       return;
     case "labels.counts":
       vox.labels.handle(msg);
+      return;
+    case "screenshot":
+      vox.capture.answer(msg);
       return;
     case "welcome":
       if (msg.reply_to === vox.helloId && msg.protocol !== PROTOCOL_VERSION) {

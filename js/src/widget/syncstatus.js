@@ -9,7 +9,7 @@
 
 const SYNC_STATUS_MS = 150; // at most this often the owning view reports sync_status to Python
 const MAX_LISTED = 10000; // pending_batches lists at most this many (oldest first)
-const SEVERITY = { saved: 0, pending: 1, replaying: 2, offline: 3, error: 4 };
+const SEVERITY = { saved: 0, pending: 1, busy: 2, replaying: 3, offline: 4, error: 5 };
 
 /**
  * The views of each model on this page (as their reporters), and the one that owns `sync_status`.

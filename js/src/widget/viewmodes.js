@@ -93,8 +93,52 @@ export class ViewModes {
       vox.queue.client = group;
       this.panel3d = new Panel3D(vox, c3);
     }
+    this.registerCaptures();
     vox.syncFromModel();
     vox.layout();
+  }
+
+  /**
+   * Screenshot panels (widget/capture.js): "3d" (its WebGL context keeps its drawing buffer, see
+   * views/view3d.js, so the last frame can be read at any time), and in ortho "z" (the main view,
+   * also "2d"), "y" and "x". The main view's "2d" is left out while hidden (view "3d").
+   */
+  registerCaptures() {
+    const { vox } = this;
+    const cap = vox.capture;
+    if (!cap) return;
+    const out = [];
+    const view3d = this.panel3d?.view;
+    if (view3d?.canvas) {
+      out.push(
+        cap.register(
+          "3d",
+          () => view3d.canvas,
+          () => view3d.canvas,
+        ),
+      );
+    }
+    if (this.mode === "ortho") {
+      out.push(
+        cap.register(
+          "z",
+          () => vox.ui.canvas,
+          () => vox.ui.canvas,
+        ),
+      );
+      for (const s of this.slices) {
+        out.push(
+          cap.register(
+            "zyx"[s.axis] ?? `axis${s.axis}`,
+            () => s.canvas,
+            () => s.canvas,
+          ),
+        );
+      }
+    }
+    this.unregisterCaptures = () => {
+      for (const f of out) f();
+    };
   }
 
   cell() {
@@ -107,6 +151,8 @@ export class ViewModes {
 
   teardown() {
     const { vox } = this;
+    this.unregisterCaptures?.();
+    this.unregisterCaptures = null;
     for (const s of this.slices) s.dispose();
     this.slices = [];
     this.panel3d?.dispose();

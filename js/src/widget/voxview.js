@@ -27,8 +27,10 @@ import { attachInput } from "../ui/input.js";
 import { StatusLine } from "../ui/status.js";
 import { bindUI } from "../ui/toolbar.js";
 import { View2D } from "../views/view2d.js";
+import { Capture } from "./capture.js";
 import { Commands } from "./commands.js";
 import { installHooks } from "./hooks.js";
+import { kernelStatusOf } from "./kernelstatus.js";
 import { LabelPanel } from "./labels.js";
 import { routeMessage } from "./messages.js";
 import { Navigation } from "./navigation.js";
@@ -67,6 +69,9 @@ export class VoxView {
       send: (msg, buffers) => this.model.send(msg, undefined, buffers),
       onChange: (state) => this.onConnection(state),
       onOnline: (info) => this.onOnline(info),
+      // quiet liveness from the kernel's own status where the host tells it (net/connection.js)
+      kernel: kernelStatusOf(model),
+      outstanding: () => (this.queue?.pendingCount ?? 0) + (this.client?.idle === false ? 1 : 0),
     });
     const send = (msg, buffers = []) => this.conn.send(msg, buffers);
     this.send = send;
@@ -133,6 +138,15 @@ export class VoxView {
       setTrait,
       help: this.help,
     });
+    // Screenshots (widget/capture.js): the 2D view's canvas is panel "2d"; other views add theirs.
+    this.capture = new Capture({ root: ui.root, send });
+    this.disposers.push(
+      this.capture.register(
+        "2d",
+        () => ui.canvas,
+        () => ui.canvas,
+      ),
+    );
     this.binding = bindUI({
       model,
       ui,

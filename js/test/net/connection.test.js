@@ -170,3 +170,106 @@ test("stop ends the heartbeat", () => {
   advance(10_000);
   assert.equal(pings().length, before);
 });
+
+/** A fake host kernel (JupyterLab's IKernelConnection as kernelstatus.js adapts it). */
+function fakeKernel() {
+  const k = { status: "idle", connection: "connected", watchers: new Set() };
+  k.api = {
+    status: () => k.status,
+    connection: () => k.connection,
+    watch(fn) {
+      k.watchers.add(fn);
+      return () => k.watchers.delete(fn);
+    },
+  };
+  k.set = (status, connection = k.connection) => {
+    k.status = status;
+    k.connection = connection;
+    for (const fn of k.watchers) fn();
+  };
+  return k;
+}
+
+test("quiet: online and nothing outstanding, the view sends no ping at all", () => {
+  const k = fakeKernel();
+  let outstanding = 0;
+  const { conn, advance, pings, pong } = setup({ kernel: k.api, outstanding: () => outstanding });
+  conn.start();
+  pong();
+  assert.equal(conn.state, "online");
+  const before = pings().length;
+  advance(60_000);
+  assert.equal(pings().length, before, "no heartbeat while nothing waits for an answer");
+  assert.equal(conn.state, "online", "and no offline by silence either");
+  // something outstanding and the idle kernel silent: pings after pingMs, offline after timeoutMs
+  outstanding = 1;
+  advance(1900);
+  assert.equal(pings().length, before, "no ping before pingMs of silence");
+  advance(1000);
+  assert.equal(pings().length, before + 1);
+  // the kernel handles each ping (a short busy spell: busy, then idle) but never answers it
+  for (let seen = pings().length, t = 0; t < 6000; t += 500) {
+    advance(500); // one heartbeat tick
+    if (pings().length > seen) {
+      seen = pings().length;
+      k.set("busy");
+      advance(20);
+      k.set("idle");
+    }
+  }
+  assert.equal(conn.state, "offline", "short busy spells do not hide a kernel that stopped answering");
+});
+
+test("quiet: a long cell is 'busy', not offline; no pings pile up; idle → one ping → online", () => {
+  const k = fakeKernel();
+  const { conn, advance, pings, pong, changes, onlines } = setup({ kernel: k.api, outstanding: () => 3 });
+  conn.start();
+  pong();
+  const before = pings().length;
+  k.set("busy");
+  advance(500);
+  assert.equal(conn.state, "online", "a short busy spell (our own message) changes nothing");
+  advance(600);
+  assert.equal(conn.state, "busy");
+  advance(5 * 60_000); // minutes of a running cell, with batches outstanding
+  assert.equal(conn.state, "busy", "never offline while the kernel says busy");
+  assert.equal(pings().length, before, "no ping queued behind the cell");
+  k.set("idle");
+  assert.equal(pings().length, before + 1, "one ping as soon as the kernel is idle");
+  assert.equal(conn.state, "busy", "until its pong");
+  pong();
+  assert.equal(conn.state, "online");
+  assert.deepEqual(onlines.at(-1), { labelmapId: "lm", first: false });
+  assert.deepEqual(
+    changes.map(([s]) => s),
+    ["online", "busy", "online"],
+  );
+});
+
+test("quiet: a dead, restarting or disconnected kernel is offline at once", () => {
+  for (const [status, link] of [
+    ["dead", "connected"],
+    ["restarting", "connected"],
+    ["idle", "disconnected"],
+  ]) {
+    const k = fakeKernel();
+    const { conn, pong } = setup({ kernel: k.api });
+    conn.start();
+    pong();
+    k.set(status, link);
+    assert.equal(conn.state, "offline", `${status}/${link}`);
+    assert.match(conn.why, link === "connected" ? new RegExp(status) : /disconnected/);
+    k.set("idle", "connected");
+    pong();
+    assert.equal(conn.state, "online");
+  }
+});
+
+test("stop unwatches the kernel's status", () => {
+  const k = fakeKernel();
+  const { conn } = setup({ kernel: k.api });
+  conn.start();
+  assert.equal(k.watchers.size, 1);
+  conn.stop();
+  assert.equal(k.watchers.size, 0);
+});
