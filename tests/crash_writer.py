@@ -1,6 +1,8 @@
 """Subprocess for tests/test_crash.py: writes edit batches and prints each acknowledgement.
 
-Usage: ``python tests/crash_writer.py STORE_PATH``. Batch ``i`` writes the value ``i + 1`` into slot
+Usage: ``python tests/crash_writer.py STORE_PATH [sharded]``; ``sharded``: the store is first created
+by zarr as a sharded array (8³ inner chunks in 16³ shards: each label chunk is one whole shard,
+rewritten through zarr at every checkpoint). Batch ``i`` writes the value ``i + 1`` into slot
 ``i`` (the chunk-local offset ``i``) of every one of the 8 chunks, so after a crash a batch that is
 present in some chunks but not all is a half-applied batch. Every 7th batch also re-sends the previous
 batch id (must be a no-op). After ``result.durable.result()`` the writer prints ``ack <i>`` and
@@ -28,6 +30,10 @@ def edits(i: int) -> list[ChunkEdit]:
 
 
 def main() -> None:
+    if sys.argv[2:] == ["sharded"]:
+        import zarr
+
+        zarr.create_array(sys.argv[1], shape=SHAPE, chunks=(8, 8, 8), shards=CHUNKS, dtype="uint32")
     lm = LabelMap(SHAPE, chunks=CHUNKS, path=sys.argv[1], checkpoint_delay=0.02)
     print("ready", flush=True)
     pending = []

@@ -260,7 +260,8 @@ def test_background_checkpoint(tmp_path):
     import time
 
     path = tmp_path / "bg.zarr"
-    lm = LabelMap((16, 16, 16), chunks=(8, 8, 8), path=path, checkpoint_delay=0.2)
+    # undo_depth=0: no undo history keeps journal segments past the checkpoint
+    lm = LabelMap((16, 16, 16), chunks=(8, 8, 8), path=path, checkpoint_delay=0.2, undo_depth=0)
     lm[0] = 5
     deadline = time.monotonic() + 5
     journal = path / ".voxwidget" / "journal"
@@ -283,7 +284,8 @@ def test_interpreter_exit_checkpoints_into_the_store(tmp_path):
     script = (
         "import numpy as np, sys\n"
         "from voxwidget.labelmap import LabelMap\n"
-        "lm = LabelMap((32, 32, 32), chunks=(8, 8, 8), path=sys.argv[1], checkpoint_delay=600)\n"
+        "lm = LabelMap((32, 32, 32), chunks=(8, 8, 8), path=sys.argv[1], checkpoint_delay=600,\n"
+        "              undo_depth=0)\n"  # (an undo history keeps its journal records)
         "lm.paint(np.array([[4, 4, 4], [20, 12, 9]]), 5, 3, dims=3).durable.result()\n"
         "lm[30] = 7\n"
     )

@@ -194,8 +194,7 @@ class LabelMapMachine(RuleBasedStateMachine):
         else:
             self.lm.close()
         self.lm = LabelMap.open(self.path, undo_depth=DEPTH, checkpoint_delay=30)
-        self.undo_stack.clear()
-        self.redo_stack.clear()
+        # the undo/redo history is persisted: it survives a close, a crash and checkpoints
         self.open_stroke = None
 
     # -- invariants --------------------------------------------------------------------------

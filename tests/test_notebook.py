@@ -19,6 +19,10 @@ def test_quickstart_runs_top_to_bottom(tmp_path):
     assert len(widget_views) == 1
     counts = nb.cells[6].outputs[0]["data"]["text/plain"]
     assert "2: 800" in counts  # the Python edit of 20×40 voxels of label 2
+    # the durability cell: undo after reopening undoes the last edit made before (label 6)
+    durable = nb.cells[-1].outputs[0]["data"]["text/plain"]
+    assert "([], 30.0)" in nb.cells[-3].outputs[0]["data"]["text/plain"]  # nothing pending
+    assert "[0, 5]" in durable and "'state': 'ok'" in durable
 
 
 EXPORTS = pathlib.Path(__file__).parents[1] / "notebooks" / "exports.ipynb"

@@ -103,6 +103,7 @@ def python_side() -> dict:
         ),
         (protocol.make("edits.ack", reply_to="b", keys=[[0, 1, 2]], versions=[4], duplicate=False), []),
         (protocol.make("edits.reject", reply_to="b", error="label 300 is outside 0 … 255"), []),
+        (protocol.make("edits.reject", reply_to="b", error="not saved: [Errno 28]", retry=True), []),
         (
             protocol.make(
                 "chunks.changed", layer="labels", level=0, keys=[[1, 1, 1]], versions=[9], origin="b"
@@ -114,6 +115,7 @@ def python_side() -> dict:
         (protocol.make("error", error="bad"), []),
         (protocol.make("pong", reply_to="p", labelmap_id="lm"), []),
         (protocol.make("cache.clear"), []),
+        (protocol.make("pending.discard"), []),
         (protocol.make("labels.counts", labels=["1", str(2**64 - 1)], counts=[10, 3], full=True), []),
         (protocol.make("labels.counts", labels=["1"], counts=[0], full=False), []),
         (protocol.make("screenshot", id="s1"), []),

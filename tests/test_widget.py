@@ -131,3 +131,23 @@ def test_closing_a_widget_releases_its_decoded_chunks():
     w.close()
     assert w.stream_stats["cached_bytes"] == 0
     assert w.labels.shape == (128, 128, 128)  # the label map stays usable
+
+
+def test_pending_edits_and_discard_pending(monkeypatch):
+    """``pending_edits()`` reads what the view reported (creation times as UTC datetimes);
+    ``discard_pending()`` sends the view a schema-valid ``pending.discard`` (it asks the user)."""
+    import datetime
+
+    from voxwidget.comm import protocol
+
+    w = VoxWidget(IMAGE)
+    assert w.pending_edits() == [] and w.pending_max_age_days == 30
+    w.pending_batches = [{"id": "b1", "stroke": "s1", "created": 1.7e12, "chunks": 2, "voxels": 40}]
+    (b,) = w.pending_edits()
+    assert b["id"] == "b1" and b["voxels"] == 40
+    assert b["created"] == datetime.datetime.fromtimestamp(1.7e9, datetime.UTC)
+    sent = []
+    monkeypatch.setattr(w, "send", lambda msg, buffers=None: sent.append(msg))
+    w.discard_pending()
+    assert [m["kind"] for m in sent] == ["pending.discard"]
+    protocol.validate(sent[0], [], sender="kernel")

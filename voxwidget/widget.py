@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import pathlib
 from typing import Any
@@ -160,6 +161,17 @@ class VoxWidget(anywidget.AnyWidget):
     """dict: what the browser has not yet got acknowledged, set by the view:
     ``{"state": "saved" | "pending" | "offline" | "replaying" | "error", "pending": int (batches),
     "error": str (only with state "error")}``. Empty until a view reports. Default ``{}``."""
+
+    pending_batches = t.List(t.Dict()).tag(sync=True)
+    """list[dict]: the edit batches the browser holds for this label map and the kernel has not yet
+    acknowledged, oldest first (at most 10 000), set by the view with ``sync_status``: each
+    ``{"id": str, "stroke": str, "created": float (ms since the epoch), "chunks": int, "voxels":
+    int}``. Read it with :meth:`pending_edits`. Default ``[]``."""
+
+    pending_max_age_days = t.Float(30.0).tag(sync=True)
+    """float: pending edit batches older than this (of any label map) are dropped from the browser
+    when a view starts, with a console note (they can no longer be replayed usefully); ``0`` keeps
+    them forever. Default ``30``."""
 
     shape = t.List(t.Int(), read_only=True).tag(sync=True)
     """list[int]: volume shape ``[z, y, x]`` (read-only)."""
@@ -382,6 +394,26 @@ class VoxWidget(anywidget.AnyWidget):
     def redo(self) -> bool:
         """Redo the last undone stroke or edit; False when there is nothing to redo."""
         return self._labels.redo()
+
+    def pending_edits(self) -> list[dict[str, Any]]:
+        """The edit batches the browser holds for this label map, not yet saved by the kernel (as
+        last reported by the view; empty when nothing is pending or no view is open): each
+        ``{"id", "stroke", "created" (datetime, UTC), "chunks", "voxels"}``, oldest first."""
+        out = []
+        for b in self.pending_batches:
+            b = dict(b)
+            if b.get("created") is not None:
+                b["created"] = datetime.datetime.fromtimestamp(b["created"] / 1000, datetime.UTC)
+            out.append(b)
+        return out
+
+    def discard_pending(self) -> None:
+        """Ask in the view(s) whether to drop the edit batches the browser holds for this label map
+        (see :meth:`pending_edits`); on "Discard" they are deleted from the browser and their
+        painting is reverted, on "Keep" nothing changes. The answer is noted in the console. It
+        does not recall batches the kernel already received (they are applied as usual): it is for
+        edits painted offline, or that the kernel could not save (a full disk), that should go."""
+        self._endpoint.send("pending.discard")
 
     def clear_browser_cache(self) -> None:
         """Empty the browser's persistent chunk cache in every open view (they refetch what they show)."""

@@ -210,8 +210,9 @@ class Endpoint:
         keys = sorted(result.versions)
 
         def ack(done: Future) -> None:
-            if done.exception() is not None:
-                self.send("edits.reject", reply_to=batch_id, error=f"not saved: {done.exception()}")
+            if done.exception() is not None:  # rolled back by the label map: the browser retries
+                exc = done.exception()
+                self.send("edits.reject", reply_to=batch_id, error=f"not saved: {exc}", retry=True)
                 return
             self.send(
                 "edits.ack",

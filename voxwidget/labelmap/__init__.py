@@ -14,6 +14,7 @@ __all__ = [
     "ChunkEdit",
     "EditEvent",
     "LabelMap",
+    "NotSavedError",
     "OutOfBoundsError",
     "RegionTooLarge",
 ]
@@ -24,6 +25,7 @@ _WHERE = {
     "BatchResult": "types",
     "Change": "types",
     "ChunkEdit": "types",
+    "NotSavedError": "types",
     "OutOfBoundsError": "types",
     "RegionTooLarge": "types",
     "EditEvent": "events",

@@ -4,17 +4,27 @@ Stores written here are standard zarr v3 arrays (``bytes`` + ``blosc``/lz4 + ``c
 default ``c/z/y/x`` chunk keys, fill value 0); all-fill chunks are not stored. Existing zarr v2 and v3
 arrays are opened too: chunks whose codec chain this module understands (bytes/blosc/gzip/zstd/crc32c,
 v2 numcodecs compressors and filters) are read and written directly with atomic writes; any other
-chain (e.g. sharding) goes through the zarr library (then chunk writes are not atomic).
+chain (e.g. sharding) goes through the zarr library on a store whose every write is atomic and
+durable too (:func:`durable_local_store`: the whole shard to a temp file, fsync, rename, fsync of the
+directory), so a sharded store is never left with a torn shard, and a checkpoint that drops journal
+segments has its shards on disk.
 
 Per-store voxwidget metadata lives in ``<store>/.voxwidget/meta.json`` (written atomically), the
 write-ahead journal in ``<store>/.voxwidget/journal/``.
+
+Creation is atomic: a new store is built whole (array metadata, initial chunks, voxwidget metadata)
+in a hidden sibling directory ``.<name>.vwcreate-<random>``, fsync'd and renamed into place, so an
+interrupted creation leaves no store at the path (the next creation removes the leftover).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+import shutil
+import signal
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -33,6 +43,13 @@ _SHUFFLE = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
 
 class CorruptChunkError(ValueError):
     """A stored chunk file could not be decoded (names the file and the cause)."""
+
+
+def fault(point: str) -> None:
+    """Fault injection for the crash tests: SIGKILL this process at ``point`` when the environment
+    variable ``VOXWIDGET_FAULT`` names it (never set in normal use)."""
+    if os.environ.get("VOXWIDGET_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fsync_dir(path: str | os.PathLike) -> None:
@@ -59,7 +76,11 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, sync_dir: bool = True)
     """Write ``data`` to ``path`` atomically: temp file, fsync, rename, fsync of the directory."""
     path = os.fspath(path)
     tmp = path + ".vwtmp"
-    _write_fsync(tmp, data)
+    try:
+        _write_fsync(tmp, data)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
     os.replace(tmp, path)
     if sync_dir:
         fsync_dir(os.path.dirname(path) or ".")
@@ -149,7 +170,7 @@ class ChunkStore:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         if (self.path / "zarr.json").is_file():
-            meta = json.loads((self.path / "zarr.json").read_text())
+            meta = _read_json(self.path / "zarr.json")
             if meta.get("node_type") != "array":
                 raise ValueError(f"{self.path} is a zarr v3 {meta.get('node_type')}, not an array")
             self.zarr_format = 3
@@ -167,7 +188,7 @@ class ChunkStore:
             self._prefix = "c" + sep if kenc["name"] == "default" else ""
             self._sep = sep
         elif (self.path / ".zarray").is_file():
-            meta = json.loads((self.path / ".zarray").read_text())
+            meta = _read_json(self.path / ".zarray")
             self.zarr_format = 2
             self.shape = tuple(meta["shape"])
             self.chunk_shape = tuple(meta["chunks"])
@@ -188,13 +209,18 @@ class ChunkStore:
             self._codec = None
             import zarr
 
-            self._zarr = zarr.open_array(str(self.path), mode="r+")
+            self._zarr = zarr.open_array(durable_local_store(self.path), mode="r+")
         self.side = self.path / SIDE_DIR
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="voxwidget-chunkio")
 
     @property
+    def direct(self) -> bool:
+        """True when chunks are encoded here (else through zarr, e.g. sharding; atomic either way)."""
+        return self._codec is not None
+
+    @property
     def atomic(self) -> bool:
-        """True when chunk writes are atomic (the codec chain is handled here)."""
+        """:attr:`direct`'s older name: one chunk file per key (a zarr shard holds several)."""
         return self._codec is not None
 
     @classmethod
@@ -205,13 +231,32 @@ class ChunkStore:
         chunks: Sequence[int],
         dtype: np.dtype,
         attributes: dict[str, Any] | None = None,
+        fill: Callable[[ChunkStore], dict[str, Any] | None] | None = None,
     ) -> ChunkStore:
-        """Create an empty zarr v3 array (bytes + blosc lz4, no shuffle + crc32c) at ``path``."""
+        """Create a zarr v3 array (bytes + blosc lz4, no shuffle + crc32c) at ``path`` atomically (see
+        the module docstring): ``fill(store)`` writes the initial chunks into the hidden sibling
+        and returns the metadata to write. ``path`` must not exist, or be an empty directory.
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists and is not an empty directory (names it).
+        """
         import zarr
         from zarr.codecs import BloscCodec, Crc32cCodec
 
+        final = Path(path).absolute()
+        if final.exists() and not (final.is_dir() and not any(final.iterdir())):
+            raise FileExistsError(
+                f"cannot create a label store at {final}: it exists and is not an empty directory "
+                "(and not a zarr array); choose a new path or remove it"
+            )
+        final.parent.mkdir(parents=True, exist_ok=True)
+        for old in final.parent.glob(f".{final.name}.vwcreate-*"):  # an interrupted creation
+            shutil.rmtree(old, ignore_errors=True)
+        p = final.parent / f".{final.name}.vwcreate-{uuid.uuid4().hex[:12]}"
         zarr.create_array(
-            store=str(path),
+            store=str(p),
             shape=tuple(int(s) for s in shape),
             chunks=tuple(int(c) for c in chunks),
             dtype=np.dtype(dtype),
@@ -221,11 +266,26 @@ class ChunkStore:
             compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="noshuffle"), Crc32cCodec()],
             attributes=attributes or {},
         )
-        p = Path(path)
         _fsync_file(p / "zarr.json")
         fsync_dir(p)
-        fsync_dir(p.parent if str(p.parent) else ".")
-        return cls(p)
+        fault("create:array")
+        tmp = cls(p)
+        try:
+            meta = fill(tmp) if fill is not None else None
+            fault("create:filled")
+            if meta is not None:
+                tmp.write_meta(meta)
+        finally:
+            tmp.close()
+        fault("create:meta")
+        try:
+            os.rename(p, final)  # (replaces an empty directory)
+        except OSError as e:
+            shutil.rmtree(p, ignore_errors=True)
+            raise FileExistsError(f"cannot create a label store at {final}: {e}") from e
+        fault("create:renamed")
+        fsync_dir(final.parent)
+        return cls(final)
 
     # -- keys and files ---------------------------------------------------------------------
     def chunk_file(self, key: Key) -> Path:
@@ -305,7 +365,11 @@ class ChunkStore:
             return f, 0
         buf = self._codec.encode(data)  # type: ignore[union-attr]
         tmp = f + ".vwtmp"
-        _write_fsync(tmp, buf)
+        try:
+            _write_fsync(tmp, buf)
+        except BaseException:
+            _unlink_quietly(tmp)  # (a full disk: give the space back)
+            raise
         os.replace(tmp, f)
         return f, len(buf)
 
@@ -379,6 +443,52 @@ class ChunkStore:
     def close(self) -> None:
         """Release the I/O threads."""
         self._pool.shutdown(wait=True)
+
+
+def _durable_put(path: Path, data: bytes) -> None:
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fsync_dir(path.parent.parent)
+    atomic_write(path, data)
+
+
+def durable_local_store(path: str | os.PathLike) -> Any:
+    """A zarr ``LocalStore`` at ``path`` whose writes are atomic and durable (temp file, fsync,
+    rename, fsync of the directory) and whose deletes are durable: the zarr path of
+    :class:`ChunkStore` (sharded arrays: each write is a whole shard)."""
+    import asyncio
+
+    from zarr.storage import LocalStore
+
+    class DurableLocalStore(LocalStore):
+        async def set(self, key: str, value: Any) -> None:
+            self._check_writable()
+            await asyncio.to_thread(_durable_put, Path(self.root) / key, bytes(value.as_buffer_like()))
+
+        async def delete(self, key: str) -> None:
+            await super().delete(key)
+            f = Path(self.root) / key
+            if f.parent.is_dir():
+                await asyncio.to_thread(fsync_dir, f.parent)
+
+    return DurableLocalStore(str(path))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(
+            f"{path} is not valid JSON ({e}): a damaged or half-written store; "
+            "restore it from a backup or remove it"
+        ) from e
+
+
+def _unlink_quietly(path: str | os.PathLike) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _fsync_file(path: str | os.PathLike) -> None:

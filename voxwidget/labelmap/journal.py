@@ -8,6 +8,13 @@ The writer thread takes every record queued since its last fsync, writes them wi
 and one ``fsync`` (group commit) and then resolves their futures, so a caller may acknowledge a
 record as durable once its future is done. ``rotate()`` starts a new segment; once the label map
 has checkpointed everything up to the rotation, the old segments are deleted (``discard``).
+
+A failed write (ENOSPC, EIO, EFBIG, EACCES…) changes nothing on disk: the segment is truncated back
+to its last durable record (so records appended later are not hidden behind a torn one). The
+journal then *fails*: the failed group and every record queued after it fail with the same
+``OSError`` until :meth:`Journal.resume` (the owner calls ``on_error`` first, on the writer thread,
+before any failed future is resolved: the label map rolls those records back there). When even the
+truncation fails the journal stays broken: every later record fails until the map is reopened.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class Record:
     seq: int
     header: dict[str, Any]
     arrays: list[np.ndarray]
+    segment: Path | None = None
 
 
 def encode_record(seq: int, header: dict[str, Any], arrays: list[np.ndarray] = ()) -> bytes:  # type: ignore[assignment]
@@ -123,6 +131,7 @@ def read_journal(directory: str | os.PathLike) -> tuple[list[Record], list[Path]
                     break
                 try:
                     records.append(decode_record(payload))
+                    records[-1].segment = seg
                 except Exception as e:  # a CRC-valid but unparsable record is still corruption
                     err = f"undecodable record ({e})"
                     break
@@ -157,21 +166,36 @@ class Journal:
         self._next = int(segs[-1].stem.split("-")[1]) + 1 if segs else 1
         self._fd: int | None = None
         self._cur: Path | None = None
-        self._q: queue.SimpleQueue[tuple[str, bytes | None, Future[Any]]] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[tuple[str, Any, Future[Any]]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="voxwidget-journal", daemon=True)
         self._closed = False
         self._discarding: threading.Thread | None = None
         self.fsyncs = 0
+        #: highest sequence number known durable
+        self.durable_seq = 0
+        #: the last sequence number in each segment (filled by the owner for existing segments)
+        self.last_seq: dict[Path, int] = {}
+        #: ``on_error(exc)``: called on the writer thread when a write fails, before the failed
+        #: futures are resolved; it must call :meth:`resume` once it has undone the failed records
+        self.on_error: Any = None
+        self._failing: BaseException | None = None  # set from a failure until the resume marker
+        self._broken: BaseException | None = None  # truncation failed too: nothing is written
         self._thread.start()
 
-    def append(self, record: bytes) -> Future[None]:
-        """Queue a framed record; the future resolves once it is fsync'd."""
+    def append(self, record: bytes, seq: int = 0) -> Future[None]:
+        """Queue a framed record with sequence number ``seq``; the future resolves once it is
+        fsync'd, or fails with the ``OSError`` of a failed write (see the module docstring)."""
         fut: Future[None] = Future()
         if self._closed:
             fut.set_exception(RuntimeError(f"journal {self.dir} is closed"))
             return fut
-        self._q.put(("rec", record, fut))
+        self._q.put(("rec", (record, seq), fut))
         return fut
+
+    def resume(self) -> None:
+        """After a failure: records appended from now on are written again (the owner has undone
+        every record appended before this call)."""
+        self._q.put(("resume", None, Future()))
 
     def rotate(self) -> Future[list[Path]]:
         """Close the current segment; the future yields the segments written before this call."""
@@ -222,28 +246,65 @@ class Journal:
 
     # -- writer thread ----------------------------------------------------------------------
     def _open_segment(self) -> None:
-        self._cur = self.dir / f"seg-{self._next:08d}.log"
+        path = self.dir / f"seg-{self._next:08d}.log"
         self._next += 1
-        self._fd = os.open(self._cur, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.write(self._fd, MAGIC)
-        os.fsync(self._fd)
-        fsync_dir(self.dir)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, MAGIC)
+            os.fsync(fd)
+            fsync_dir(self.dir)
+        except BaseException:
+            os.close(fd)
+            try:  # a segment without its full magic would hide every later segment
+                path.unlink()
+            except OSError:
+                pass
+            raise
+        self._fd, self._cur = fd, path
 
-    def _flush(self, bufs: list[bytes], futs: list[Future[Any]]) -> None:
+    def _write(self, data: bytes) -> None:
+        if self._broken is not None:
+            raise self._broken
+        if self._fd is None:
+            self._open_segment()
+        fd = self._fd
+        good = os.fstat(fd).st_size  # type: ignore[arg-type]
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]  # type: ignore[arg-type]
+            os.fsync(fd)  # type: ignore[arg-type]
+        except BaseException:
+            try:  # cut the torn tail off: records written later must not sit behind it
+                os.ftruncate(fd, good)  # type: ignore[arg-type]
+                os.fsync(fd)  # type: ignore[arg-type]
+            except OSError as e2:
+                self._broken = e2
+            raise
+
+    def _flush(self, bufs: list[tuple[bytes, int]], futs: list[Future[Any]]) -> None:
         if not bufs:
             return
         try:
-            if self._fd is None:
-                self._open_segment()
-            data = memoryview(b"".join(bufs))
-            while data:
-                data = data[os.write(self._fd, data) :]  # type: ignore[arg-type]
-            os.fsync(self._fd)  # type: ignore[arg-type]
+            if self._failing is not None:
+                raise self._failing
+            self._write(b"".join(b for b, _ in bufs))
             self.fsyncs += 1
         except BaseException as e:
+            if self._failing is None:
+                self._failing = e
+                if self.on_error is not None:
+                    try:
+                        self.on_error(e)
+                    except BaseException as e3:  # pragma: no cover - a bug in the owner
+                        warnings.warn(f"voxwidget: journal rollback failed: {e3!r}", stacklevel=1)
+                else:
+                    self._failing = None
             for f in futs:
                 f.set_exception(e)
         else:
+            self.durable_seq = max(self.durable_seq, bufs[-1][1])
+            self.last_seq[self._cur] = bufs[-1][1]  # type: ignore[index]
             for f in futs:
                 f.set_result(None)
         bufs.clear()
@@ -264,15 +325,20 @@ class Journal:
                     items.append(self._q.get_nowait())
                 except queue.Empty:
                     break
-            bufs: list[bytes] = []
+            bufs: list[tuple[bytes, int]] = []
             futs: list[Future[Any]] = []
             for kind, data, fut in items:
                 if kind == "rec":
-                    bufs.append(data)  # type: ignore[arg-type]
+                    bufs.append(data)
                     futs.append(fut)
                     continue
                 self._flush(bufs, futs)
-                if kind == "rotate":
+                if kind == "resume":
+                    self._failing = None
+                elif kind == "rotate" and self._failing is not None:
+                    # a checkpoint must not write chunks holding records that failed
+                    fut.set_exception(self._failing)
+                elif kind == "rotate":
                     fut.set_result(self._close_segment())
                 else:
                     self._close_segment()

@@ -9,6 +9,7 @@ history and persistence. Applied batch ids are remembered for the last ``max_bat
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from ..tools.region import box_atoms
 from ..tools.voxels import voxel_atoms
 from .chunkstore import ChunkStore
 from .core import MapCore
-from .persistence import is_array
+from .persistence import is_array, new_meta, write_array
 from .toolmethods import ToolMethods
 from .types import BatchRejected, BatchResult, Change, done_future
 from .validate import check_chunk_key, check_edit, check_labels, label_dtype, normalize_index
@@ -104,8 +105,9 @@ class LabelMap(ToolMethods):
         self.grid_shape = core.table.grid_shape
         if store is not None:
             core.attach(store, created=False)
-        elif path is not None:
-            core.attach(ChunkStore.create(path, shape, chunks, dt), created=True)
+        elif path is not None:  # created whole, with its id, or not at all
+            fill = lambda _: new_meta(core.id)  # noqa: E731
+            core.attach(ChunkStore.create(path, shape, chunks, dt, fill=fill), created=False)
 
     @property
     def id(self) -> str:
@@ -153,14 +155,20 @@ class LabelMap(ToolMethods):
     ) -> LabelMap:
         """A label map holding a copy of ``array`` (numpy, zarr or anything sliceable, 3D integer).
 
-        With ``path`` the copy goes straight into a new store chunk by chunk.
+        With ``path`` the copy goes straight into a new store chunk by chunk; the store appears at
+        ``path`` only once it is complete (an interrupted copy leaves no store there).
         """
         if path is not None and is_array(path):
             raise ValueError(f"from_array: {path} already holds an array; use LabelMap.open")
         dt = np.dtype(getattr(array, "dtype", np.asarray(array).dtype))
-        lm = cls(tuple(array.shape), dtype=dt, chunks=chunks, path=path, **kwargs)
-        lm._core.ingest(array)
-        return lm
+        lm = cls(tuple(array.shape), dtype=dt, chunks=chunks, **kwargs)  # validates the arguments
+        if path is None:
+            lm._core.ingest(array)
+            return lm
+        lm.close()
+        fill = lambda store: write_array(store, array, uuid.uuid4().hex)  # noqa: E731
+        ChunkStore.create(path, lm.shape, lm.chunk_shape, lm.dtype, fill=fill).close()
+        return cls.open(path, **kwargs)
 
     # -- edits -------------------------------------------------------------------------------------
     def apply_batch(self, batch_id: str, edits: Any, *, stroke: str | None = None) -> BatchResult:
@@ -432,6 +440,18 @@ class LabelMap(ToolMethods):
         return to_dask(self, level)
 
     # -- persistence -------------------------------------------------------------------------------
+    @property
+    def storage_status(self) -> dict[str, Any]:
+        """Health of the store: ``{"state": "ok" | "error", "journal_error": str | None,
+        "checkpoint_error": str | None}`` (an in-memory map is always ``ok``). A journal error
+        (its edits were rolled back) clears once a later edit is durable; a checkpoint error (the
+        journal is kept, the checkpoint retried) once a checkpoint succeeds."""
+        persist = self._core.persist
+        if persist is None:
+            return {"state": "ok", "journal_error": None, "checkpoint_error": None}
+        with self._core.lock:
+            return persist.status()
+
     def checkpoint(self, force: bool = False) -> None:
         """Write all dirty chunks to the store now (atomically), then truncate the journal."""
         if self._core.persist is not None:

@@ -14,8 +14,13 @@ sequence number), then deletes the rotated journal segments. A background thread
 ``checkpoint_delay`` seconds after the first unsaved edit (at once when dirty chunks alone exceed
 the memory budget).
 
-Journal entry modes: ``[z, y, x, version, 0]`` offsets + values; ``[…, 1]`` the whole chunk (when
-smaller); ``[…, 2, row0]`` a :class:`~voxwidget.labelmap.rowmask.RowMask`'s bit rows + one value.
+Record contents (entries, undo-history operations, format versions): :mod:`voxwidget.labelmap.records`.
+Segments holding records of undo steps still in the history are kept past the checkpoint (the
+history is rebuilt from them on reopen), so the journal holds at most about ``undo_bytes`` more.
+
+A failed journal write: every record not yet durable is handed back (:meth:`Persistence.take_failed`)
+for the map to roll back, and :meth:`Persistence.status` names the error; a failed checkpoint keeps
+the journal (nothing is discarded), leaves the chunks dirty, retries later and names the error too.
 """
 
 from __future__ import annotations
@@ -35,15 +40,28 @@ from typing import Any
 import numpy as np
 
 from .atoms import Atom
-from .chunkstore import ChunkStore
+from .chunkstore import ChunkStore, fault
 from .chunktable import ChunkTable
-from .journal import Journal, Record, encode_record, read_journal
-from .rowmask import RowMask
+from .counts import LabelCounts
+from .history import History
+from .journal import Journal, encode_record, read_journal
+from .records import RECORD_VERSION, check_version, encode_entries, record_atoms, replay_values
+from .validate import check_labels
 
-__all__ = ["Persistence", "is_array"]
+__all__ = ["Persistence", "is_array", "new_meta", "write_array"]
 
 Key = tuple[int, int, int]
 _OPEN: weakref.WeakSet[Persistence] = weakref.WeakSet()
+
+
+class Inflight:
+    """A journal record not yet known durable, with what rolling it back needs: its atoms, the
+    its batch id and the history before it."""
+
+    __slots__ = ("atoms", "batch_id", "memento", "seq")
+
+    def __init__(self, seq: int, atoms: Sequence[Atom], batch_id: str | None, memento: Any):
+        self.seq, self.atoms, self.batch_id, self.memento = seq, atoms, batch_id, memento
 
 
 @atexit.register
@@ -80,6 +98,8 @@ class Persistence:
         Seconds after the first unsaved edit at which the background checkpoint runs.
     created : bool
         The store was just created: checkpoint at once so its metadata exists.
+    history : History, optional
+        The map's undo history: rebuilt from the journal, its steps' records kept past checkpoints.
     """
 
     def __init__(
@@ -91,8 +111,17 @@ class Persistence:
         map_id: str,
         checkpoint_delay: float,
         created: bool,
+        history: History | None = None,
     ) -> None:
         self.store = store
+        self.history = history if history is not None else History(0)
+        self.inflight: list[Inflight] = []
+        self.journal_error: str | None = None
+        self.checkpoint_error: str | None = None
+        self._err_seq = 0
+        #: versions given to rolled-back content, not yet durable: carried by every record (``"f"``)
+        #: until a checkpoint holds them, so a version is never handed out twice across a crash
+        self.floors: dict[Key, int] = {}
         self.table = table
         self.lock = lock
         self.ids = ids
@@ -118,13 +147,25 @@ class Persistence:
         jdir = store.side / "journal"
         records, bad = read_journal(jdir)
         replayed = 0
+        last: dict[Path, int] = {}
         for rec in records:
+            check_version(rec)
+            last[rec.segment] = rec.seq  # type: ignore[index]
             if rec.seq > self._ckpt_seq:
-                self._replay(rec)
+                replay_values(rec, table)
+                for z, y, x, v in rec.header.get("f", ()):
+                    table.versions[(z, y, x)] = max(table.versions.get((z, y, x), 0), v)
+                if rec.header.get("b") is not None:
+                    self.ids[rec.header["b"]] = None
+                self.seq = max(self.seq, rec.seq)
                 replayed += 1
+            self._rebuild(rec)
+        self.history.end_stroke()
         for b in bad:
             b.rename(b.with_name(b.name + f".corrupt-{int(time.time())}"))
         self.journal = Journal(jdir)
+        self.journal.last_seq.update(last)
+        self.journal.durable_seq = self.seq
         _OPEN.add(self)
         self._thread = threading.Thread(
             target=_checkpointer, args=(weakref.ref(self),), name="voxwidget-checkpoint", daemon=True
@@ -139,60 +180,83 @@ class Persistence:
         return self.store.path
 
     # -- the journal ---------------------------------------------------------------------------------
-    def log(self, atoms: Sequence[Atom], versions: dict[Key, int], batch_id: str | None) -> Future[None]:
+    def log(
+        self,
+        atoms: Sequence[Atom],
+        versions: dict[Key, int],
+        batch_id: str | None,
+        hist: list | None = None,
+        memento: Any = None,
+    ) -> Future[None]:
         """Append one record of ``atoms`` (already applied to the table, whose chunks now hold
-        ``versions``) and the batch id; the future resolves once it is durable. Call with the lock
-        held. Marks the map as having unsaved edits, so a checkpoint follows."""
+        ``versions``), the batch id and the history operation ``hist`` (see
+        :mod:`~voxwidget.labelmap.records`); the future resolves once it is durable. Call with the
+        lock held. Marks the map as having unsaved edits, so a checkpoint follows. Until it is
+        durable the record is kept in :attr:`inflight` (with the history ``memento`` from before it)."""
         self.seq += 1
-        itemsize = self.table.dtype.itemsize
-        head: list[list[int]] = []
-        arrays: list[np.ndarray] = []
-        whole: set[Key] = set()  # chunks already journaled whole (their final state)
-        for a in atoms:
-            key, offs, vals = a.key, a.offsets, a.new
-            if key in whole:
-                continue
-            if isinstance(offs, RowMask):
-                if vals.size == 1:
-                    head.append([*key, versions[key], 2, offs.row0])
-                    arrays += [offs.bits, vals]
-                    continue
-                offs = offs.offsets()
-            if offs.size * (4 + itemsize) >= self.table.chunk_nbytes:
-                head.append([*key, versions[key], 1])
-                arrays.append(self.table.entries[key].data.reshape(-1))
-                whole.add(key)
-            else:
-                head.append([*key, versions[key], 0])
-                arrays += [offs.astype(np.uint32, copy=False), vals]
-        fut = self.journal.append(encode_record(self.seq, {"b": batch_id, "e": head}, arrays))
+        head, arrays = encode_entries(atoms, versions, self.table, bool(hist) and hist[0] == "e")
+        header: dict[str, Any] = {"v": RECORD_VERSION, "b": batch_id, "e": head}
+        if hist:
+            header["h"] = hist
+        if self.floors:
+            header["f"] = [[*k, v] for k, v in self.floors.items()]
+        durable = self.journal.durable_seq
+        if self.inflight and self.inflight[0].seq <= durable:
+            self.inflight = [f for f in self.inflight if f.seq > durable]
+        self.inflight.append(Inflight(self.seq, atoms, batch_id, memento))
+        fut = self.journal.append(encode_record(self.seq, header, arrays), self.seq)
         if atoms and self._first_dirty is None:
             self._first_dirty = time.monotonic()
             self._kick.set()
         return fut
 
-    def _replay(self, rec: Record) -> None:
-        """Re-apply one journal record (idempotent "set" entries) while opening the store."""
-        arrays = iter(rec.arrays)
-        table = self.table
-        for z, y, x, ver, mode, *extra in rec.header["e"]:
-            key = (z, y, x)
-            flat = table.write(key).reshape(-1)
-            if mode == 1:
-                new = next(arrays)
-                table.counts.change(flat, new)
-                flat[:] = new
-            else:  # mode 2 by offsets: reopening a store need not load the compiled row kernels
-                offs = next(arrays)
-                if mode == 2:
-                    offs = RowMask.from_record(extra[0], offs, table.chunk_shape[2]).offsets()
-                new = next(arrays)
-                table.counts.change(flat[offs], new)
-                flat[offs] = new
-            table.bump(key, ver)
-        if rec.header.get("b") is not None:
-            self.ids[rec.header["b"]] = None
-        self.seq = max(self.seq, rec.seq)
+    def take_failed(self, exc: BaseException) -> list[Inflight]:
+        """The records appended but not durable (all fail after a failed write), oldest first;
+        notes the error for :meth:`status`. Call with the lock held."""
+        durable = self.journal.durable_seq
+        failed = [f for f in self.inflight if f.seq > durable]
+        self.inflight = []
+        self.journal_error = f"journal write failed: {exc}"
+        self._err_seq = self.seq
+        warnings.warn(
+            f"voxwidget: journal write of {self.path} failed ({exc}); "
+            f"{len(failed)} unsaved edit(s) were rolled back",
+            stacklevel=1,
+        )
+        return failed
+
+    def status(self) -> dict[str, Any]:
+        """``{"state": "ok" | "error", "journal_error": str | None, "checkpoint_error": str |
+        None}``; a journal error clears once a later record is durable, a checkpoint error once a
+        checkpoint succeeds."""
+        if self.journal_error is not None and self.journal.durable_seq > self._err_seq:
+            self.journal_error = None
+        bad = self.journal_error or self.checkpoint_error
+        return {
+            "state": "error" if bad else "ok",
+            "journal_error": self.journal_error,
+            "checkpoint_error": self.checkpoint_error,
+        }
+
+    def _rebuild(self, rec: Any) -> None:
+        """Apply a record's history operation to the rebuilt undo history."""
+        h, hist = rec.header.get("h"), self.history
+        if not h:
+            if rec.header["e"]:  # a version-1 record (or undo disabled): the history is unknown
+                hist.clear()
+            return
+        if h[0] == "e":
+            step = hist.record(record_atoms(rec, self.table.chunk_shape), h[2], sid=h[1])
+            if step is not None and step.seq0 is None:
+                step.seq0 = rec.seq
+            return
+        top = hist.top(redo=h[0] == "x")
+        if top is None or top.id != h[1]:
+            hist.clear()  # the step it names is gone (a smaller history budget): never undo wrong
+        elif h[0] == "u":
+            hist.pop_undo()
+        else:
+            hist.pop_redo()
 
     def kick(self) -> None:
         """Ask the background thread to look at the map now (dirty chunks exceed the budget)."""
@@ -204,25 +268,46 @@ class Persistence:
         return _meta(map_id or self.map_id, self.seq, self.table, self.ids)
 
     def checkpoint(self, force: bool = False) -> None:
-        """Write all dirty chunks to the store now (atomically), then truncate the journal."""
+        """Write all dirty chunks to the store now (atomically), then truncate the journal (keeping
+        the segments the undo history still needs). On failure (e.g. the disk is full) the journal
+        is kept whole, the chunks stay dirty, :meth:`status` names the error, the background thread
+        retries later, and the error is raised."""
         with self._ckpt_lock:
             with self.lock:
                 if (self._closed and not force) or (not force and self.seq == self._ckpt_seq):
                     return
                 dirty = self.table.dirty_for_checkpoint()
                 meta = self.meta()
+                floors = dict(self.floors)
                 seq = self.seq
                 rot = self.journal.rotate()
-                self._first_dirty = None
-            # The journal must hold every record behind these chunks before any chunk file changes:
-            # a crash mid-write then leaves a partly written batch that replay on reopen completes.
-            covered = rot.result()
-            if dirty:  # chunk files newer than meta.json's label counts until the meta is written
-                self.store.mark_writing()
-            self.store.write_chunks((k, d) for k, d, _ in dirty)
-            self.store.write_meta(meta)
-            self.store.clear_writing()
-            self.journal.discard(covered)
+                first, self._first_dirty = self._first_dirty, None
+            try:
+                # The journal must hold every record behind these chunks before any chunk file
+                # changes: a crash mid-write then leaves a partly written batch that replay completes.
+                covered = rot.result()
+                if dirty:  # chunk files newer than meta.json's label counts until it is written
+                    self.store.mark_writing()
+                self.store.write_chunks((k, d) for k, d, _ in dirty)
+                self.store.write_meta(meta)
+                self.store.clear_writing()
+            except Exception as e:
+                with self.lock:
+                    self.checkpoint_error = f"checkpoint failed: {e}"
+                    if self._first_dirty is None:
+                        self._first_dirty = first if first is not None else time.monotonic()
+                raise
+            with self.lock:
+                keep = self.history.oldest_seq()
+                last = self.journal.last_seq
+                drop = [c for c in covered if keep is None or last.get(c, 0) < keep]
+                self.checkpoint_error = None
+                for k, v in floors.items():  # the checkpoint's versions hold them now
+                    if self.floors.get(k) == v:
+                        del self.floors[k]
+            self.journal.discard(drop)
+            for c in drop:
+                last.pop(c, None)
             with self.lock:
                 self._ckpt_seq = seq
                 self.table.checkpointed(dirty)
@@ -234,19 +319,19 @@ class Persistence:
         self.checkpoint()
         table = self.table
         with self.lock:
-            target = ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype)
             meta = self.meta(uuid.uuid4().hex)
-        for key in np.ndindex(*table.grid_shape):
-            with self.lock:
-                data = table.read(key)
-                data = None if data is None else data.copy()
-                table.evict()
-            if data is not None:
-                target.write_chunks([(key, data)])
-        meta["seq"] = 0
-        meta["batch_ids"] = []
-        target.write_meta(meta)
-        target.close()
+
+        def fill(target: ChunkStore) -> dict[str, Any]:
+            for key in np.ndindex(*table.grid_shape):
+                with self.lock:
+                    data = table.read(key)
+                    data = None if data is None else data.copy()
+                    table.evict()
+                if data is not None:
+                    target.write_chunks([(key, data)])
+            return {**meta, "seq": 0, "batch_ids": []}
+
+        ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype, fill=fill).close()
 
     @classmethod
     def adopt(
@@ -257,28 +342,38 @@ class Persistence:
         ids: OrderedDict[str, None],
         map_id: str,
         checkpoint_delay: float,
+        history: History | None = None,
     ) -> Persistence:
-        """Give an in-memory map a new store at ``path``: write its chunks there, then persist it."""
-        with lock:
-            store = ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype)
+        """Give an in-memory map a new store at ``path``: write its chunks there (atomically: the
+        store appears complete or not at all), then persist it. Its undo history so far is not
+        journalled: it is held in memory only (lost with the kernel)."""
+
+        def fill(store: ChunkStore) -> dict[str, Any]:
             store.write_chunks((k, e.data) for k, e in table.entries.items())
+            return _meta(map_id, 0, table, ids)
+
+        with lock:
+            store = ChunkStore.create(path, table.shape, table.chunk_shape, table.dtype, fill=fill)
             for e in table.entries.values():
                 e.dirty = False
-            store.write_meta(_meta(map_id, 0, table, ids))
-            return cls(store, table, lock, ids, map_id, checkpoint_delay, created=False)
+            return cls(store, table, lock, ids, map_id, checkpoint_delay, False, history)
 
     # -- shutdown --------------------------------------------------------------------------------------
     def close(self) -> None:
-        """Checkpoint, then release the journal, the store and the background thread (idempotent)."""
+        """Checkpoint, then release the journal, the store and the background thread (idempotent).
+        A failed checkpoint (disk full) still releases everything, keeping the journal on disk (the
+        next open replays it), and then raises."""
         if self._closed:
             return
         _OPEN.discard(self)
         self._stop.set()
         self._kick.set()
-        self.checkpoint()
-        self._closed = True
-        self.journal.close()
-        self.store.close()
+        try:
+            self.checkpoint()
+        finally:
+            self._closed = True
+            self.journal.close()
+            self.store.close()
 
     def abandon(self) -> None:
         """Drop everything without checkpointing, as a crash would (for tests); the journal is
@@ -290,6 +385,11 @@ class Persistence:
         self.journal.close()
         with self._ckpt_lock:
             self.store.close()
+
+
+def new_meta(map_id: str) -> dict[str, Any]:
+    """The metadata of a new, empty store (all background: the label counts are known, none)."""
+    return {"format": 1, "id": map_id, "seq": 0, "versions": [], "batch_ids": [], "counts": []}
 
 
 def _meta(map_id: str, seq: int, table: ChunkTable, ids: OrderedDict[str, None]) -> dict[str, Any]:
@@ -325,8 +425,36 @@ def _checkpointer(ref: weakref.ref[Persistence]) -> None:
                 p = ref()
                 if p is None or stop.is_set():
                     return
+            before = p.checkpoint_error
             try:
                 p.checkpoint()
-            except Exception as e:  # keep the thread alive; the next edit retries
-                warnings.warn(f"voxwidget: background checkpoint of {p.path} failed: {e}", stacklevel=1)
+            except Exception as e:  # keep the thread alive; retried after checkpoint_delay
+                if p.checkpoint_error != before:  # (once per distinct error, not every retry)
+                    warnings.warn(f"voxwidget: background checkpoint of {p.path} failed: {e}", stacklevel=1)
         del p
+
+
+def write_array(store: ChunkStore, array: Any, map_id: str) -> dict[str, Any]:
+    """Copy ``array`` into a store being created, chunk by chunk (all-zero chunks are not stored);
+    returns its metadata (every stored chunk at version 1)."""
+    shape, c, dt = store.shape, store.chunk_shape, store.dtype
+    versions: dict[Key, int] = {}
+    counts = LabelCounts(int(np.prod(shape, dtype=np.int64)))
+    batch: list[tuple[Key, np.ndarray]] = []
+    for key in np.ndindex(*(-(-s // cc) for s, cc in zip(shape, c, strict=True))):
+        sl = tuple(slice(k * cc, min((k + 1) * cc, s)) for k, cc, s in zip(key, c, shape, strict=True))
+        part = check_labels(np.asarray(array[sl]), dt, "array value")
+        if not np.count_nonzero(part):
+            continue
+        counts.add_array(part)
+        data = np.zeros(c, dt)
+        data[tuple(slice(0, s.stop - s.start) for s in sl)] = part
+        versions[key] = 1  # type: ignore[index]
+        batch.append((key, data))  # type: ignore[arg-type]
+        if len(batch) >= 32:
+            store.write_chunks(batch)
+            batch = []
+            fault("create:chunks")
+    store.write_chunks(batch)
+    meta = {**new_meta(map_id), "versions": [[*k, v] for k, v in versions.items()]}
+    return {**meta, "counts": counts.to_meta()}

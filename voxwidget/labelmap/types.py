@@ -15,6 +15,7 @@ __all__ = [
     "Change",
     "ChunkEdit",
     "ChunkReader",
+    "NotSavedError",
     "OutOfBoundsError",
     "RegionTooLarge",
     "done_future",
@@ -110,3 +111,14 @@ class ChunkReader(Protocol):
     @property
     def offsets(self) -> np.ndarray:
         """``offsets[z, y, x]``: the C-order linear index of each voxel of the nominal chunk (uint32)."""
+
+
+class NotSavedError(OSError):
+    """An edit made from Python could not be written to the journal (disk full, I/O error, file too
+    large, permission) and was rolled back; raised by the next Python-side edit of the map (and
+    the edit's ``durable`` future fails with the original ``OSError``). Carries its ``errno``."""
+
+    def __init__(self, cause: BaseException):
+        errno = getattr(cause, "errno", None)
+        super().__init__(errno, f"an edit was not saved and has been rolled back (nothing changed): {cause}")
+        self.__cause__ = cause

@@ -10,7 +10,9 @@
  * states the contract), or the IndexedDB one of `store/pendingdb.js` (a batch is `put` before it is
  * sent and deleted on ack or reject); their messages are built by `net/edits.js`. On `edits.ack`
  * the painted tiles move to the new versions; on `edits.reject` the touched chunks are refetched
- * whole, which reverts the optimistic paint. Tiles arriving while batches for their chunk are
+ * whole, which reverts the optimistic paint, except a reject with `retry` (valid, but the kernel
+ * could not make it durable, e.g. a full disk, and rolled it back): that batch stays pending and
+ * in the overlay and is resent after a backoff (2 s doubling to 30 s; reset by an ack). Tiles arriving while batches for their chunk are
  * pending get those voxels re-applied on top, so a stale reply never hides a stroke.
  *
  * A stroke with `preserve` (preserve_labels) paints only voxels this view does not know to hold a
@@ -32,6 +34,10 @@ import { keyString, offsetToLocal, tileIndex } from "../core/grid.js";
 import { MemoryPendingStore } from "../store/pendingstore.js";
 import { batchMessage, encodeBatches, MAX_BATCH_BYTES } from "./edits.js";
 import { LABEL_DTYPES } from "./protocol.js";
+
+/** First and longest wait before resending batches the kernel could not make durable. */
+export const RETRY_MIN_MS = 2000;
+export const RETRY_MAX_MS = 30000;
 
 /**
  * Write voxels (chunk-local offsets, values) into one cached tile of their chunk.
@@ -102,6 +108,8 @@ export class EditQueue {
     this.recent = new Set(); // ids of batches this queue sent (bounded), for chunks.changed origins
     this.lastError = null;
     this.online = online;
+    this.retryMs = RETRY_MIN_MS; // backoff for batches the kernel could not make durable
+    this.retryTimer = null;
     /** @type {Set<string>} ids of batches sent by the last replay and not yet answered */
     this.replaying = new Set();
     /** @type {(() => void)[]} run once every stored batch has been sent (commands) */
@@ -267,7 +275,7 @@ export class EditQueue {
     if (!this.online) return;
     for (const batch of this.store.all()) {
       if (batch.stored === false) return;
-      if (batch.sent) continue;
+      if (batch.sent || batch.retry) continue;
       const { msg, buffers } = batchMessage(batch);
       if (this.send(msg, buffers) === false) return; // went offline: replayed when back
       batch.sent = true;
@@ -307,6 +315,7 @@ export class EditQueue {
     this.replaying.clear();
     for (const batch of this.store.all()) {
       batch.sent = false;
+      batch.retry = false;
       this.replaying.add(batch.id);
     }
     const n = this.replaying.size;
@@ -354,10 +363,19 @@ export class EditQueue {
     if (msg.kind !== "edits.ack" && msg.kind !== "edits.reject") return false;
     const batch = this.store.get(msg.reply_to);
     if (!batch) return this.recent.has(msg.reply_to); // a duplicate answer, or another view's
+    if (msg.kind === "edits.reject" && msg.retry) {
+      // valid but not saved (disk full…): the kernel rolled it back; keep it pending, resend later
+      this.lastError = msg.error;
+      batch.retry = true;
+      this.scheduleRetry();
+      this.onEvent({ kind: "retry", error: msg.error });
+      return true;
+    }
     this.store.delete(batch.id);
     this.replaying.delete(batch.id);
     const level = this.client.level;
     if (msg.kind === "edits.ack") {
+      this.retryMs = RETRY_MIN_MS;
       for (let i = 0; i < msg.keys.length; i++) {
         const ks = keyString(msg.keys[i]);
         const v = msg.versions[i];
@@ -379,6 +397,49 @@ export class EditQueue {
     }
     this.client.refresh();
     return true;
+  }
+
+  /**
+   * Drop every pending batch and what the open stroke accumulated (the user confirmed
+   * `w.discard_pending()`): their chunks are refetched whole, which reverts their optimistic paint.
+   * @returns {Promise<number>} batches dropped
+   */
+  async discard() {
+    if (this.timer !== null) {
+      this.clearTimer(this.timer);
+      this.timer = null;
+    }
+    const chunks = new Set(this.acc.keys());
+    this.acc.clear();
+    let gone;
+    if (typeof this.store.discardAll === "function") gone = await this.store.discardAll();
+    else {
+      gone = this.store.all();
+      for (const b of gone) this.store.delete(b.id);
+    }
+    for (const b of gone) for (const e of b.edits) chunks.add(e.ks);
+    for (const ks of chunks) this.client.markDirty("labels", ks);
+    this.replaying.clear();
+    this.client.refresh();
+    this.onEvent({ kind: "discard", count: gone.length });
+    return gone.length;
+  }
+
+  /** Resend the batches the kernel could not save, after a backoff (2 s doubling to 30 s). */
+  scheduleRetry() {
+    if (this.retryTimer !== null) return;
+    const ms = this.retryMs;
+    this.retryMs = Math.min(RETRY_MAX_MS, ms * 2);
+    this.retryTimer = this.setTimer(() => {
+      this.retryTimer = null;
+      for (const b of this.store.all()) {
+        if (b.retry) {
+          b.retry = false;
+          b.sent = false;
+        }
+      }
+      this.pump();
+    }, ms);
   }
 
   /**

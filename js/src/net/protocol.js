@@ -155,7 +155,8 @@ export const SCHEMA = Object.freeze({
     from: "kernel",
     fields: { reply_to: "str", keys: "list[key]", versions: "list[int]", duplicate: "bool" },
   },
-  "edits.reject": { from: "kernel", fields: { reply_to: "str", error: "str" } },
+  // retry: valid but not made durable (disk full, I/O error): rolled back; keep pending, resend later
+  "edits.reject": { from: "kernel", fields: { reply_to: "str", error: "str", "retry?": "bool" } },
   "chunks.changed": {
     from: "kernel",
     fields: {
@@ -174,6 +175,8 @@ export const SCHEMA = Object.freeze({
   pong: { from: "kernel", fields: { reply_to: "str", labelmap_id: "str" } },
   // empty the browser's persistent chunk cache (`VoxWidget.clear_browser_cache()`)
   "cache.clear": { from: "kernel", fields: {} },
+  // w.discard_pending(): ask the user, then drop this map's pending batches held in the browser
+  "pending.discard": { from: "kernel", fields: {} },
   // voxel counts per label id (decimal strings, 0 left out): `full` replaces what the view holds,
   // else only these ids changed (count 0: no longer in use). Sent after `welcome` and with the
   // coalesced change notices (protocol 4).

@@ -6,7 +6,13 @@
  * sequence number (`seq`, so records keep the order they were written in, across views, reloads
  * and tabs of one origin), with an index on the label map id (`lm`) and a unique index on the batch
  * id (`id`). A record is `{seq, lm, id, stroke, dtype, edits: [{key, base, offsets, values}], t}`
- * (typed arrays are stored as they are, structured-clone style; `t` is the write time in ms).
+ * (typed arrays are stored as they are, structured-clone style; `t` is the creation time: when the
+ * batch was first written, ms since the epoch).
+ *
+ * Hygiene: {@link PendingDB#sweep} drops records of any label map older than a limit (the widget's
+ * `pending_max_age_days`, 30 by default) with a console note, before a view loads its own;
+ * {@link PendingDB#discardAll} drops this map's records (`w.discard_pending()`, after the user
+ * confirmed in the view); the views report what they hold (`pending_batches`, `w.pending_edits()`).
  *
  * {@link PendingDB} keeps the pending-store contract of `store/pendingstore.js` (`put` returns a Promise
  * that resolves once the batch is in IndexedDB; `get`, `delete`, `all`, `size` work on an in-memory
@@ -48,7 +54,7 @@ function toRecord(lm, batch) {
     dtype: batch.dtype,
     edits: batch.edits.map((e) => ({ key: e.key, base: e.base, offsets: e.offsets, values: e.values })),
     preserve: batch.preserve === true,
-    t: Date.now(),
+    t: batch.t ?? Date.now(),
   };
 }
 
@@ -62,6 +68,7 @@ function fromRecord(rec) {
     preserve: rec.preserve === true,
     sent: false,
     seq: rec.seq,
+    t: rec.t,
     loaded: true,
   };
 }
@@ -125,6 +132,7 @@ export class PendingDB {
    * @returns {Promise<void>}
    */
   put(batch) {
+    if (batch.t === undefined) batch.t = Date.now();
     this.map.set(batch.id, batch);
     this.writes++;
     return this.db
@@ -204,6 +212,63 @@ export class PendingDB {
       return fresh;
     }
     return batches;
+  }
+
+  /**
+   * Drop the records of every label map written more than `maxAgeMs` ago (from IndexedDB and the
+   * mirror), with a console note naming how many of which maps.
+   * @param {{maxAgeMs: number, now?: number}} p
+   * @returns {Promise<Record<string, number>>} dropped records per label map id
+   */
+  async sweep({ maxAgeMs, now = Date.now() }) {
+    const dropped = {};
+    if (!(maxAgeMs > 0)) return dropped;
+    const db = await this.db;
+    const cut = now - maxAgeMs;
+    for (const [id, b] of this.map) {
+      if ((b.t ?? now) < cut) this.map.delete(id);
+    }
+    if (!db) return dropped;
+    try {
+      const tx = db.transaction(STORE, "readwrite", { durability: this.durability });
+      const store = tx.objectStore(STORE);
+      for (const r of await req(store.getAll())) {
+        if (!(r.t >= cut)) {
+          store.delete(r.seq);
+          dropped[r.lm] = (dropped[r.lm] ?? 0) + 1;
+        }
+      }
+      await done(tx);
+    } catch (err) {
+      console.warn("voxwidget: could not sweep old pending edits", err);
+      return {};
+    }
+    const n = Object.values(dropped).reduce((a, b) => a + b, 0);
+    if (n) {
+      const days = Math.round((maxAgeMs / 86400000) * 100) / 100;
+      const maps = Object.entries(dropped)
+        .map(([lm, k]) => `${k} of label map ${lm}`)
+        .join(", ");
+      console.info(`voxwidget: dropped ${n} unsaved edit batches older than ${days} days (${maps})`);
+    }
+    return dropped;
+  }
+
+  /**
+   * Drop every pending batch of this label map (mirror and IndexedDB).
+   * @returns {Promise<object[]>} the batches dropped (from the mirror)
+   */
+  async discardAll() {
+    const gone = this.all();
+    this.map.clear();
+    const db = await this.db;
+    if (!db) return gone;
+    const tx = db.transaction(STORE, "readwrite", { durability: this.durability });
+    const store = tx.objectStore(STORE);
+    const keys = await req(store.index("lm").getAllKeys(this.labelmapId));
+    for (const k of keys) store.delete(k);
+    await done(tx);
+    return gone;
   }
 
   /**

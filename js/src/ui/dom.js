@@ -27,6 +27,8 @@ const CSS = `
   background: var(--jp-input-background, var(--jp-layout-color1, #fff));
   border: 1px solid var(--jp-border-color1, #bbb); border-radius: 2px; padding: 0 3px; }
 .voxwidget input[type=number] { width: 5em; }
+.voxwidget-discard { display: flex; gap: 6px; align-items: center; padding: 4px 6px;
+  background: var(--jp-warn-color3, #fff3cd); border-bottom: 1px solid var(--jp-border-color2, #ddd); }
 .voxwidget input[type=range] { width: 90px; padding: 0; border: none; background: none; }
 .voxwidget input.voxwidget-label { width: 11em; }
 .voxwidget input[aria-invalid="true"] { border-color: var(--jp-error-color1, #d32f2f); }
@@ -66,7 +68,7 @@ const CSS = `
 .voxwidget-help-title { font-weight: bold; margin-bottom: 4px; }
 `;
 
-function h(tag, attrs = {}, ...children) {
+export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === "class") el.className = v;

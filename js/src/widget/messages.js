@@ -11,12 +11,14 @@
  *   answers its `hello` or nothing at all;
  * - `cache.clear`: empty the persistent chunk cache;
  * - `labels.counts`: the label panel's (widget/labels.js);
+ * - `pending.discard`: ask the user, then drop this map's pending batches (widget/discard.js);
  * - `screenshot`: answered with a PNG of the view's panels (widget/capture.js).
  * Replies to other views' requests are ignored (they carry ids this view did not make).
  * @module widget/messages
  */
 
 import { PROTOCOL_VERSION, ProtocolError, validate } from "../net/protocol.js";
+import { askDiscard } from "./discard.js";
 
 /**
  * Handle one kernel message in view `vox`.
@@ -38,6 +40,9 @@ export function routeMessage(vox, msg, buffers) {
   }
   if (vox.conn.received(msg)) return; // the heartbeat's pong
   switch (msg.kind) {
+    case "pending.discard":
+      askDiscard(vox);
+      return;
     case "cache.clear":
       vox.clearCache();
       return;

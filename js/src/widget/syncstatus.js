@@ -2,11 +2,13 @@
  * The model's `sync_status` trait: the views of one model on this page, and the report of their
  * union. One view (the most recently active: made, or painting) owns the trait and reports the
  * worst sync state of all of them and the number of their pending batches, throttled, and only when
- * it changed; when the owner goes away, another view takes over.
+ * it changed; when the owner goes away, another view takes over. With it, `pending_batches`: the
+ * batches those views hold for the label map, oldest first (`w.pending_edits()`).
  * @module widget/syncstatus
  */
 
 const SYNC_STATUS_MS = 150; // at most this often the owning view reports sync_status to Python
+const MAX_LISTED = 10000; // pending_batches lists at most this many (oldest first)
 const SEVERITY = { saved: 0, pending: 1, busy: 2, replaying: 3, offline: 4, error: 5 };
 
 /**
@@ -74,20 +76,28 @@ export class SyncReporter {
       if (sib.owner !== this || this.disposed || !this.conn.online) return;
       let worst = "saved";
       let error;
-      const ids = new Set();
+      const ids = new Map();
       let accumulating = 0;
       for (const v of sib.views) {
         const s = v.status.syncState();
         if (SEVERITY[s.state] > SEVERITY[worst]) worst = s.state;
         if (s.state === "error") error = v.status.error;
-        for (const b of v.queue.store.all()) ids.add(b.id);
+        for (const b of v.queue.store.all()) ids.set(b.id, b);
         if (v.queue.acc.size) accumulating++;
       }
       const status = { state: worst, pending: ids.size + accumulating };
       if (error !== undefined) status.error = String(error);
-      const key = JSON.stringify(status);
+      const listed = [...ids.values()].slice(0, MAX_LISTED).map((b) => ({
+        id: b.id,
+        stroke: b.stroke,
+        created: b.t ?? null,
+        chunks: b.edits.length,
+        voxels: b.edits.reduce((n, e) => n + e.offsets.length, 0),
+      }));
+      const key = JSON.stringify([status, listed]);
       if (key === this.reported) return;
       try {
+        this.model.set("pending_batches", listed);
         this.model.set("sync_status", status);
         this.model.save_changes();
         this.reported = key;

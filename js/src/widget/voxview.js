@@ -191,8 +191,11 @@ export class VoxView {
     send(make("hello", { id: this.helloId, protocol: PROTOCOL_VERSION }));
     this.conn.start();
     this.disposers.push(() => this.conn.stop());
+    const days = Number(model.get("pending_max_age_days") ?? 30);
     this.store
-      .load()
+      .sweep({ maxAgeMs: days * 86400000 }) // batches too old to replay (any label map)
+      .catch(() => {})
+      .then(() => this.store.load())
       .then((batches) => {
         if (this.disposed) return;
         this.queue.adopt(batches);
@@ -306,7 +309,19 @@ export class VoxView {
   }
 
   onEdit(e) {
-    if (e.kind === "reject") this.status.showError(`edit rejected: ${e.error}`);
+    const status = this.status;
+    if (e.kind === "reject") status.showError(`edit rejected: ${e.error}`);
+    if (e.kind === "retry") {
+      this.retryError = `${e.error} (kept, retrying)`;
+      status.showError(this.retryError);
+    }
+    if (e.kind === "ack" && this.retryError && status.error === this.retryError) {
+      // the kernel saves again: the "not saved" error is over once no batch awaits a retry
+      if (!this.queue.store.all().some((b) => b.retry)) {
+        status.error = this.retryError = null;
+        status.flash("saved again");
+      }
+    }
     this.view.invalidate();
     this.modes?.invalidate();
     this.status.update();

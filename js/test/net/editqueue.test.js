@@ -222,6 +222,38 @@ test("an ack whose version skips one (another edit in between) refetches", () =>
   assert.deepEqual(gets[1].msg.known, [3]);
 });
 
+test("a reject with retry (not saved: disk full) keeps the batch pending and painted and resends it later", () => {
+  const { sent, client, queue, events, timers, fire } = setup();
+  client.view(0, 10, [[0, 0, 0]]);
+  for (const r of labelGets(sent)) reply(client, r, 3);
+  queue.beginStroke();
+  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [3, 3], radius: 1 }), 9);
+  queue.endStroke();
+  const first = applies(sent)[0].msg;
+  const error = "not saved: [Errno 28] No space left on device";
+  const msg = { kind: "edits.reject", reply_to: first.id, error, retry: true };
+  validate(msg, 0, "kernel");
+  queue.handle(msg);
+  assert.equal(queue.pendingCount, 1, "the batch stays pending (not acked)");
+  assert.deepEqual(events.at(-1), { kind: "retry", error });
+  assert.equal(client.tile("labels", 0, 10, [0, 0, 0]).data[3 * 32 + 3], 9, "still painted");
+  assert.equal(labelGets(sent).length, 1, "no refetch: the overlay stays");
+  queue.pump(); // e.g. the next stroke: the rejected batch is not resent before its backoff
+  assert.equal(applies(sent).length, 1);
+  assert.equal(timers.at(-1).ms, 2000);
+  fire();
+  const again = applies(sent);
+  assert.equal(again.length, 2, "resent after the backoff");
+  assert.equal(again[1].msg.id, first.id, "the same batch id (the kernel forgot it when rolling back)");
+  queue.handle(msg); // still full: the backoff doubles
+  assert.equal(timers.at(-1).ms, 4000);
+  fire();
+  const last = applies(sent).at(-1).msg;
+  queue.handle({ kind: "edits.ack", reply_to: last.id, keys: [[0, 0, 0]], versions: [5], duplicate: false });
+  assert.equal(queue.pendingCount, 0);
+  assert.equal(queue.retryMs, 2000, "an ack resets the backoff");
+});
+
 test("a reject drops the batch, reports the error and refetches the chunk whole (reverting the paint)", () => {
   const { sent, client, queue, events } = setup();
   client.view(0, 10, [[0, 0, 0]]);
@@ -481,6 +513,27 @@ test("adopted batches (left by an earlier view) show in the overlay and are repl
   assert.equal(a.length, 1);
   assert.equal(a[0].msg.id, "old");
   assert.deepEqual([...decode(a[0])[0].off], [...offsets]);
+});
+
+test("discard drops every pending batch and the open stroke's voxels and refetches their chunks", async () => {
+  const { sent, client, queue, events } = setup();
+  client.view(0, 10, [[0, 0, 0]]);
+  for (const r of labelGets(sent)) reply(client, r, 3);
+  queue.beginStroke();
+  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [3, 3], radius: 1 }), 9);
+  queue.flush();
+  queue.paint(strokeVoxels({ shape, chunks, axis: 0, index: 10, from: null, to: [8, 8], radius: 1 }), 9);
+  assert.equal(queue.pendingCount, 1);
+  assert.equal(await queue.discard(), 1);
+  assert.equal(queue.pendingCount, 0);
+  assert.equal(queue.acc.size, 0, "the open stroke's voxels are dropped too");
+  assert.deepEqual(events.at(-1), { kind: "discard", count: 1 });
+  const gets = labelGets(sent);
+  assert.deepEqual(gets.at(-1).msg.known, [-1], "the painted chunk is refetched whole");
+  reply(client, gets.at(-1), 3);
+  assert.equal(client.tile("labels", 0, 10, [0, 0, 0]).data[3 * 32 + 3], 0, "the paint is reverted");
+  queue.flush();
+  assert.equal(applies(sent).length, 1, "nothing more is sent");
 });
 
 test("preserve_labels: known labels are left out, batches say preserve, the ack refetches the tiles", () => {

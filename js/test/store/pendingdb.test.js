@@ -198,3 +198,52 @@ test("an IndexedDB that refuses to open degrades to memory with a warning", asyn
     restore();
   }
 });
+
+test("sweep drops every label map's batches older than the limit, with a console note; discardAll drops this map's", async () => {
+  const idb = new IDBFactory();
+  const day = 86400000;
+  const now = Date.now();
+  const a = new PendingDB({ labelmapId: "lmA", indexedDB: idb });
+  const old = batch("old");
+  old.t = now - 40 * day;
+  await a.put(old);
+  await a.put(batch("fresh"));
+  const b = new PendingDB({ labelmapId: "lmB", indexedDB: idb });
+  const gone = batch("gone");
+  gone.t = now - 31 * day;
+  await b.put(gone);
+  await b.put(batch("keep"));
+  const notes = [];
+  const info = console.info;
+  console.info = (m) => notes.push(m);
+  let dropped;
+  try {
+    dropped = await a.sweep({ maxAgeMs: 30 * day, now });
+  } finally {
+    console.info = info;
+  }
+  assert.deepEqual(dropped, { lmA: 1, lmB: 1 });
+  assert.equal(notes.length, 1);
+  assert.match(notes[0], /dropped 2 unsaved edit batches older than 30 days/);
+  assert.match(notes[0], /label map lmA/);
+  assert.deepEqual(
+    a.all().map((x) => x.id),
+    ["fresh"],
+  );
+  assert.deepEqual(await a.counts(), { lmA: 1, lmB: 1 });
+  const reread = new PendingDB({ labelmapId: "lmA", indexedDB: idb });
+  const loaded = await reread.load();
+  assert.deepEqual(
+    loaded.map((x) => x.id),
+    ["fresh"],
+  );
+  assert.ok(loaded[0].t > now - day, "the creation time is kept with the record");
+  const discarded = await reread.discardAll();
+  assert.deepEqual(
+    discarded.map((x) => x.id),
+    ["fresh"],
+  );
+  assert.equal(reread.size, 0);
+  assert.deepEqual(await a.counts(), { lmB: 1 }, "only this map's batches are discarded");
+  assert.deepEqual(await b.sweep({ maxAgeMs: 0 }), {}, "0 keeps them forever");
+});
