@@ -20,6 +20,9 @@
  *   - `painted() -> number[]`: with `globalThis.__voxwidgetRecord = true` set before the view was
  *     made, every voxel this view painted, in order, flat `[z, y, x, value, ...]` (values as
  *     Numbers);
+ *   - `paintedStrokes() -> [stroke, [z, y, x, value, ...]][]`: the same record grouped per paint call,
+ *     each with the stroke id its batches carry (`edits.apply` `stroke`), for tests that match
+ *     paints against the kernel's batches (bench/soak.py);
  *   - `labels([[z, y, x], ...]) -> (string|null)[]`: the label this view holds for each voxel of
  *     the shown slice (null when its tile is not loaded);
  *   - `state().shown`: every tile of the shown planes arrived and no redraw is queued (prefetch
@@ -102,6 +105,23 @@ export function installHooks(vox) {
         }
       }
       return out;
+    },
+    paintedStrokes: () => {
+      const chunks = vox.queue.chunks;
+      const local = [0, 0, 0];
+      return (vox.queue.record ?? []).map((r) => {
+        const flat = [];
+        for (const o of r.offsets) {
+          offsetToLocal(o, chunks, local);
+          flat.push(
+            r.key[0] * chunks[0] + local[0],
+            r.key[1] * chunks[1] + local[1],
+            r.key[2] * chunks[2] + local[2],
+            Number(r.value),
+          );
+        }
+        return [r.stroke, flat];
+      });
     },
     labels: (points) => points.map((p) => view.valuesAt(p).label),
     view: () => {
