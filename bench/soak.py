@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402
-from tests.browser.jupyter import JupyterServer  # noqa: E402
-from tests.browser.soak import LAB_SETTINGS, SERVER_ARGS, Soak, open_tabs  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+from tests.browser.jupyter import JupyterServer
+from tests.browser.soak import LAB_SETTINGS, SERVER_ARGS, Soak, open_tabs
 
 
 def main() -> int:

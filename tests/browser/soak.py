@@ -45,7 +45,8 @@ STORE = "soak.zarr"
 CANVAS = ".voxwidget-canvas"
 NOTEBOOK = "soak.ipynb"
 CELLS = [
-    f"import numpy as np\nfrom voxwidget import VoxWidget\nimage = (np.indices({SHAPE}).sum(axis=0) % 200).astype(np.uint8)",
+    "import numpy as np\nfrom voxwidget import VoxWidget\n"
+    f"image = (np.indices({SHAPE}).sum(axis=0) % 200).astype(np.uint8)",
     "if 'w1' not in globals():\n"
     f"    w1 = VoxWidget(image, labels={STORE!r}, chunks={CHUNKS}, opacity=1.0, brush_radius=3)\n"
     "w1",
@@ -168,6 +169,7 @@ class Soak:
         self.heap: list[int] = []
         self.cdp = a.page.context.new_cdp_session(a.page)
         self._front = None
+        self.kid = a.kernel_id()
 
     # -- kernel and pages ------------------------------------------------------------------------
     def front(self, lab):
@@ -178,15 +180,23 @@ class Soak:
             self._front = lab
         return lab
 
-    def pid(self, timeout: float | None = None) -> int:
-        return self.front(self.a).kernel_eval_json("__import__('os').getpid()", timeout=timeout)
+    def pid(self) -> int | None:
+        """The kernel's process id, found by its connection file (no kernel call: a dead or
+        starting kernel does not answer)."""
+        kid = self.kid
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    if f"kernel-{kid}.json" in (d / "cmdline").read_bytes().decode(errors="replace"):
+                        return int(d.name)
+                except OSError:
+                    continue
+        return None
 
     def new_pid(self, old: int) -> bool:
         self.dismiss(self.a)
-        try:
-            return self.pid(timeout=5) != old
-        except Exception:  # the dead kernel does not answer; the restarted one soon will
-            return False
+        pid = self.pid()
+        return pid is not None and pid != old
 
     def start_epoch(self) -> None:
         snap = str(self.dir / f"snap_{self.epoch}.npy")
@@ -218,7 +228,8 @@ class Soak:
             self.dismiss(lab)
             lab.run_all_cells(timeout=60)
         lab.wait_for_js(
-            "() => [...document.querySelectorAll('.voxwidget-canvas')].filter((c) => c.voxwidget).length >= 2",
+            "() => [...document.querySelectorAll('.voxwidget-canvas')]"
+            ".filter((c) => c.voxwidget).length >= 2",
             timeout=60,
             what="two views",
         )
@@ -227,7 +238,8 @@ class Soak:
         for lab in (self.a, self.b):
             self.front(lab).wait_for_js(
                 "() => [...document.querySelectorAll('.voxwidget-canvas')].every((c) => c.voxwidget &&"
-                " c.voxwidget.state().sync.state === 'saved' && c.voxwidget.state().sync.connection === 'online'"
+                " c.voxwidget.state().sync.state === 'saved'"
+                " && c.voxwidget.state().sync.connection === 'online'"
                 " && c.voxwidget.state().sync.loaded)",
                 timeout=timeout,
                 what="every view saved and online",
@@ -262,6 +274,9 @@ class Soak:
         self.counts["kills"] += 1
         wait_until(lambda: self.new_pid(pid), 120, interval=0.5, what="kernel restarted after SIGKILL")
         self.a.wait_idle(60)
+        wait_until(
+            lambda: self.a.kernel_eval_json("1", timeout=30) == 1, 90, interval=1, what="kernel answers"
+        )
         for lab in (self.a, self.b):
             self.dismiss(lab)
         self.epoch += 1
@@ -336,7 +351,7 @@ class Soak:
             kb.press("Control+Shift+z" if redo else "Control+z")
             self.counts["redo" if redo else "undo"] += 1
         if os.environ.get("VOXWIDGET_SOAK_DEBUG"):
-            self.say(f"soak: act phases {[round(b - a, 2) for a, b in zip(tt, tt[1:], strict=False)]}")
+            self.say(f"soak: act phases {[round(t1 - t0, 2) for t0, t1 in zip(tt, tt[1:], strict=False)]}")  # noqa: RUF007
         time.sleep(self.rng.choice((0, 0.05, 0.2)))
 
     def run(self, seconds: float, kill_every: float = 20.0, reload_every: float = 45.0) -> dict:
