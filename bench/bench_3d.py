@@ -119,13 +119,17 @@ RUN_CELL = """(i) => {
 WAIT_3D = """
 async ({ timeout }) => {
   const t0 = Date.now();
-  let first = null;
+  const at = { canvas: null, request: null, brick: null, first: null };
   for (;;) {
     const c = document.querySelector('.voxwidget-canvas3d:not([data-old])');
     if (c && c.voxwidget3d) {
       const s = c.voxwidget3d.state();
-      if (first === null && s.uploads > 0) first = Date.now();
-      if (s.idle) return { first: first ?? Date.now(), idle: Date.now(), state: s };
+      const now = Date.now();
+      at.canvas ??= now;
+      if (at.request === null && s.stats.requests > 0) at.request = now;
+      if (at.brick === null && s.stats.bricks + s.stats.fromCache > 0) at.brick = now;
+      if (at.first === null && s.uploads > 0) at.first = now;
+      if (s.idle) return { ...at, first: at.first ?? now, idle: now, state: s };
     }
     if (Date.now() - t0 > timeout) throw new Error('timed out waiting for the 3D view');
     await new Promise((r) => setTimeout(r, 4));
@@ -151,18 +155,33 @@ def bright_fraction(page, box: dict) -> float:
     from PIL import Image
 
     clip = {"x": box["x"], "y": box["y"], "width": box["width"], "height": box["height"], "scale": 0.5}
-    shot = page.send("Page.captureScreenshot", {"format": "png", "clip": clip})
+    # the page's main thread may be busy for many seconds (ipyniivue decoding the volume): wait
+    shot = page.send("Page.captureScreenshot", {"format": "png", "clip": clip}, timeout=300)
     px = np.asarray(Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGB"))
     return float((px.max(axis=2) > 30).mean())
 
 
-def now_ms(page) -> float:
-    return page.evaluate("() => Date.now()")
+def now_ms() -> float:
+    """The page's clock (``Date.now()``): the same wall clock, the same machine."""
+    return time.time() * 1000
 
 
 def load() -> str:
     a, b, c = os.getloadavg()
     return f"load average {a:.2f} {b:.2f} {c:.2f}"
+
+
+def timeline(done: dict, t_run: float) -> str:
+    """When the newest 3D view appeared, sent its first brick request, got its first brick (seconds
+    after running the cell), and what its brick client and renderer did."""
+    st = done["state"]["stats"]
+    parts = [f"{k} {(done[k] - t_run) / 1000:.2f} s" for k in ("canvas", "request", "brick") if done.get(k)]
+    s = done["state"]
+    return (
+        "timeline: " + ", ".join(parts) + f"; bricks received {st['bricks']} ({st['bytes'] / 2**20:.0f} MiB "
+        f"in {st['messages']} messages, {st['fromCache']} from the IndexedDB cache, {st['requests']} "
+        f"requests, {st['cancelled']} cancelled); {s['frames']} frames, render() {s['renderMs']:.0f} ms"
+    )
 
 
 def run_voxwidget_512(lab: LabPage, page, cell: int) -> dict:
@@ -175,6 +194,7 @@ def run_voxwidget_512(lab: LabPage, page, cell: int) -> dict:
         "idle": (done["idle"] - t_run) / 1000,
         "open": t_open,
         "state": s,
+        "timeline": timeline(done, t_run),
     }
 
 
@@ -185,18 +205,26 @@ def run_niivue(lab: LabPage, page, cell: int, timeout: float = 300) -> dict:
     base = bright_fraction(page, box)
     t0 = time.monotonic()
     frac = base
+    t_said = t0
     while time.monotonic() - t0 < timeout:
-        t_before = now_ms(page)
-        box = page.evaluate(NV_CANVAS, cell) or box
+        box = page.evaluate(NV_CANVAS, cell, timeout=300) or box
+        t_before = now_ms()
         frac = bright_fraction(page, box)
+        t_after = now_ms()
         if frac > max(0.05, base + 0.03):
             return {
-                "shown": (t_before - t_run) / 1000,  # the capture that saw it started here
+                # the frame appeared between the start of the capture that saw it and its end: the
+                # ratio takes the start (the bound that favours ipyniivue)
+                "shown": (t_before - t_run) / 1000,
+                "shown_by": (t_after - t_run) / 1000,
                 "canvas": (t_canvas - t_run) / 1000,
                 "fraction": frac,
                 "base": base,
                 "size": (box["w"], box["h"]),
             }
+        if time.monotonic() - t_said > 10:
+            t_said = time.monotonic()
+            print(f"  ipyniivue: {(t_before - t_run) / 1000:.0f} s, bright share {frac:.3f}")
         time.sleep(0.2)
     raise TimeoutError(f"ipyniivue drew nothing in {timeout} s (bright fraction {frac:.3f})")
 
@@ -231,7 +259,7 @@ def orbit(lab: LabPage, page, seconds: float) -> dict:
     s1 = page.evaluate(STATE_3D)
     wall = time.monotonic() - t0
     mouse("mouseReleased", x, cy, 0)
-    t_rel = now_ms(page)
+    t_rel = now_ms()
     again = page.evaluate(WAIT_3D, {"timeout": 300000}, timeout=310)
     frames = s1["frames"] - s0["frames"]
     return {
@@ -278,7 +306,8 @@ def main() -> None:
                 print(f"big volume: reusing {big}")
             else:
                 secs = write_volume(big, args.size, 3)
-                print(f"big volume: {args.size}³ uint16 pyramid written in {secs:.1f} s, {du(big) / 2**20:.0f} MiB")
+                mib = du(big) / 2**20
+                print(f"big volume: {args.size}³ uint16 pyramid written in {secs:.1f} s, {mib:.0f} MiB")
         cells = [
             "# setup (run by the benchmark through the kernel)",
             VW512.format(h=args.height),
@@ -308,6 +337,7 @@ def main() -> None:
                     f"bricks {s['progress']['loaded']}/{s['progress']['needed']}, {s['resident']} resident, "
                     f"GPU {s['gpuBytes'] / 2**20:.0f} MiB, {s['frames']} frames; {load()}"
                 )
+                print(f"  {r['timeline']}")
                 res.setdefault("vw512", []).append(r)
                 lab.kernel_exec("w.close()")
             page.evaluate("() => jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
@@ -317,8 +347,10 @@ def main() -> None:
             if not args.skip_niivue:
                 r = run_niivue(lab, page, 3)
                 print(
-                    f"ipyniivue 512³: canvas after {r['canvas']:.2f} s, volume drawn after {r['shown']:.2f} s "
-                    f"(bright share {r['base']:.3f} → {r['fraction']:.3f}, canvas {r['size'][0]}×{r['size'][1]} px); "
+                    f"ipyniivue 512³: canvas after {r['canvas']:.2f} s, volume drawn after "
+                    f"{r['shown']:.2f} s (capture done {r['shown_by']:.2f} s) "
+                    f"(bright share {r['base']:.3f} → {r['fraction']:.3f}, canvas "
+                    f"{r['size'][0]}×{r['size'][1]} px); "
                     f"{load()}"
                 )
                 res["nv512"] = r
@@ -328,7 +360,7 @@ def main() -> None:
             # -- 3. the big multiscale ------------------------------------------------------------
             if big is not None:
                 lab.restart_kernel(timeout=120)
-                lab.kernel_exec(RSS_SETUP + "\nimport json\n_rss0 = _rss()\n_rss_max = _RSSMax()", timeout=120)
+                lab.kernel_exec(RSS_SETUP + "\n_rss0 = _rss()\n_rss_max = _RSSMax()", timeout=120)
                 rss0 = int(lab.kernel_exec("print(_rss0)").strip())
                 t_run = page.evaluate(RUN_CELL, 4)
                 done = page.evaluate(WAIT_3D, {"timeout": 300000}, timeout=310)
@@ -343,21 +375,26 @@ def main() -> None:
                     "levels": levels,
                 }
                 print(
-                    f"{args.size}³ uint16: first frame with data {b['first']:.2f} s, complete at the target level "
-                    f"{b['idle']:.2f} s after running the cell (kernel opens it in {t_open:.2f} s); levels "
+                    f"{args.size}³ uint16: first frame with data {b['first']:.2f} s, complete at the "
+                    f"target level {b['idle']:.2f} s after running the cell (kernel opens it in "
+                    f"{t_open:.2f} s); levels "
                     f"{levels}; target level {s['plan']['target']} (coarsest {s['plan']['coarsest']}), "
-                    f"{s['plan']['bricks']} bricks planned, {s['progress']['loaded']}/{s['progress']['needed']} "
-                    f"at the target; {s['resident']} resident, GPU {s['gpuBytes'] / 2**20:.1f} MiB of "
+                    f"{s['plan']['bricks']} bricks planned, "
+                    f"{s['progress']['loaded']}/{s['progress']['needed']} at the target; "
+                    f"{s['resident']} resident, GPU {s['gpuBytes'] / 2**20:.1f} MiB of "
                     f"{s['budgetBytes'] / 2**20:.0f} MiB; {s['frames']} frames; {load()}"
                 )
+                print(f"  {timeline(done, t_run)}")
                 o = orbit(lab, page, args.orbit_s)
                 rss_max = int(lab.kernel_exec("print(_rss_max.stop())").strip())
                 so = o["state"]
                 print(
-                    f"orbit: {o['frames']} frames in {o['wall']:.1f} s = {o['fps']:.1f} fps ({o['moves']} mouse "
-                    f"moves, {o['render_ms']:.1f} ms of render() per frame, {o['uploads']} brick uploads); "
+                    f"orbit: {o['frames']} frames in {o['wall']:.1f} s = {o['fps']:.1f} fps "
+                    f"({o['moves']} mouse moves, {o['render_ms']:.1f} ms of render() per frame, "
+                    f"{o['uploads']} brick uploads); "
                     f"complete again {o['complete_after']:.2f} s after release (target level "
-                    f"{so['plan']['target']}, GPU {so['gpuBytes'] / 2**20:.1f} MiB); camera {o['camera_changed']}"
+                    f"{so['plan']['target']}, GPU {so['gpuBytes'] / 2**20:.1f} MiB); camera after: "
+                    f"{o['camera_changed']}"
                 )
                 print(
                     f"kernel RSS: {rss0 / 2**20:.0f} MiB before the widget, max {rss_max / 2**20:.0f} MiB "
@@ -390,13 +427,15 @@ def main() -> None:
             b = res["big"]
             s = b["state"]
             n = args.size
-            row(f"{n}³ u16: first (coarse) frame", f"{b['first']:.2f} s", "< 3 s", "met" if b["first"] < 3 else "NOT met")
+            met = "met" if b["first"] < 3 else "NOT met"
+            row(f"{n}³ u16: first (coarse) frame", f"{b['first']:.2f} s", "< 3 s", met)
             row(f"{n}³ u16: view complete at target level {s['plan']['target']}", f"{b['idle']:.2f} s")
             row(
                 f"{n}³ u16: GPU bytes held / gpu_budget_mb",
                 f"{s['gpuBytes'] / 2**20:.1f}/{s['budgetBytes'] / 2**20:.0f} MiB",
                 "≤ budget",
-                f"{s['gpuBytes'] / s['budgetBytes']:.0%} of it" + ("" if s["gpuBytes"] <= s["budgetBytes"] else " OVER"),
+                f"{s['gpuBytes'] / s['budgetBytes']:.0%} of it"
+                + ("" if s["gpuBytes"] <= s["budgetBytes"] else " OVER"),
             )
             o = b["orbit"]
             row(f"{n}³ u16: frames/s while orbiting (mouse)", f"{o['fps']:.1f} fps")
