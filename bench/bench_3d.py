@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_streaming import SETUP as RSS_SETUP  # noqa: E402
-from bench_streaming import du, write_volume  # noqa: E402
+from bench_streaming import ProcessCPU, du, write_volume  # noqa: E402
 
 from tests.browser.cdp import PipeBrowser  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -184,9 +184,11 @@ def timeline(done: dict, t_run: float) -> str:
     )
 
 
-def run_voxwidget_512(lab: LabPage, page, cell: int) -> dict:
+def run_voxwidget_512(lab: LabPage, page, cell: int, cpu: ProcessCPU) -> dict:
+    cpu.start()
     t_run = page.evaluate(RUN_CELL, cell)
     done = page.evaluate(WAIT_3D, {"timeout": 300000}, timeout=310)
+    used = cpu.stop()
     t_open = float(lab.kernel_exec("print(_t_open)").strip())
     s = done["state"]
     return {
@@ -195,10 +197,12 @@ def run_voxwidget_512(lab: LabPage, page, cell: int) -> dict:
         "open": t_open,
         "state": s,
         "timeline": timeline(done, t_run),
+        "cpu": used,
     }
 
 
-def run_niivue(lab: LabPage, page, cell: int, timeout: float = 300) -> dict:
+def run_niivue(lab: LabPage, page, cell: int, cpu: ProcessCPU, timeout: float = 300) -> dict:
+    cpu.start()
     t_run = page.evaluate(RUN_CELL, cell)
     box = wait_until(lambda: page.evaluate(NV_CANVAS, cell), 120, what="ipyniivue's canvas")
     t_canvas = box["t"]
@@ -213,6 +217,7 @@ def run_niivue(lab: LabPage, page, cell: int, timeout: float = 300) -> dict:
         t_after = now_ms()
         if frac > max(0.05, base + 0.03):
             return {
+                "cpu": cpu.stop(),
                 # the frame appeared between the start of the capture that saw it and its end: the
                 # ratio takes the start (the bound that favours ipyniivue)
                 "shown": (t_before - t_run) / 1000,
@@ -229,7 +234,7 @@ def run_niivue(lab: LabPage, page, cell: int, timeout: float = 300) -> dict:
     raise TimeoutError(f"ipyniivue drew nothing in {timeout} s (bright fraction {frac:.3f})")
 
 
-def orbit(lab: LabPage, page, seconds: float) -> dict:
+def orbit(lab: LabPage, page, seconds: float, cpu: ProcessCPU) -> dict:
     """Drag across the 3D view with the mouse for ``seconds``; frames rendered per second."""
     box = page.evaluate(
         "() => { const c = document.querySelector('.voxwidget-canvas3d:not([data-old])');"
@@ -246,6 +251,7 @@ def orbit(lab: LabPage, page, seconds: float) -> dict:
         )
 
     s0 = page.evaluate(STATE_3D)
+    cpu.start()
     mouse("mouseMoved", cx, cy, 0)
     mouse("mousePressed", cx, cy, 1)
     t0 = time.monotonic()
@@ -258,6 +264,7 @@ def orbit(lab: LabPage, page, seconds: float) -> dict:
         time.sleep(0.008)
     s1 = page.evaluate(STATE_3D)
     wall = time.monotonic() - t0
+    used = cpu.stop()
     mouse("mouseReleased", x, cy, 0)
     t_rel = now_ms()
     again = page.evaluate(WAIT_3D, {"timeout": 300000}, timeout=310)
@@ -267,6 +274,7 @@ def orbit(lab: LabPage, page, seconds: float) -> dict:
         "frames": frames,
         "wall": wall,
         "moves": moves,
+        "cpu": used,
         "render_ms": (s1["renderMs"] - s0["renderMs"]) / max(frames, 1),
         "uploads": s1["uploads"] - s0["uploads"],
         "complete_after": (again["idle"] - t_rel) / 1000,
@@ -320,6 +328,7 @@ def main() -> None:
         with JupyterServer(root) as server, PipeBrowser(CHROMIUM, CHROMIUM_ARGS) as browser:
             page = browser.new_page(1500, 1300)
             lab = LabPage(page, server, owns_context=False, base_dir=root)
+            cpu = ProcessCPU({server._proc.pid: "server", os.getpid(): "harness"})
             lab.open_notebook("bench3d.ipynb")
             lab.kernel_exec(RSS_SETUP, timeout=120)
             t = time.perf_counter()
@@ -328,16 +337,18 @@ def main() -> None:
 
             # -- 1. voxwidget, 512³ -------------------------------------------------------------
             for i, cell in enumerate((1, 2)):
-                r = run_voxwidget_512(lab, page, cell)
+                r = run_voxwidget_512(lab, page, cell, cpu)
+                how = "cold page" if i == 0 else "bundle loaded, bricks in the IndexedDB cache"
                 s = r["state"]
                 print(
-                    f"voxwidget 512³ run {i + 1} ({'cold page' if i == 0 else 'bundle loaded'}): first frame "
+                    f"voxwidget 512³ run {i + 1} ({how}): first frame "
                     f"with data {r['first']:.2f} s, complete {r['idle']:.2f} s after running the cell "
                     f"(kernel builds the widget in {r['open']:.2f} s); target level {s['plan']['target']}, "
                     f"bricks {s['progress']['loaded']}/{s['progress']['needed']}, {s['resident']} resident, "
                     f"GPU {s['gpuBytes'] / 2**20:.0f} MiB, {s['frames']} frames; {load()}"
                 )
                 print(f"  {r['timeline']}")
+                print(f"  {r['cpu']}")
                 res.setdefault("vw512", []).append(r)
                 lab.kernel_exec("w.close()")
             page.evaluate("() => jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
@@ -345,7 +356,7 @@ def main() -> None:
 
             # -- 2. ipyniivue, 512³ -------------------------------------------------------------
             if not args.skip_niivue:
-                r = run_niivue(lab, page, 3)
+                r = run_niivue(lab, page, 3, cpu)
                 print(
                     f"ipyniivue 512³: canvas after {r['canvas']:.2f} s, volume drawn after "
                     f"{r['shown']:.2f} s (capture done {r['shown_by']:.2f} s) "
@@ -353,6 +364,7 @@ def main() -> None:
                     f"{r['size'][0]}×{r['size'][1]} px); "
                     f"{load()}"
                 )
+                print(f"  {r['cpu']}")
                 res["nv512"] = r
                 lab.kernel_exec("nv.close()")
                 page.evaluate("() => jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
@@ -362,8 +374,10 @@ def main() -> None:
                 lab.restart_kernel(timeout=120)
                 lab.kernel_exec(RSS_SETUP + "\n_rss0 = _rss()\n_rss_max = _RSSMax()", timeout=120)
                 rss0 = int(lab.kernel_exec("print(_rss0)").strip())
+                cpu.start()
                 t_run = page.evaluate(RUN_CELL, 4)
                 done = page.evaluate(WAIT_3D, {"timeout": 300000}, timeout=310)
+                used = cpu.stop()
                 t_open = float(lab.kernel_exec("print(_t_open)").strip())
                 s = done["state"]
                 levels = lab.kernel_eval_json("[lv['shape'][0] for lv in w.levels]")
@@ -385,7 +399,8 @@ def main() -> None:
                     f"{s['budgetBytes'] / 2**20:.0f} MiB; {s['frames']} frames; {load()}"
                 )
                 print(f"  {timeline(done, t_run)}")
-                o = orbit(lab, page, args.orbit_s)
+                print(f"  {used}")
+                o = orbit(lab, page, args.orbit_s, cpu)
                 rss_max = int(lab.kernel_exec("print(_rss_max.stop())").strip())
                 so = o["state"]
                 print(
@@ -396,6 +411,7 @@ def main() -> None:
                     f"{so['plan']['target']}, GPU {so['gpuBytes'] / 2**20:.1f} MiB); camera after: "
                     f"{o['camera_changed']}"
                 )
+                print(f"  orbit {o['cpu']}")
                 print(
                     f"kernel RSS: {rss0 / 2**20:.0f} MiB before the widget, max {rss_max / 2**20:.0f} MiB "
                     f"(sampled every 20 ms through the orbit); {load()}"
@@ -411,11 +427,11 @@ def main() -> None:
         vw = res["vw512"]
         row("512³ u8 voxwidget: first frame with data (cold)", f"{vw[0]['first']:.2f} s")
         row("512³ u8 voxwidget: first complete frame (cold)", f"{vw[0]['idle']:.2f} s")
-        row("512³ u8 voxwidget: first complete frame (2nd run)", f"{vw[1]['idle']:.2f} s")
+        row("512³ u8 voxwidget: complete (2nd run, cached bricks)", f"{vw[1]['idle']:.2f} s")
         if "nv512" in res:
             nv = res["nv512"]["shown"]
             row("512³ u8 ipyniivue 2.4.4: first drawn frame", f"{nv:.2f} s")
-            for label, v in (("cold", vw[0]["idle"]), ("2nd run", vw[1]["idle"])):
+            for label, v in (("cold", vw[0]["idle"]), ("2nd, cached", vw[1]["idle"])):
                 ratio = v / nv
                 row(
                     f"ratio voxwidget complete / ipyniivue ({label})",
