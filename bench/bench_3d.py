@@ -50,7 +50,10 @@ cold, 0.42 cached: the goal of ≤ 0.1 is not met). The browser's GPU process us
 CPU-seconds of the cold run (16 frames: every batch of arrived bricks redraws the whole ray march,
 ~2 CPU-s per frame in SwiftShader); the kernel 0.8. 2048³ uint16: first frame with data 7.7 s
 (goal < 3 s not met), complete at level 3 (256³) 14.3 s, GPU 250 of 256 MiB, 2.2 frames/s while
-orbiting (GPU process 10.5 CPU-s in 5.9 s), kernel RSS max 114 MiB.
+orbiting (GPU process 10.5 CPU-s in 5.9 s), kernel RSS max 114 MiB. A second run (load average up
+to 8.8): voxwidget 33.2 s cold / 10.7 s cached, ipyniivue 27.4-35.7 s (ratios 1.21 / 0.39); 2048³
+first frame 14.8 s, complete 52.8 s, 0.5 frames/s orbiting, RSS 115 MiB: on these shared cores the
+figures move with the other sessions' load by a factor of 2 or more.
 """
 
 from __future__ import annotations
