@@ -2,7 +2,8 @@
 
 The same scenario runs in both front ends (the ``app_page`` fixture): open the widget, paint a
 stroke with the mouse, check the kernel's array voxel for voxel against what the view painted,
-check the quiet liveness reads the kernel's own status (a running cell shows as "busy"), save,
+check the view's keys (slice step, undo) reach the view and not the notebook's command-mode
+shortcuts, check the quiet liveness reads the kernel's own status (a running cell shows as "busy"), save,
 reload the page and check the view comes back from the live kernel model holding the paint and
 drawing it in the label's colour.
 """
@@ -26,6 +27,7 @@ SHAPE = (48, 96, 128)
 Z = SHAPE[0] // 2  # the view opens on the middle z slice
 LABEL = 6
 CELLS = [
+    "#md A markdown cell above the widget's: command-mode ArrowUp would select it",
     "import numpy as np\nfrom voxwidget import VoxWidget\n"
     f"img = (np.arange({SHAPE[0] * SHAPE[1] * SHAPE[2]}).reshape{SHAPE} % 97).astype(np.uint8)\n"
     f'w = VoxWidget(img, labels="labels.zarr", chunks=(16, 32, 32), opacity=1.0, brush_radius=2, label={LABEL})\n'
@@ -78,6 +80,31 @@ def test_paint_reload_redraw(app_page):
     got = kernel_voxels(lab, LABEL)
     assert got == want, f"kernel and view differ: {len(got - want)} extra, {len(want - got)} missing"
     assert {p[0] for p in got} == {Z}
+
+    # -- the view's keys reach the view, not the notebook's command-mode shortcuts -----------------
+    lab.kernel_exec("w.label = 7")
+    lab.wait_for_js("() => document.querySelector('.voxwidget-label').value === '7'", timeout=10)
+    stroke(lab, [(Z, 80, 20), (Z, 80, 100)])
+    wait_saved(lab, "the second stroke saved")
+    assert kernel_voxels(lab, 7)
+    active = "(a, nb) => String(nb.content.activeCellIndex)"
+    lab.output_locator(".voxwidget-readout").click()  # keyboard focus without a tool acting
+    cell_before = lab.wait_for_js(active, timeout=5)
+    assert cell_before == "1", cell_before  # the widget's cell
+    lab.page.keyboard.press("ArrowUp")  # next slice (command mode: the cell above)
+    lab.wait_for_js(
+        f"() => document.querySelector('.voxwidget-canvas').voxwidget.view().index === {Z + 1}",
+        timeout=10,
+        what="ArrowUp stepped the slice",
+    )
+    lab.page.keyboard.press("ArrowDown")
+    lab.page.keyboard.press("Control+z")  # undo the second stroke
+    lab.wait_kernel("not (w.to_numpy() == 7).any()", timeout=15)
+    wait_saved(lab, "the undo saved")
+    assert hook(lab, "view")["index"] == Z
+    assert lab.wait_for_js(active, timeout=5) == cell_before
+    assert kernel_voxels(lab, LABEL) == want, "the undo touched the first stroke"
+    assert len(lab.cells_info()) == len(CELLS)  # no cell undo/cut either
 
     # -- quiet liveness from the kernel's own status: a running cell is "busy", then online ---------
     lab.page.evaluate(
