@@ -1,4 +1,4 @@
-"""Fixtures for tests that drive a real JupyterLab in headless Chromium.
+"""Fixtures for tests that drive a real JupyterLab (or Jupyter Notebook 7) in headless Chromium.
 
 Fixtures:
     jupyter_server   (session)  JupyterServer rooted at a session temp dir
@@ -48,7 +48,7 @@ HARD_TIMEOUT = int(os.environ.get("VW_BROWSER_TEST_TIMEOUT", "600"))  # s, needs
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "browser: drives a real JupyterLab in headless Chromium (slow, ~10 s/test)"
+        "markers", "browser: drives a real JupyterLab (or Notebook 7) in headless Chromium (slow, ~10 s/test)"
     )
 
 

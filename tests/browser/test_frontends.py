@@ -30,7 +30,8 @@ CELLS = [
     "#md A markdown cell above the widget's: command-mode ArrowUp would select it",
     "import numpy as np\nfrom voxwidget import VoxWidget\n"
     f"img = (np.arange({SHAPE[0] * SHAPE[1] * SHAPE[2]}).reshape{SHAPE} % 97).astype(np.uint8)\n"
-    f'w = VoxWidget(img, labels="labels.zarr", chunks=(16, 32, 32), opacity=1.0, brush_radius=2, label={LABEL})\n'
+    'w = VoxWidget(img, labels="labels.zarr", chunks=(16, 32, 32), opacity=1.0, brush_radius=2,\n'
+    f"              label={LABEL})\n"
     "w",
 ]
 KERNEL = "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
