@@ -15,65 +15,20 @@ from .comm.endpoint import Endpoint
 from .grid import AXES
 from .labelmap.labelmap import LabelMap
 from .multiscale.sources import ImageSource
+from .traitvalues import (
+    check_camera,
+    ids_from_json,
+    ids_to_json,
+    label_from_json,
+    label_to_json,
+    names_from_json,
+    names_to_json,
+)
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 TOOLS = ("pan", "brush", "erase", "fill", "polygon")
 VIEWS = ("2d", "3d", "ortho")
 RENDER_MODES = ("mip", "composite")
-CAMERA_KEYS = {"position": 3, "target": 3, "up": 3, "fov": 0}
-
-
-def check_camera(value: dict) -> dict:
-    """A ``camera`` trait value checked: known keys only, 3-vectors of finite numbers, ``fov`` in
-    (0, 180) degrees, ``position`` not at ``target``; returned with plain floats."""
-    unknown = sorted(set(value) - set(CAMERA_KEYS))
-    if unknown:
-        raise t.TraitError(f"camera has unknown key(s) {unknown}; allowed: {sorted(CAMERA_KEYS)}")
-    out: dict = {}
-    for key, n in CAMERA_KEYS.items():
-        if key not in value:
-            continue
-        v = value[key]
-        if n == 0:
-            ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 180
-            if not ok:
-                raise t.TraitError(f"camera['fov'] {v!r} must be a number of degrees in (0, 180)")
-            out[key] = float(v)
-            continue
-        ok = isinstance(v, list | tuple) and len(v) == n
-        ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in v)
-        if not ok:
-            raise t.TraitError(f"camera[{key!r}] {v!r} must be a list of {n} finite numbers")
-        out[key] = [float(x) for x in v]
-    if "position" in out and "target" in out and out["position"] == out["target"]:
-        raise t.TraitError(f"camera position {out['position']} must differ from its target")
-    if "up" in out and not any(out["up"]):
-        raise t.TraitError("camera['up'] must not be the zero vector")
-    return out
-
-
-def _label_to_json(value: int, widget: Any) -> str:
-    return str(int(value))  # a string: JSON numbers lose uint64 ids above 2**53 in the browser
-
-
-def _label_from_json(value: Any, widget: Any) -> int:
-    return int(value)
-
-
-def _ids_to_json(value: list[int], widget: Any) -> list[str]:
-    return [str(int(v)) for v in value]
-
-
-def _ids_from_json(value: Any, widget: Any) -> list[int]:
-    return [int(v) for v in value]
-
-
-def _names_to_json(value: dict[int, str], widget: Any) -> dict[str, str]:
-    return {str(int(k)): str(v) for k, v in value.items()}
-
-
-def _names_from_json(value: Any, widget: Any) -> dict[int, str]:
-    return {int(k): str(v) for k, v in value.items()}
 
 
 class VoxWidget(anywidget.AnyWidget):
@@ -109,7 +64,7 @@ class VoxWidget(anywidget.AnyWidget):
     region under it, in 2D or 3D per ``brush_dims``), ``"polygon"`` (clicks add vertices on the slice;
     double-click or Enter fills the polygon). Default ``"brush"``."""
 
-    label = t.Int(1).tag(sync=True, to_json=_label_to_json, from_json=_label_from_json)
+    label = t.Int(1).tag(sync=True, to_json=label_to_json, from_json=label_from_json)
     """int: label id the brush paints (within the label dtype's range). Default ``1``."""
 
     brush_radius = t.Int(5).tag(sync=True)
@@ -128,10 +83,10 @@ class VoxWidget(anywidget.AnyWidget):
     than this, so filling the background of a huge volume by mistake cannot hang the kernel.
     Default ``50_000_000``."""
 
-    label_names = t.Dict().tag(sync=True, to_json=_names_to_json, from_json=_names_from_json)
+    label_names = t.Dict().tag(sync=True, to_json=names_to_json, from_json=names_from_json)
     """dict[int, str]: optional names of label ids, shown in the label panel. Default ``{}``."""
 
-    hidden_labels = t.List(t.Int()).tag(sync=True, to_json=_ids_to_json, from_json=_ids_from_json)
+    hidden_labels = t.List(t.Int()).tag(sync=True, to_json=ids_to_json, from_json=ids_from_json)
     """list[int]: label ids not drawn in the view (the label panel's visibility boxes). Default ``[]``."""
 
     show_selected_only = t.Bool(False).tag(sync=True)

@@ -1,11 +1,16 @@
-"""Fixtures for tests that drive a real JupyterLab in headless Chromium.
+"""Fixtures for tests that drive a real JupyterLab (or Jupyter Notebook 7) in headless Chromium.
 
 Fixtures:
     jupyter_server   (session)  JupyterServer rooted at a session temp dir
+    notebook_server  (session)  the same for Jupyter Notebook 7 (``app="notebook"``), started
+                                only when a test asks for it
     browser          (session)  Playwright Chromium (Debian's /usr/bin/chromium, headless)
     lab_root         (function) a fresh directory inside the server root for this test's files
     lab_page         (function) LabPage in a new browser context; closed (and its kernels shut
                                 down) after the test; relative notebook paths are in lab_root
+    app_page         (function, params "lab" and "notebook")
+                                LabPage in a fresh context on jupyter_server or notebook_server;
+                                relative notebook paths are in its ``base_dir`` (a fresh dir)
     persistent_lab_page_factory (function)
                                 factory(user_data_dir=None) -> LabPage on a persistent context,
                                 so IndexedDB/OPFS survive reloads and reopening the profile
@@ -43,7 +48,7 @@ HARD_TIMEOUT = int(os.environ.get("VW_BROWSER_TEST_TIMEOUT", "600"))  # s, needs
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "browser: drives a real JupyterLab in headless Chromium (slow, ~10 s/test)"
+        "markers", "browser: drives a real JupyterLab (or Notebook 7) in headless Chromium (slow, ~10 s/test)"
     )
 
 
@@ -104,18 +109,29 @@ def browser(_playwright):
     b.close()
 
 
+@pytest.fixture(scope="session")
+def notebook_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nb7-root")
+    with JupyterServer(root, app="notebook") as server:
+        yield server
+
+
+def _test_dir(server: JupyterServer, request) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
+    d = server.root_dir / name
+    i = 1
+    while d.exists():
+        i += 1
+        d = server.root_dir / f"{name}-{i}"
+    d.mkdir(parents=True)
+    return d
+
+
 @pytest.fixture
 def lab_root(jupyter_server, request) -> Path:
     """A fresh directory inside the server root for this test. Notebooks with the same name in
     different tests then get different kernel sessions (sessions are keyed by path)."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:80]
-    d = jupyter_server.root_dir / name
-    i = 1
-    while d.exists():
-        i += 1
-        d = jupyter_server.root_dir / f"{name}-{i}"
-    d.mkdir(parents=True)
-    return d
+    return _test_dir(jupyter_server, request)
 
 
 def _artifact_dir(request, tmp_path_factory) -> Path:
@@ -154,6 +170,17 @@ def lab_page(browser, jupyter_server, lab_root, request, tmp_path_factory):
     lab = LabPage(context.new_page(), jupyter_server, owns_context=True, base_dir=lab_root)
     yield lab
     _finish(lab, jupyter_server, request, tmp_path_factory)
+
+
+@pytest.fixture(params=["lab", "notebook"])
+def app_page(browser, request, tmp_path_factory):
+    """LabPage in a fresh context, in JupyterLab and (second parameter) in Jupyter Notebook 7;
+    relative notebook paths are relative to ``app_page.base_dir``, a fresh dir for this test."""
+    server = request.getfixturevalue("jupyter_server" if request.param == "lab" else "notebook_server")
+    context = browser.new_context(viewport=VIEWPORT)
+    lab = LabPage(context.new_page(), server, owns_context=True, base_dir=_test_dir(server, request))
+    yield lab
+    _finish(lab, server, request, tmp_path_factory)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""Drive a real JupyterLab 4 in headless Chromium (see /work/shared/TESTING.md).
+"""Drive a real JupyterLab 4 (or Jupyter Notebook 7) in headless Chromium (see /work/shared/TESTING.md).
 
 Two pieces:
 
-* :class:`JupyterServer` -- a context manager that starts an isolated ``jupyter-lab`` on
-  127.0.0.1 with a free port and a random token, waits for ``/api/status`` and stops it cleanly.
+* :class:`JupyterServer` -- a context manager that starts an isolated ``jupyter-lab`` (or, with
+  ``app="notebook"``, ``jupyter-notebook`` 7) on 127.0.0.1 with a free port and a random token,
+  waits for ``/api/status`` and stops it cleanly.
 * :class:`LabPage` -- wraps a Playwright (sync API) page: open a notebook in a unique workspace,
   run all cells, execute code in the notebook's kernel and read the result back, restart or shut
   down the kernel, locate output elements (e.g. a widget's canvas) and read canvas pixels.
@@ -28,6 +29,11 @@ Standalone::
         lab.open_notebook("nb.ipynb")
         lab.run_all_cells()
         assert lab.kernel_eval_json("x") == 42
+
+Notebook 7 is built on the same JupyterLab components: its page exposes ``window.jupyterapp``
+(``--JupyterNotebookApp.expose_app_in_browser``), its shell's main area holds the one notebook
+panel, and the same commands (``notebook:run-all-cells``) and session context drive it, so every
+:class:`LabPage` method works on either app; only the URL differs (``/notebooks/<path>``).
 
 The kernel runs on the server's interpreter (``sys.executable``; jupyter_client substitutes it
 for the kernelspec's ``python``), with the notebook's directory as working directory.
@@ -159,13 +165,23 @@ def _tail(text: str, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+#: The front ends :class:`JupyterServer` can start: the module run with ``python -m`` and the
+#: flag that exposes the app as ``window.jupyterapp``.
+APPS: dict[str, tuple[str, str]] = {
+    "lab": ("jupyterlab", "--LabApp.expose_app_in_browser=True"),
+    "notebook": ("notebook", "--JupyterNotebookApp.expose_app_in_browser=True"),
+}
+
+
 class JupyterServer:
-    """An isolated JupyterLab server, as a context manager.
+    """An isolated JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``) server, as a
+    context manager.
 
     Config, runtime, lab settings, workspaces and IPython dirs live in a private temp dir; the data
     path is left alone so the installed lab extensions (anywidget, widgets manager) are found.
 
-    Attributes: ``url`` (``http://127.0.0.1:PORT``), ``token``, ``port``, ``root_dir``, ``home``.
+    Attributes: ``url`` (``http://127.0.0.1:PORT``), ``token``, ``port``, ``root_dir``, ``home``,
+    ``app`` ("lab" or "notebook").
     """
 
     def __init__(
@@ -176,7 +192,11 @@ class JupyterServer:
         lab_settings: dict[str, dict[str, Any]] | None = None,
         extra_args: Sequence[str] = (),
         env: dict[str, str] | None = None,
+        app: str = "lab",
     ):
+        if app not in APPS:
+            raise ValueError(f"app must be one of {sorted(APPS)}, got {app!r}")
+        self.app = app
         self._own_root = root_dir is None
         self.root_dir = Path(root_dir) if root_dir is not None else None
         self.startup_timeout = startup_timeout
@@ -232,17 +252,18 @@ class JupyterServer:
         for _attempt in range(3):  # the free port can be taken between probe and bind
             self.port = _free_port()
             self.url = f"http://127.0.0.1:{self.port}"
+            module, expose = APPS[self.app]
             cmd = [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                module,
                 "--no-browser",
                 "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={self.port}",
                 "--ServerApp.port_retries=0",
                 f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.root_dir}",
-                "--LabApp.expose_app_in_browser=True",
+                expose,
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                 "--LabApp.extension_manager=readonly",
                 # trust db / signing key in the temp dir, not in ~/.local/share/jupyter
@@ -274,14 +295,14 @@ class JupyterServer:
                 self.stop()
                 raise
         self.stop()
-        raise HarnessError(f"jupyter-lab did not start after 3 attempts:\n{last_error}")
+        raise HarnessError(f"jupyter {self.app} did not start after 3 attempts:\n{last_error}")
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise HarnessError(
-                    f"jupyter-lab exited with code {self._proc.returncode}\n{self.log_tail(40)}"
+                    f"jupyter {self.app} exited with code {self._proc.returncode}\n{self.log_tail(40)}"
                 )
             try:
                 self.api("GET", "/api/status", timeout=2)
@@ -289,7 +310,7 @@ class JupyterServer:
             except (OSError, urllib.error.URLError, HarnessError):
                 time.sleep(0.1)
         raise HarnessTimeout(
-            f"jupyter-lab did not answer /api/status within {self.startup_timeout:.0f}s at "
+            f"jupyter {self.app} did not answer /api/status within {self.startup_timeout:.0f}s at "
             f"{self.url}\n--- server log tail ---\n{self.log_tail(40)}"
         )
 
@@ -422,7 +443,8 @@ def _js(body: str) -> str:
 
 
 class LabPage:
-    """A JupyterLab tab showing one notebook, driven through a Playwright sync ``Page``.
+    """A JupyterLab (or Notebook 7) tab showing one notebook, driven through a Playwright sync
+    ``Page``; the app is the server's (``server.app``).
 
     ``owns_context=True`` makes :meth:`close` also close the page's browser context (used for
     persistent contexts, so the profile can be reopened).
@@ -560,7 +582,8 @@ class LabPage:
     def open_notebook(
         self, path: str | os.PathLike, timeout: float | None = None, *, prestart_kernel: bool = False
     ) -> None:
-        """Open a notebook in a fresh unique workspace and wait until its kernel is idle.
+        """Open a notebook (JupyterLab: in a fresh unique workspace; Notebook 7: its own
+        ``/notebooks/<path>`` page) and wait until its kernel is idle.
 
         ``path``: absolute (inside the server root) or relative to ``base_dir`` (the ``lab_root``
         fixture's directory with the pytest fixtures; the server root when ``base_dir`` is None).
@@ -585,11 +608,13 @@ class LabPage:
             raise HarnessError(f"{self.path!r} is a {info.get('type')}, not a notebook")
         if prestart_kernel:
             self.server.ensure_session(self.path)
-        self.workspace = uuid.uuid4().hex
-        url = (
-            f"{self.server.url}/lab/workspaces/{self.workspace}/tree/"
-            f"{urllib.request.quote(self.path)}?token={self.server.token}"
-        )
+        quoted = urllib.request.quote(self.path)
+        if self.server.app == "notebook":
+            self.workspace = None
+            url = f"{self.server.url}/notebooks/{quoted}?token={self.server.token}"
+        else:
+            self.workspace = uuid.uuid4().hex
+            url = f"{self.server.url}/lab/workspaces/{self.workspace}/tree/{quoted}?token={self.server.token}"
         t0 = time.monotonic()
         self.page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
         if self.path not in self.opened_paths:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .jupyter import HarnessTimeout, KernelError, wait_until, write_notebook
+from .jupyter import HarnessTimeout, JupyterServer, KernelError, wait_until, write_notebook
 
 # A trivial anywidget: a 50x50 canvas filled with the synced `color`; a pointer drag on it sends
 # the visited canvas coordinates back to the kernel as `points`.
@@ -219,3 +219,8 @@ def test_pipe_browser_drives_lab_without_network_events(jupyter_server, lab_root
         wait_until(lambda: any("late" in m for m in lab.console), 5, what="the page error")
         assert any(m == "[warning] pipe 7" for m in lab.console), list(lab.console)
         assert events == []  # the page really talked to the kernel over its websocket meanwhile
+
+
+def test_unknown_app_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match=r"app must be one of \['lab', 'notebook'\], got 'voila'"):
+        JupyterServer(app="voila")
