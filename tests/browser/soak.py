@@ -308,10 +308,8 @@ class Soak:
         )
 
     def act(self) -> None:
-        tt = [time.monotonic()]
         lab, loc, box = self.view()
         self.dismiss(lab)
-        tt.append(time.monotonic())
         if box is None:
             return
         mouse, kb, r = lab.page.mouse, lab.page.keyboard, self.rng.random()
@@ -320,7 +318,6 @@ class Soak:
         if r < 0.55:  # stroke (a quarter erase), a random label
             if self.rng.random() < 0.3:
                 lab.kernel_exec(f"w1.label = w2.label = {self.rng.randint(1, 6)}")
-            tt.append(time.monotonic())
             tool = "e" if self.rng.random() < 0.25 else "b"
             x, y = self.point(box)
             mouse.move(x, y)
@@ -330,7 +327,6 @@ class Soak:
                 mouse.move(*self.point(box), steps=8)
             mouse.up()
             kb.press("b")
-            tt.append(time.monotonic())
             self.counts["strokes"] += 1
         elif r < 0.60:
             x, y = self.point(box)
@@ -354,8 +350,6 @@ class Soak:
             redo = self.rng.random() < 0.4
             kb.press("Control+Shift+z" if redo else "Control+z")
             self.counts["redo" if redo else "undo"] += 1
-        if os.environ.get("VOXWIDGET_SOAK_DEBUG"):
-            self.say(f"soak: act phases {[round(t1 - t0, 2) for t0, t1 in zip(tt, tt[1:], strict=False)]}")  # noqa: RUF007
         time.sleep(self.rng.choice((0, 0.05, 0.2)))
 
     def run(self, seconds: float, kill_every: float = 20.0, reload_every: float = 45.0) -> dict:
@@ -382,10 +376,7 @@ class Soak:
                 next_reload = time.monotonic() + reload_every * self.rng.uniform(0.7, 1.3)
                 continue
             try:
-                ta = time.monotonic()
                 self.act()
-                if os.environ.get("VOXWIDGET_SOAK_DEBUG"):
-                    self.say(f"soak: act {time.monotonic() - ta:.2f} s")
             except Exception as e:  # a view replaced under the pointer (a cell re-run): go on
                 self.say(f"soak: action failed ({type(e).__name__}: {str(e)[:120]})")
             n += 1
