@@ -203,7 +203,8 @@ export class EditQueue {
         this.acc.set(ks, a);
       }
       for (let i = 0; i < g.offsets.length; i++) a.voxels.set(g.offsets[i], v);
-      if (this.record) this.record.push({ key: g.key, offsets: Uint32Array.from(g.offsets), value: v, stroke: this.stroke });
+      if (this.record)
+        this.record.push({ key: g.key, offsets: Uint32Array.from(g.offsets), value: v, stroke: this.stroke });
       for (const tile of this.client.cache.ofChunk("labels", this.client.level, ks)) {
         writeVoxels(tile, this.chunks, g.offsets, v);
       }
