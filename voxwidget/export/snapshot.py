@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..grid import read_box
 from ..labelmap.chunkstore import SIDE_DIR, ChunkStore
 
 if TYPE_CHECKING:
@@ -247,31 +248,3 @@ def _link_tree(src: Path, dst: Path, link: bool = True) -> None:
                 os.link(Path(root) / f, dst / rel / f)
             except OSError:  # no hard links here (another file system, FAT), or not safe: copy
                 shutil.copy2(Path(root) / f, dst / rel / f)
-
-
-def read_box(src: ChunkSource, lo: Any, hi: Any, *, none_if_empty: bool = False) -> np.ndarray | None:
-    """The voxels of the box ``lo:hi`` (inside the array) read from ``src`` as a new array (None
-    when ``none_if_empty`` and no chunk under the box holds data)."""
-    lo = [int(v) for v in lo]
-    hi = [int(v) for v in hi]
-    shape = [b - a for a, b in zip(lo, hi, strict=True)]
-    c = src.chunk_shape
-    first = [a // cc for a, cc in zip(lo, c, strict=True)]
-    last = [(b - 1) // cc for b, cc in zip(hi, c, strict=True)]
-    parts = []
-    if min(shape) > 0:
-        for key in np.ndindex(*[m - f + 1 for f, m in zip(first, last, strict=True)]):
-            key = tuple(k + f for k, f in zip(key, first, strict=True))
-            data = src.read(key)  # type: ignore[arg-type]
-            if data is not None:
-                parts.append((key, data))
-    if not parts and none_if_empty:
-        return None
-    out = np.zeros(shape, src.dtype)
-    for key, data in parts:
-        a = [max(x, k * cc) for x, k, cc in zip(lo, key, c, strict=True)]
-        b = [min(y, (k + 1) * cc) for y, k, cc in zip(hi, key, c, strict=True)]
-        out[tuple(slice(x - y, z - y) for x, z, y in zip(a, b, lo, strict=True))] = data[
-            tuple(slice(x - k * cc, z - k * cc) for x, z, k, cc in zip(a, b, key, c, strict=True))
-        ]
-    return out

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from ..grid import read_box
 from .chunkstore import ChunkStore
 from .counts import LabelCounts
 
@@ -218,17 +219,4 @@ class ChunkTable:
 
     def read_box(self, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
         """The voxels of the box ``lo:hi`` as a new array."""
-        out = np.zeros(tuple(b - a for a, b in zip(lo, hi, strict=True)), self.dtype)
-        if out.size == 0:
-            return out
-        c = self.chunk_shape
-        for key in self.keys_in(lo, hi):
-            data = self.read(key)
-            if data is None:
-                continue
-            a = [max(low, k * cc) for low, k, cc in zip(lo, key, c, strict=True)]
-            b = [min(h, (k + 1) * cc) for h, k, cc in zip(hi, key, c, strict=True)]
-            out[tuple(slice(x - low, y - low) for x, y, low in zip(a, b, lo, strict=True))] = data[
-                tuple(slice(x - k * cc, y - k * cc) for x, y, k, cc in zip(a, b, key, c, strict=True))
-            ]
-        return out
+        return read_box(self, lo, hi)

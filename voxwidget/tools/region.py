@@ -3,11 +3,11 @@ and box reads through a :class:`~voxwidget.labelmap.types.ChunkReader`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ..grid import read_box
 from ..labelmap.atoms import Atom
 from ..labelmap.types import ChunkReader
 
@@ -76,23 +76,3 @@ def box_atoms(
                 newv = np.full(1, value, dtype) if scalar else new[iz, iy, ix]
                 atoms.append(Atom(key, offs.astype(np.uint32), data.reshape(-1)[offs], newv))
     return atoms
-
-
-def read_box(reader: ChunkReader, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
-    """The current values of the box ``lo:hi`` (chunk by chunk through the reader)."""
-    out = np.zeros([b - a for a, b in zip(lo, hi, strict=True)], reader.dtype)
-    c = reader.chunk_shape
-    ranges = [range(a // cc, (b - 1) // cc + 1) for a, b, cc in zip(lo, hi, c, strict=True)]
-    for kz in ranges[0]:
-        for ky in ranges[1]:
-            for kx in ranges[2]:
-                key = (kz, ky, kx)
-                data = reader.read(key)
-                if data is None:
-                    continue
-                a = [max(low, k * cc) for low, k, cc in zip(lo, key, c, strict=True)]
-                b = [min(h, (k + 1) * cc) for h, k, cc in zip(hi, key, c, strict=True)]
-                out[tuple(slice(x - low, y - low) for x, y, low in zip(a, b, lo, strict=True))] = data[
-                    tuple(slice(x - k * cc, y - k * cc) for x, y, k, cc in zip(a, b, key, c, strict=True))
-                ]
-    return out
