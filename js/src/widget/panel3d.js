@@ -1,9 +1,8 @@
 /**
  * The 3D panel of a view ("3d" and "ortho"): the 3D view (views/view3d.js) over its own brick
  * client (net/bricks.js, through the page's persistent chunk cache), following the model's traits
- * (`render_mode`, `contrast_limits`, `opacity`, `label` with `show_selected_only`, `hidden_labels`
- * (the first 32), `slice_planes`,
- * `position`, `gpu_budget_mb`, `camera`, the volume's shape/levels/dtypes/voxel size) and writing
+ * (`render_mode`, `contrast_limits`, `opacity`, `label` with `show_selected_only`, `hidden_labels`,
+ * `slice_planes`, `position`, `gpu_budget_mb`, `camera`, the volume's shape/levels/dtypes/voxel size) and writing
  * `camera` (after an orbit, pan or zoom) and `position` (a click picks a voxel).
  *
  * TEST HOOKS (stable; tests/browser/): the 3D canvas has class `voxwidget-canvas3d` and a property
