@@ -15,6 +15,7 @@
  * @module widget/panel3d
  */
 
+import { BrickEdits } from "../net/brickedits.js";
 import { BrickClient } from "../net/bricks.js";
 import { cameraToTrait } from "../views/camera3d.js";
 import { View3D } from "../views/view3d.js";
@@ -48,6 +49,8 @@ export class Panel3D {
       persist: vox.persist,
       prefix: vox.client.persistence.prefix,
     });
+    /** The bricks as a member of the edit queue's client group (widget/viewmodes.js). */
+    this.edits = new BrickEdits(this.client);
     this.lastCamera = null;
     this.view = new View3D({
       container: cell,
