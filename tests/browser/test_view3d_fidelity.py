@@ -26,7 +26,10 @@ from .test_view3d import C3D, SLICES, hook3d, state3d, wait_3d_idle
 
 pytestmark = pytest.mark.browser
 
-IMPORTS = "import numpy as np\nfrom voxwidget import VoxWidget\nfrom voxwidget.multiscale import open_image\nfrom voxwidget.colors import label_rgb\n"
+IMPORTS = (
+    "import numpy as np\nfrom voxwidget import VoxWidget\nfrom voxwidget.multiscale import open_image\n"
+    "from voxwidget.colors import label_rgb\n"
+)
 
 
 def near(rgb, want, tol: int = 30) -> bool:
@@ -46,7 +49,8 @@ def coloured(img: np.ndarray) -> np.ndarray:
 
 def set_camera(lab, position, target, up, fov: float = 20.0) -> None:
     frames = state3d(lab)["frames"]
-    lab.kernel_exec(f"w.camera = dict(position={list(position)}, target={list(target)}, up={list(up)}, fov={fov})")
+    cam = {"position": list(position), "target": list(target), "up": list(up), "fov": fov}
+    lab.kernel_exec(f"w.camera = {cam!r}")
     wait_until(lambda: state3d(lab)["frames"] > frames, 20, what="a frame after the camera change")
     wait_3d_idle(lab)
 
@@ -127,8 +131,9 @@ def test_hidden_labels_beyond_32_are_all_hidden_in_3d(lab_page, lab_root):
 ANISO = (
     "lab = np.zeros((32, 96, 96), np.uint32)\n"
     "lab[8:24, 40:56, 40:56] = 5  # 16 voxels a side: 64 x 16 x 16 in physical units\n"
+    "lab[26:28, 10:18, 10:18] = 9  # 2 x 8 x 8 voxels: a cube of 8 in physical units\n"
     "w = VoxWidget(open_image(np.zeros((32, 96, 96), np.uint8), voxel_size=(4, 1, 1)), lab,"
-    " chunks=(16, 32, 32), view='3d', height=480, opacity=1.0)\nw"
+    " chunks=(16, 32, 32), view='3d', height=480, opacity=1.0, slice_planes=False)\nw"
 )
 
 
@@ -164,3 +169,127 @@ def test_anisotropic_voxels_render_with_physical_proportions(lab_page, lab_root)
         # a cube of 16 voxels at (4, 1, 1) is 64 tall and 16 wide: 4; ignoring voxel_size (or
         # applying it to another axis) gives 1 or 1/4
         assert abs(rows / cols - want) <= 0.15 * want, f"{name}: {rows} x {cols} px, want ratio {want}: {got}"
+        # the CPU side agrees: the cube's centre projects onto its colour and a click there picks it
+        p = hook3d(lab, "voxelToClient", [16, 48, 48])
+        assert near(hook3d(lab, "pixel", p["x"], p["y"]), label_rgb(5)), name
+        hit = hook3d(lab, "pick", p["x"], p["y"])
+        assert hit and hit["label"] == "5", (name, hit)
+        z, y, x = hit["voxel"]
+        assert 8 <= z < 24 and 40 <= y < 56 and 40 <= x < 56, (name, hit)
+
+    # a physical cube (2 x 8 x 8 voxels) is as opaque seen along z (2 voxels deep) as along x (8):
+    # label opacity is per physical length, not per voxel crossed
+    lab.kernel_exec("w.opacity = 0.3")
+    small = {}
+    for name, pos, up in (
+        ("along z", [14, 14, -500], [0, -1, 0]),
+        ("along x", [500, 14, 108], [0, 0, 1]),
+    ):
+        set_camera(lab, pos, [14, 14, 108], up, fov=8)
+        small[name] = wait_until(lambda: brightness(lab, label_rgb(9)), 30, what=f"the small cube {name}")
+    a, b = small["along z"], small["along x"]
+    assert abs(a - b) <= 0.12 * max(a, b), f"the physical cube's brightness differs by view axis: {small}"
+
+
+def brightness(lab, rgb) -> float:
+    """Mean brightness (0 … 1 of the label's colour) of the middle of the coloured blob in hue ``rgb``."""
+    img = pixels(lab)
+    c = np.array(rgb, float)
+    # pixels whose colour is a multiple of rgb (alpha times the colour over black)
+    scale = (img * c).sum(axis=2) / (c * c).sum()
+    hue = np.abs(img - scale[..., None] * c).max(axis=2) <= 12
+    mask = hue & (scale > 0.15)
+    if mask.sum() < 30:
+        return 0.0
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    r0, r1 = rows[0] + (rows[-1] - rows[0]) // 4, rows[-1] - (rows[-1] - rows[0]) // 4
+    c0, c1 = cols[0] + (cols[-1] - cols[0]) // 4, cols[-1] - (cols[-1] - cols[0]) // 4
+    return float(scale[r0 : r1 + 1, c0 : c1 + 1].mean())
+
+
+# -- a stroke in 3D before its ack ----------------------------------------------------------------
+
+ORTHO = (
+    "w = VoxWidget(np.zeros((96, 96, 96), np.uint8), chunks=(32, 32, 32), view='ortho', height=640,"
+    " label=5, brush_radius=3, opacity=1.0, slice_planes=False)\nw"
+)
+# the kernel rejects the next batches: their `dtype` is garbled on the way in, so the endpoint's own
+# validation refuses them (`edits.reject`, nothing applied), as it refuses any invalid batch
+GARBLE = """
+_handle = w._endpoint.handle
+def _garble(content, buffers=()):
+    if isinstance(content, dict) and content.get("kind") == "edits.apply":
+        content = {**content, "dtype": "uint16"}
+    return _handle(content, buffers)
+w._endpoint.handle = _garble
+"""
+LONG = "() => window.__vwLong"
+MAIN_SHELL = "() => { window.jupyterapp.serviceManager.kernels.commsOverSubshells = 'disabled'; }"
+
+
+def drag(lab, view, a, b) -> None:
+    """A stroke in slice view ``view`` from voxel ``a`` to ``b``."""
+    pa = view.evaluate("(c, v) => c.voxwidget.voxelToClient(v)", a)
+    pb = view.evaluate("(c, v) => c.voxwidget.voxelToClient(v)", b)
+    lab.page.mouse.move(pa["x"], pa["y"])
+    lab.page.mouse.down()
+    lab.page.mouse.move(pb["x"], pb["y"], steps=12)
+    lab.page.mouse.up()
+
+
+def pixel_at(lab, voxel) -> list[int]:
+    p = hook3d(lab, "voxelToClient", voxel)
+    return hook3d(lab, "pixel", p["x"], p["y"])
+
+
+def test_a_stroke_shows_in_3d_before_its_ack_and_a_rejected_one_leaves(lab_page, lab_root):
+    lab = lab_page
+    write_notebook(lab_root / "paint3d.ipynb", [IMPORTS, ORTHO])
+    lab.open_notebook("paint3d.ipynb")
+    # widget comms on the kernel's main shell (as in front ends without subshells), set before the
+    # widget's comm opens: while a cell runs, no edit is applied and no ack can come back
+    lab.page.evaluate(MAIN_SHELL)
+    lab.run_all_cells(timeout=120)
+    lab.wait_for_output(C3D, timeout=60)
+    slices = lab.output_locator(SLICES)
+    wait_until(lambda: slices.count() == 3, 30, what="three slice views")
+    wait_until(
+        lambda: all(slices.nth(i).evaluate("(c) => c.voxwidget.state().shown") for i in range(3)),
+        60,
+        what="slice views drawn",
+    )
+    set_camera(lab, [48, -400, 48], [48, 48, 48], [0, 0, -1])  # along y: the y view's plane face on
+    assert state3d(lab)["plan"]["target"] == 0, "the 3D view should draw level-0 bricks here"
+    pending = "(c) => c.voxwidget.state().pendingBatches"
+
+    # -- a stroke in the y view shows in 3D while the kernel is busy, and stays after the ack --
+    spot = [30, 48, 45]
+    assert max(pixel_at(lab, spot)[:3]) < 40, "the volume is empty: black"
+    long_cell(lab, 15)
+    drag(lab, slices.nth(1), [30, 48, 30], [30, 48, 60])
+    wait_until(lambda: near(pixel_at(lab, spot), label_rgb(5)), 10, what="the stroke in 3D before its ack")
+    assert lab.page.evaluate(LONG) is False, "the cell ended: the ack may have come first"
+    assert slices.nth(0).evaluate(pending) >= 1, "no batch pending: it was acknowledged"
+    lab.wait_for_js("() => window.__vwLong === true", timeout=30)
+    wait_until(lambda: slices.nth(0).evaluate(pending) == 0, 30, what="the stroke acknowledged")
+    assert lab.kernel_eval_json("sorted({int(y) for y in np.argwhere(w.to_numpy() == 5)[:, 1]})") == [48]
+    wait_3d_idle(lab)
+    assert near(pixel_at(lab, spot), label_rgb(5)), "the acknowledged stroke left the 3D view"
+
+    # -- a stroke the kernel rejects (a 3D ball brush in the x view) shows, then leaves -------
+    lab.kernel_exec(GARBLE + "w.label = 7\nw.brush_dims = 3")
+    lab.wait_for_js("() => document.querySelector('.voxwidget-label').value === '7'", timeout=10)
+    spot = [60, 45, 48]
+    assert max(pixel_at(lab, spot)[:3]) < 40
+    long_cell(lab, 15)
+    drag(lab, slices.nth(2), [60, 30, 48], [60, 60, 48])
+    wait_until(
+        lambda: near(pixel_at(lab, spot), label_rgb(7)), 10, what="the ball stroke in 3D before its answer"
+    )
+    assert lab.page.evaluate(LONG) is False, "the cell ended: the reject may have come first"
+    lab.wait_for_js("() => window.__vwLong === true", timeout=30)
+    wait_until(lambda: max(pixel_at(lab, spot)[:3]) < 40, 30, what="the rejected stroke gone from 3D")
+    assert "edit rejected" in lab.output_locator(".voxwidget-status").first.inner_text()
+    assert lab.kernel_eval_json("int((w.to_numpy() == 7).sum())") == 0
+    lab.kernel_exec("w._endpoint.handle = _handle")
