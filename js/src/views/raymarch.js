@@ -12,7 +12,8 @@
  * Modes: MIP (maximum intensity along the ray) and composite (front-to-back emission-absorption,
  * grey transfer function from the contrast limits). Labels are composited front to back in the
  * same pass, in the 2D view's hashed colours (core/colors.js: fmix32 of the id's halves; 0 is
- * transparent) with `uOpacity` per level-0 voxel crossed; MIP shows them over the maximum. Hidden
+ * transparent) with `uOpacity` per length of the smallest level-0 voxel side crossed (so an
+ * anisotropic volume is as opaque along each axis); MIP shows them over the maximum. Hidden
  * ids (`hidden_labels`, any number) are found by binary search in a sorted id texture
  * (views/hiddenlabels.js), once per change of the label along the ray.
  * @module views/raymarch
@@ -24,8 +25,11 @@ export const MAX_LEVELS = 10;
 export const VERTEX = /* glsl */ `
 uniform vec3 uShape;
 out vec3 vPos;
+flat out vec3 vVoxel; // voxel size (x, y, z) over the smallest one: the box is scaled to the world size
 void main() {
   vPos = position * uShape;
+  vec3 v = vec3(length(modelMatrix[0].xyz), length(modelMatrix[1].xyz), length(modelMatrix[2].xyz)) / uShape;
+  vVoxel = v / min(min(v.x, v.y), v.z);
   gl_Position = projectionMatrix * modelViewMatrix * vec4(position, 1.0);
 }
 `;
@@ -63,6 +67,7 @@ uniform int uNHidden;
 uniform int uHiddenW;
 uniform highp usampler2D uHiddenIds; // the hidden ids, ascending, (low, high) (views/hiddenlabels.js)
 in vec3 vPos;
+flat in vec3 vVoxel;
 out vec4 outColor;
 
 uint fmix32(uint h) {
@@ -136,7 +141,10 @@ void main() {
   float mip = 0.0;
   bool any = false;
   float span = max(uContrast.y - uContrast.x, 1e-20);
-  float labelA = 1.0 - pow(1.0 - clamp(uOpacity, 0.0, 0.999), uStep);
+  // opacities are per physical length (the smallest voxel side), not per voxel crossed: an
+  // anisotropic volume looks as opaque along its coarse axis as along the fine ones
+  float stepLen = uStep * length(dir * vVoxel);
+  float labelA = 1.0 - pow(1.0 - clamp(uOpacity, 0.0, 0.999), stepLen);
   uvec2 seen = uvec2(0u);     // the last label id looked up, and whether it is drawn
   bool seenDrawn = false;
   for (int i = 0; i < uMaxSteps; i++) {
@@ -171,7 +179,7 @@ void main() {
         mip = max(mip, v);
         any = true;
       } else if (v > 0.0) {
-        float a = 1.0 - pow(1.0 - 0.12 * v, uStep);
+        float a = 1.0 - pow(1.0 - 0.12 * v, stepLen);
         acc += (1.0 - alpha) * a * vec3(v);
         alpha += (1.0 - alpha) * a;
       }
