@@ -21,7 +21,7 @@ import pytest
 from voxwidget.colors import label_rgb
 
 from .jupyter import wait_until, write_notebook
-from .test_liveness import long_cell
+from .test_liveness import KERNEL
 from .test_view3d import C3D, SLICES, hook3d, state3d, wait_3d_idle
 
 pytestmark = pytest.mark.browser
@@ -225,6 +225,25 @@ def _garble(content, buffers=()):
 w._endpoint.handle = _garble
 """
 LONG = "() => window.__vwLong"
+
+
+def busy_cell(lab, release) -> None:
+    """Run a cell that keeps the kernel busy until file ``release`` exists (60 s at most), not
+    waiting for it; ``window.__vwLong`` turns true when it ends."""
+    code = (
+        "import os, time\n_t0 = time.time()\n"
+        f"while not os.path.exists({str(release)!r}) and time.time() - _t0 < 60:\n    time.sleep(0.05)"
+    )
+    lab.page.evaluate(
+        f"""(code) => {{
+          window.__vwLong = false;
+          {KERNEL}.requestExecute({{code}}).done.then(() => {{ window.__vwLong = true; }});
+        }}""",
+        code,
+    )
+    lab.wait_for_js(f"() => {KERNEL}.status === 'busy'", timeout=10)
+
+
 MAIN_SHELL = "() => { window.jupyterapp.serviceManager.kernels.commsOverSubshells = 'disabled'; }"
 
 
@@ -266,11 +285,12 @@ def test_a_stroke_shows_in_3d_before_its_ack_and_a_rejected_one_leaves(lab_page,
     # -- a stroke in the y view shows in 3D while the kernel is busy, and stays after the ack --
     spot = [30, 48, 45]
     assert max(pixel_at(lab, spot)[:3]) < 40, "the volume is empty: black"
-    long_cell(lab, 15)
+    busy_cell(lab, lab_root / "release1")
     drag(lab, slices.nth(1), [30, 48, 30], [30, 48, 60])
     wait_until(lambda: near(pixel_at(lab, spot), label_rgb(5)), 10, what="the stroke in 3D before its ack")
     assert lab.page.evaluate(LONG) is False, "the cell ended: the ack may have come first"
     assert slices.nth(0).evaluate(pending) >= 1, "no batch pending: it was acknowledged"
+    (lab_root / "release1").touch()
     lab.wait_for_js("() => window.__vwLong === true", timeout=30)
     wait_until(lambda: slices.nth(0).evaluate(pending) == 0, 30, what="the stroke acknowledged")
     assert lab.kernel_eval_json("sorted({int(y) for y in np.argwhere(w.to_numpy() == 5)[:, 1]})") == [48]
@@ -282,12 +302,13 @@ def test_a_stroke_shows_in_3d_before_its_ack_and_a_rejected_one_leaves(lab_page,
     lab.wait_for_js("() => document.querySelector('.voxwidget-label').value === '7'", timeout=10)
     spot = [60, 45, 48]
     assert max(pixel_at(lab, spot)[:3]) < 40
-    long_cell(lab, 15)
+    busy_cell(lab, lab_root / "release2")
     drag(lab, slices.nth(2), [60, 30, 48], [60, 60, 48])
     wait_until(
         lambda: near(pixel_at(lab, spot), label_rgb(7)), 10, what="the ball stroke in 3D before its answer"
     )
     assert lab.page.evaluate(LONG) is False, "the cell ended: the reject may have come first"
+    (lab_root / "release2").touch()
     lab.wait_for_js("() => window.__vwLong === true", timeout=30)
     wait_until(lambda: max(pixel_at(lab, spot)[:3]) < 40, 30, what="the rejected stroke gone from 3D")
     assert "edit rejected" in lab.output_locator(".voxwidget-status").first.inner_text()
