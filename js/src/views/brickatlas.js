@@ -141,7 +141,7 @@ export class BrickAtlas {
     const r = this.resident.get(id);
     const fresh = !r || r.slot !== got.slot;
     if (fresh || r.imageGen !== image.gen) this.upload(this.image, got.slot, image, this.imageData(image));
-    if (fresh || r.labelGen !== labels.gen)
+    if (fresh || r.labelGen !== labels.gen || r.labelRev !== labels.rev)
       this.upload(this.labels, got.slot, labels, this.labelData(labels));
     this.resident.set(id, {
       level: image.level,
@@ -149,6 +149,7 @@ export class BrickAtlas {
       slot: got.slot,
       imageGen: image.gen,
       labelGen: labels.gen,
+      labelRev: labels.rev, // painted locally (net/brickedits.js): uploaded again
     });
     const i = this.pageIndex(image.level, image.key);
     if (this.page[i] !== got.slot + 1) {
@@ -171,6 +172,7 @@ export class BrickAtlas {
       slot: -1,
       imageGen: image.gen,
       labelGen: labels.gen,
+      labelRev: labels.rev,
     });
     const i = this.pageIndex(image.level, image.key);
     if (this.page[i] !== EMPTY) {
@@ -180,10 +182,10 @@ export class BrickAtlas {
     return true;
   }
 
-  /** @returns {boolean} whether brick `id` is resident with these generations of its layers */
+  /** @returns {boolean} whether brick `id` is resident with these generations (and label revs) of its layers */
   current(id, image, labels) {
     const r = this.resident.get(id);
-    return !!r && r.imageGen === image.gen && r.labelGen === labels.gen;
+    return !!r && r.imageGen === image.gen && r.labelGen === labels.gen && r.labelRev === labels.rev;
   }
 
   /** Forget a resident brick (its slot is free, or was taken over when `release` is false). */

@@ -27,8 +27,9 @@ import {
   rayThrough,
   worldSize,
 } from "./camera3d.js";
+import { HiddenLabels } from "./hiddenlabels.js";
 import { pickRay } from "./pick3d.js";
-import { FRAGMENT, MAX_HIDDEN, VERTEX } from "./raymarch.js";
+import { FRAGMENT, VERTEX } from "./raymarch.js";
 import { SlicePlanes3D } from "./sliceplanes3d.js";
 
 const UPLOADS_PER_FRAME = 24; // bricks uploaded per frame at most (the rest in the next frames)
@@ -99,6 +100,7 @@ export class View3D {
     }
     container.append(this.canvas);
     this.renderer.setClearColor(0x000000, 1);
+    this.hiddenIds = new HiddenLabels();
     this.scene = new THREE.Scene();
     this.camera = new THREE.PerspectiveCamera(40, 1, 0.1, 1e6);
     this.uniforms = {
@@ -114,7 +116,8 @@ export class View3D {
       uSelectedOnly: { value: false },
       uSelected: { value: new THREE.Vector2(1, 0) },
       uNHidden: { value: 0 },
-      uHidden: { value: new Uint32Array(2 * MAX_HIDDEN) },
+      uHiddenW: { value: 1 },
+      uHiddenIds: { value: null },
       uPage: { value: null },
       uImage: { value: null },
       uLabels: { value: null },
@@ -413,12 +416,10 @@ export class View3D {
     u.uSelectedOnly.value = !!st.selectedOnly;
     const sel = BigInt(st.selected ?? 0);
     u.uSelected.value.set(Number(sel & 0xffffffffn), Number((sel >> 32n) & 0xffffffffn));
-    const hidden = (st.hidden ?? []).slice(0, MAX_HIDDEN);
-    u.uNHidden.value = hidden.length;
-    hidden.forEach((id, i) => {
-      u.uHidden.value[2 * i] = Number(id & 0xffffffffn);
-      u.uHidden.value[2 * i + 1] = Number((id >> 32n) & 0xffffffffn);
-    });
+    this.hiddenIds.update(st.hidden ?? []);
+    u.uHiddenIds.value = this.hiddenIds.texture;
+    u.uNHidden.value = this.hiddenIds.count;
+    u.uHiddenW.value = this.hiddenIds.width;
     u.uMinLevel.value = Math.min(plan.target, this.atlas.finestResident());
     u.uStep.value = Math.max(0.5, Math.min(...levels[plan.target].downsample) * 0.75);
     const steps = Math.hypot(...st.shape) / u.uStep.value;
@@ -488,6 +489,7 @@ export class View3D {
     this.unlisten();
     this.controls.dispose();
     this.atlas?.dispose();
+    this.hiddenIds.dispose();
     this.material.dispose();
     this.renderer.dispose();
     this.canvas.remove();
