@@ -29,8 +29,9 @@ export function slotCount(budgetBytes, slotBytes, maxSlots) {
  */
 export function growSlots(have, need, capacity) {
   const cap = Math.max(1, capacity);
-  if (have >= Math.min(Math.max(1, need), cap)) return have;
-  return Math.min(cap, Math.max(need, Math.ceil(have * 1.5)));
+  const n = Math.max(1, need);
+  if (have >= Math.min(n, cap)) return have;
+  return Math.min(cap, Math.max(n, Math.ceil(have * 1.5)));
 }
 
 /**

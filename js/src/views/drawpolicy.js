@@ -57,8 +57,8 @@ export function decideDraw({
 }) {
   const fast = interacting || !complete;
   if (!anyData || !ready) {
-    // nothing to march: an outline frame when the view changed or data went away
-    return { draw: viewDirty || !!last?.data, fast: true, waitMs: 0 };
+    // nothing to march (yet): an outline frame when the view changed or the data went away
+    return { draw: viewDirty || (!anyData && !!last?.data), fast: true, waitMs: 0 };
   }
   if (viewDirty) return { draw: true, fast, waitMs: 0 };
   if (newData) {
