@@ -75,7 +75,8 @@ export class BrickAtlas {
     const pageBytes =
       4 * this.grids.reduce((n, g) => n + g[0], 0) * Math.max(...this.grids.map((g) => g[1] * g[2]));
     /** Slots the budget holds (bounded by the volume's bricks): the atlas grows up to this. */
-    this.capacity = slotCount(budgetBytes - pageBytes, this.slotBytes, total);
+    const budgetSlots = slotCount(budgetBytes - pageBytes, this.slotBytes, total);
+    this.capacity = atlasLayout(budgetSlots, this.brick, max3D).count; // (what a layout holds)
     this.max3D = max3D;
     this.layout = null;
     this.slots = new BrickSlots(0);
@@ -116,9 +117,10 @@ export class BrickAtlas {
    */
   reserve(n) {
     const have = this.slots.count;
-    const want = growSlots(have, n, this.capacity);
+    let want = growSlots(have, n, this.capacity);
     if (want <= have) return false;
-    const layout = atlasLayout(want, this.brick, this.max3D);
+    let layout = atlasLayout(want, this.brick, this.max3D);
+    while (layout.count <= have && want < this.capacity) layout = atlasLayout(++want, this.brick, this.max3D);
     if (layout.count <= have) return false;
     this.image?.dispose();
     this.labels?.dispose();

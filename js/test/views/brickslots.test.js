@@ -79,3 +79,20 @@ test("atlas growth: to what the view needs, at least 1.5 x, never past the budge
     `a large need takes (nearly: the layout's shape) the whole budget: ${have}`,
   );
 });
+
+test("a layout's slot count is a layout: the atlas can always grow to its capacity", () => {
+  // the 3D view plans at most `capacity` bricks; capacity = atlasLayout(budget slots).count, so the
+  // atlas grown to capacity holds every planned brick (35 slots would be laid out as 27)
+  for (const brick of [
+    [32, 32, 32],
+    [64, 32, 16],
+  ]) {
+    for (const n of [5, 27, 35, 100, 181, 1000]) {
+      const c = atlasLayout(n, brick, 2048).count;
+      assert.equal(atlasLayout(c, brick, 2048).count, c, `n = ${n}, brick ${brick}`);
+      for (let want = growSlots(1, n, c); ; want++) {
+        if (atlasLayout(want, brick, 2048).count > 1 || want >= c) break;
+      }
+    }
+  }
+});
