@@ -199,7 +199,8 @@ def timeline(done: dict, t_run: float) -> str:
     return (
         "timeline: " + ", ".join(parts) + f"; bricks received {st['bricks']} ({st['bytes'] / 2**20:.0f} MiB "
         f"in {st['messages']} messages, {st['fromCache']} from the IndexedDB cache, {st['requests']} "
-        f"requests, {st['cancelled']} cancelled); {s['frames']} frames, render() {s['renderMs']:.0f} ms"
+        f"requests, {st['cancelled']} cancelled); {s['frames']} frames ({s.get('drawnFrames', '?')} ray-marched, "
+        f"{s.get('fastFrames', '?')} of them fast), step()+draw() {s['renderMs']:.0f} ms of the main thread"
     )
 
 
