@@ -15,7 +15,12 @@ in ``tests/browser``; WebGL2 is SwiftShader, i.e. software rendering on the CPU)
    cold page, where the widget's bundle and shaders load, then again after closing the first
    widget). Measured from the moment the cell is run (page clock) until the 3D view's first frame
    holding data (``state().uploads > 0``) and until its first *complete* frame (``state().idle``:
-   no brick request outstanding, no frame queued, every brick of the target level drawn).
+   no brick request outstanding, no frame queued, every brick of the target level drawn at full
+   quality, and — since session 2 — the GPU done drawing that frame: a WebGL2 fence after it has
+   signalled; before, ``idle`` came when the last draw was *issued*, which in software WebGL is up
+   to 2 s before it shows). The target level is the view's own choice from the projected voxel
+   size (the finest level whose voxel covers at least one CSS pixel at its distance; for 512³ in a
+   600 px high view: level 1, 256³, 64 bricks), the same rule as in session 1.
 2. **512³ uint8, ipyniivue 2.4.4**: the same volume written as an uncompressed NIfTI-1 file
    (ipyniivue takes files, not arrays), shown with ``NiiVue(slice_type=SliceType.RENDER)`` and
    ``load_volumes``. ipyniivue has no state hook, so its first drawn frame is detected from pixels:

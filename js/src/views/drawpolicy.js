@@ -9,7 +9,8 @@
  * - **the view changed** (camera, traits, size): draw at the next animation frame;
  * - **bricks were uploaded** since the last frame: draw at once when that completes the view (every
  *   brick the plan wants is drawn), or when it is the first frame with any data (the coarse
- *   placeholder); otherwise at most every `max(LOAD_GAP_MS, LOAD_COST_FACTOR × cost)` while
+ *   placeholder; but bricks already here and waiting for upload go in first, for up to
+ *   LOAD_GAP_MS); otherwise at most every `max(LOAD_GAP_MS, LOAD_COST_FACTOR × cost)` while
  *   loading, `cost` being how long the last frame took to show (so loading frames take at most a
  *   fraction of the CPU the loading needs);
  * - **nothing resident**: no ray march at all (only the outline; a march through a volume of
@@ -40,6 +41,7 @@ export const LOAD_COST_FACTOR = 3;
  * @param {boolean} s.drewData a frame with data was drawn since the volume was set up
  * @param {boolean} [s.ready] the ray-marching program is compiled
  * @param {boolean} [s.gpuBusy] the GPU still draws the last ray-marched frame
+ * @param {number} [s.backlogMs] how long bricks have been waiting for upload (0: none wait)
  * @returns {{draw: boolean, fast: boolean, waitMs: number}} `draw`: draw now (`fast` quality);
  *   otherwise `waitMs` > 0: ask again after that long, 0: nothing to do until something changes
  */
@@ -54,6 +56,7 @@ export function decideDraw({
   drewData,
   ready = true,
   gpuBusy = false,
+  backlogMs = 0,
 }) {
   const fast = interacting || !complete;
   if (!anyData || !ready) {
@@ -62,7 +65,10 @@ export function decideDraw({
   }
   if (viewDirty) return { draw: true, fast, waitMs: 0 };
   if (newData) {
-    if (complete || !drewData) return { draw: true, fast, waitMs: 0 };
+    if (complete) return { draw: true, fast, waitMs: 0 };
+    // bricks that are here wait for upload: draw them all in one frame (within LOAD_GAP_MS)
+    if (backlogMs > 0 && backlogMs < LOAD_GAP_MS) return { draw: false, fast, waitMs: 0 };
+    if (!drewData) return { draw: true, fast, waitMs: 0 };
     if (gpuBusy) return { draw: false, fast, waitMs: GPU_POLL_MS };
     const gap = Math.max(LOAD_GAP_MS, LOAD_COST_FACTOR * (last?.cost ?? 0));
     const since = now - (last?.at ?? Number.NEGATIVE_INFINITY);

@@ -33,6 +33,7 @@ import {
 import { decideDraw, GPU_POLL_MS } from "./drawpolicy.js";
 import { makeUniforms, setFrameUniforms } from "./frameuniforms.js";
 import { GpuFence } from "./gpufence.js";
+import { baseRenderScale, DRAG_SCALE } from "./renderscale.js";
 import { listen3d } from "./input3d.js";
 import { pickRay } from "./pick3d.js";
 import { FRAGMENT, VERTEX } from "./raymarch.js";
@@ -233,10 +234,10 @@ export class View3D {
 
   /**
    * Compile the ray-marching program without waiting for it (KHR_parallel_shader_compile): in
-   * software WebGL compiling it takes seconds, which the page spends receiving bricks instead.
-   */
+   * software WebGL compiling it takes seconds, which the page spends receiving bricks instead. */
   compile() {
     this.programReady = false;
+    this.renderer.render(this.scene, this.camera); // the outline's small programs first (not queued behind)
     this.box.visible = true; // (compile() takes the visible objects)
     this.renderer
       .compileAsync(this.scene, this.camera)
@@ -308,9 +309,8 @@ export class View3D {
     if (!this.ok) return;
     this.width = Math.max(1, width);
     this.height = Math.max(1, height);
-    const dpr = globalThis.devicePixelRatio || 1;
-    this.renderer.setPixelRatio(dpr * this.renderScale());
-    this.renderer.setSize(this.width, this.height, false);
+    this.scaleNow = null;
+    this.applyScale(!!this.userMoving);
     this.canvas.style.width = `${this.width}px`;
     this.canvas.style.height = `${this.height}px`;
     this.camera.aspect = this.width / this.height;
@@ -318,15 +318,14 @@ export class View3D {
     this.invalidate();
   }
 
-  /** Software WebGL (SwiftShader) marches half as many rays, upscaled. */
-  renderScale() {
-    if (this.scaleCache === undefined) {
-      const gl = this.renderer.getContext();
-      const ext = gl.getExtension("WEBGL_debug_renderer_info");
-      const name = ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : "";
-      this.scaleCache = /swiftshader|llvmpipe|software/i.test(name) ? 0.5 : 1;
-    }
-    return this.scaleCache;
+  /** Set the drawing buffer's scale (`drag`: the camera is being dragged, views/renderscale.js). */
+  applyScale(drag) {
+    this.baseScale ??= baseRenderScale(this.renderer.getContext());
+    const s = this.baseScale * (drag ? DRAG_SCALE : 1) * (globalThis.devicePixelRatio || 1);
+    if (s === this.scaleNow) return;
+    this.scaleNow = s;
+    this.renderer.setPixelRatio(s);
+    this.renderer.setSize(this.width, this.height, false);
   }
 
   /** The view changed (camera, traits, size): draw at the next animation frame. */
@@ -404,7 +403,9 @@ export class View3D {
       drewData: this.drewData,
       ready: this.programReady,
       gpuBusy: busy,
+      backlogMs: step.more ? now - (this.backlogSince ??= now) + 1 : 0,
     });
+    if (!step.more) this.backlogSince = null;
     if (d.draw) this.draw(d.fast, step.anyData && this.programReady);
     else if (d.waitMs > 0) this.tickSoon(d.waitMs);
     if (step.more) this.tickSoon(busy ? GPU_POLL_MS : 0);
@@ -425,6 +426,7 @@ export class View3D {
     });
     const vs = st.voxelSize?.length === 3 ? st.voxelSize : [1, 1, 1];
     this.box.visible = march; // nothing resident: no march (it would cost a full frame)
+    this.applyScale(fast && !!this.userMoving);
     this.planes.update(st.position, st.shape, vs, st.slicePlanes);
     this.renderer.render(this.scene, this.camera);
     this.frames++;

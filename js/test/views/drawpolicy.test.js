@@ -94,3 +94,11 @@ test("a loading view draws few frames: a simulated 10 s load with a frame costin
   // the first frame, one every 3 s (factor x cost), and the complete one
   assert.ok(frames >= 3 && frames <= 6, `${frames} frames`);
 });
+
+test("bricks waiting for upload go into the first frame, for up to LOAD_GAP_MS", () => {
+  const first = { newData: true, drewData: false, last: null };
+  assert.deepEqual(at({ ...first, backlogMs: 20 }), { draw: false, fast: true, waitMs: 0 });
+  assert.equal(at({ ...first, backlogMs: LOAD_GAP_MS }).draw, true, "not longer");
+  assert.equal(at({ ...first, backlogMs: 0 }).draw, true, "all uploaded: draw");
+  assert.equal(at({ ...first, backlogMs: 20, complete: true }).draw, true, "complete: draw");
+});
