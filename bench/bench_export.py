@@ -26,15 +26,13 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from timing import median_time, paired
 
 from voxwidget import LabelMap
 
@@ -53,33 +51,6 @@ def segmentation(size: int, seed: int = 0) -> np.ndarray:
         s = shifts[z]
         out[z] = plane[cell + s : cell + s + size, cell - s : cell - s + size]
     return out
-
-
-def median_time(fn: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None) -> float:
-    times = []
-    for _ in range(repeat):
-        if setup is not None:
-            setup()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def paired(
-    a: Callable[[], object],
-    b: Callable[[], object],
-    repeat: int,
-    setup_a: Callable[[], object] | None = None,
-    setup_b: Callable[[], object] | None = None,
-) -> tuple[float, float]:
-    """Medians of ``a`` and ``b`` timed alternately (a, b, a, b, …): load from other processes on
-    the machine hits both alike."""
-    ta, tb = [], []
-    for _ in range(repeat):
-        ta.append(median_time(a, 1, setup_a))
-        tb.append(median_time(b, 1, setup_b))
-    return statistics.median(ta), statistics.median(tb)
 
 
 def rm(p: Path) -> None:

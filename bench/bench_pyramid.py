@@ -24,14 +24,13 @@ whole chunks), the plane path cold and warm, and the block path cold (once: it r
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import zarr
+from timing import median_time
 
 from voxwidget.multiscale import open_image
 from voxwidget.multiscale.lod import choose_level
@@ -45,17 +44,6 @@ def make_volume(path: Path, size: int, chunk: int) -> zarr.Array:
         slab = np.repeat(np.repeat(np.repeat(coarse, 16, 0), 16, 1), 16, 2)[k : k + chunk, :size, :size]
         z[k : k + chunk] = slab + rng.integers(0, 50, slab.shape, dtype=np.uint16)
     return z
-
-
-def median_time(fn: Callable[[], object], repeat: int, setup: Callable[[], object] | None = None) -> float:
-    times = []
-    for _ in range(repeat):
-        if setup is not None:
-            setup()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def make_sparse_volume(path: Path, size: int, chunk: int) -> zarr.Array:

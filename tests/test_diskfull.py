@@ -8,12 +8,12 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from smallfs import CannotMount, fill, tmpfs_at
 
 from voxwidget.labelmap import ChunkEdit, LabelMap, NotSavedError
 
@@ -24,35 +24,11 @@ SHAPE, CHUNKS = (64, 64, 64), (32, 32, 32)
 @pytest.fixture
 def small_fs(tmp_path):
     """A 4 MiB tmpfs mounted for the test (needs root and mount(2)); skipped when impossible."""
-    mnt = tmp_path / "fs"
-    mnt.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True, text=True
-    )
-    if r.returncode:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}); the RLIMIT_FSIZE test covers EFBIG")
     try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(fs: Path) -> Path:
-    """Fill the filesystem to the last byte; returns the filler file (delete it to free space)."""
-    filler = fs / f"filler-{uuid.uuid4().hex}"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        for n in (1 << 20, 65536, 4096, 512, 64, 1):  # down to the last partial page
-            block = b"\0" * n
-            while True:
-                try:
-                    os.write(fd, block)
-                except OSError as e:
-                    assert e.errno == errno.ENOSPC
-                    break
-    finally:
-        os.close(fd)
-    return filler
+        with tmpfs_at(tmp_path / "fs") as mnt:
+            yield mnt
+    except CannotMount as e:
+        pytest.skip(f"cannot mount a tmpfs here ({e}); the RLIMIT_FSIZE test covers EFBIG")
 
 
 def _edits(label: int, z: int, n: int = 3000) -> list[ChunkEdit]:
@@ -75,7 +51,7 @@ def test_disk_full_rolls_back_and_recovers(small_fs):
     notices = []
     lm.subscribe(notices.append)
 
-    filler = _fill(small_fs)
+    filler = fill(small_fs)
     # pipelined batches, each on top of the previous one (the same voxels, then more)
     results = [lm.apply_batch(f"b{i}", _edits(10 + i, i % 2)) for i in range(4)]
     py = lm.set((slice(0, 8), slice(0, 8), slice(0, 8)), 9)  # a Python-side edit in the same window
@@ -132,7 +108,7 @@ def test_checkpoint_failure_keeps_journal_and_reports(small_fs):
         lm.apply_batch(f"a{i}", _edits(i + 1, i % 2, 5000)).durable.result(timeout=10)
     expect = lm[...]
     segs = sorted((path / ".voxwidget" / "journal").glob("seg-*"))
-    filler = _fill(small_fs)
+    filler = fill(small_fs)
     with pytest.raises(OSError) as ei:
         lm.checkpoint()
     assert ei.value.errno == errno.ENOSPC
@@ -155,7 +131,7 @@ def test_close_on_a_full_disk_releases_and_keeps_the_journal(small_fs):
     lm = LabelMap(SHAPE, chunks=CHUNKS, path=path, checkpoint_delay=3600)
     lm.apply_batch("a", _edits(3, 1, 5000)).durable.result(timeout=10)
     expect = lm[...]
-    filler = _fill(small_fs)
+    filler = fill(small_fs)
     with pytest.raises(OSError) as ei:
         lm.close()
     assert ei.value.errno == errno.ENOSPC
@@ -231,7 +207,7 @@ def test_endpoint_rejects_unsaved_batch_for_retry_and_accepts_it_later(small_fs)
     try:
         offs = list(range(0, 32**3, 3))
         msg, bufs = edits_msg("big", [([0, 0, 0], offs, [7] * len(offs))])
-        filler = _fill(small_fs)
+        filler = fill(small_fs)
         ep.handle(msg, bufs)
         reject = wire.reply("edits.reject", "big")
         assert reject.get("retry") is True and "No space left on device" in reject["error"]

@@ -61,7 +61,7 @@ def test_views3d_runs_top_to_bottom(tmp_path):
     """The 3D / ortho notebook: its traits are accepted as written (the browser side is tested in
     tests/browser/test_view3d.py)."""
     nb = run_notebook("views3d.ipynb", tmp_path)
-    assert len(widget_views(nb)) == 1
+    assert len(widget_views(nb)) == 2  # the ortho view and the anisotropic one
     camera = next(c for c in nb.cells if c.cell_type == "code" and "w.camera =" in c.source)
     assert "'fov': 35.0" in camera.outputs[0]["data"]["text/plain"]
 

@@ -8,13 +8,12 @@ on a 4 MiB tmpfs mounted for the test (needs root; skipped otherwise).
 
 from __future__ import annotations
 
-import errno
 import os
-import subprocess
 import time
 
 import numpy as np
 import pytest
+from smallfs import CannotMount, fill, tmpfs_at
 
 from .jupyter import wait_until, write_notebook
 from .test_offline import (
@@ -36,33 +35,13 @@ from .test_offline import (
 pytestmark = pytest.mark.browser
 
 
-def _fill(fs) -> str:
-    filler = os.path.join(fs, "filler")
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        for n in (1 << 20, 65536, 4096, 512, 64, 1):
-            while True:
-                try:
-                    os.write(fd, b"\0" * n)
-                except OSError as e:
-                    assert e.errno == errno.ENOSPC
-                    break
-    finally:
-        os.close(fd)
-    return filler
-
-
 @pytest.fixture
 def tmpfs(lab_root):
-    fs = lab_root / "fs"
-    fs.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(fs)], capture_output=True, text=True
-    )
-    if r.returncode:
-        pytest.skip(f"cannot mount a tmpfs ({r.stderr.strip()})")
-    yield fs
-    subprocess.run(["umount", "-l", str(fs)], check=False)
+    try:
+        with tmpfs_at(lab_root / "fs") as fs:
+            yield fs
+    except CannotMount as e:
+        pytest.skip(f"cannot mount a tmpfs ({e})")
 
 
 def _labels(lab, points) -> list[str]:
@@ -92,7 +71,7 @@ def test_disk_full_keeps_batches_pending_and_retries(persistent_lab_page_factory
     set_traits(lab, label=4)
     stroke(lab, [(Z, 20, 20), (Z, 20, 60)])
     wait_saved(lab)
-    filler = _fill(tmpfs)
+    filler = fill(tmpfs)
 
     set_traits(lab, label=9)
     stroke(lab, [(Z, 70, 30), (Z, 100, 100)])  # big batches: more than a page of journal each

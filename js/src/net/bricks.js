@@ -88,6 +88,8 @@ export class BrickClient {
     this.stats = { requests: 0, messages: 0, bricks: 0, bytes: 0, unchanged: 0, fromCache: 0, cancelled: 0 };
     this.lastError = null;
     this.gens = 0; // generations handed out (see onData)
+    /** The edit queue's hooks (net/brickedits.js): pending voxels re-applied onto arriving bricks. */
+    this.overlay = { reapply: () => {}, isOwn: () => false };
   }
 
   /**
@@ -252,6 +254,12 @@ export class BrickClient {
       cached: true,
       gen: ++this.gens,
     });
+    this.overlaid(this.cache.peek(id));
+  }
+
+  /** Pending edits re-applied onto a label brick of level 0 that just came (net/brickedits.js). */
+  overlaid(tile) {
+    if (tile && tile.layer === "labels" && tile.level === 0) this.overlay.reapply(tile);
   }
 
   /**
@@ -362,7 +370,7 @@ export class BrickClient {
       if (rec.codec === "unchanged") {
         this.stats.unchanged++;
         const t = this.cache.peek(id);
-        if (t && t.version === rec.version) {
+        if (t && !t.dirty && t.version === rec.version) {
           t.stale = rec.version < latest;
           this.failures.delete(id);
         }
@@ -401,6 +409,7 @@ export class BrickClient {
       this.failures.delete(id);
       const prefix = this.persist?.enabled && !tile.zero && !tile.stale ? this.prefix(msg.layer) : null;
       if (prefix !== null) this.persist.put(cacheKey(prefix, id), tile);
+      this.overlaid(tile); // after the put: a brick painted since is not written (its rev changed)
       this.cache.set(tile);
     }
     if (msg.done) {

@@ -182,7 +182,7 @@ export class BrickAtlas {
     if (fresh || r.imageGen !== image.gen) this.upload(this.image, got.slot, image, this.imageData(image));
     // all-zero labels are not uploaded: the page entry's NO_LABELS bit tells the shader
     const noLabels = !!labels.zero && !labels.rev;
-    if ((fresh || r.labelGen !== labels.gen) && !noLabels)
+    if ((fresh || r.labelGen !== labels.gen || r.labelRev !== labels.rev) && !noLabels)
       this.upload(this.labels, got.slot, labels, this.labelData(labels));
     this.resident.set(id, {
       level: image.level,
@@ -190,6 +190,7 @@ export class BrickAtlas {
       slot: got.slot,
       imageGen: image.gen,
       labelGen: labels.gen,
+      labelRev: labels.rev, // painted locally (net/brickedits.js): uploaded again
     });
     const i = this.pageIndex(image.level, image.key);
     const entry = (got.slot + 1) | (noLabels ? NO_LABELS : 0);
@@ -213,6 +214,7 @@ export class BrickAtlas {
       slot: -1,
       imageGen: image.gen,
       labelGen: labels.gen,
+      labelRev: labels.rev,
     });
     const i = this.pageIndex(image.level, image.key);
     if (this.page[i] !== EMPTY) {
@@ -222,10 +224,10 @@ export class BrickAtlas {
     return true;
   }
 
-  /** @returns {boolean} whether brick `id` is resident with these generations of its layers */
+  /** @returns {boolean} whether brick `id` is resident with these generations (and label revs) of its layers */
   current(id, image, labels) {
     const r = this.resident.get(id);
-    return !!r && r.imageGen === image.gen && r.labelGen === labels.gen;
+    return !!r && r.imageGen === image.gen && r.labelGen === labels.gen && r.labelRev === labels.rev;
   }
 
   /** Forget a resident brick (its slot is free, or was taken over when `release` is false). */

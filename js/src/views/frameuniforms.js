@@ -9,7 +9,6 @@
  */
 
 import * as THREE from "three";
-import { MAX_HIDDEN } from "./raymarch.js";
 
 /** A fast frame marches this many times the full step. */
 export const FAST_STEP = 2;
@@ -29,7 +28,8 @@ export function makeUniforms() {
     uSelectedOnly: { value: false },
     uSelected: { value: new THREE.Vector2(1, 0) },
     uNHidden: { value: 0 },
-    uHidden: { value: new Uint32Array(2 * MAX_HIDDEN) },
+    uHiddenW: { value: 1 },
+    uHiddenIds: { value: null },
     uPage: { value: null },
     uImage: { value: null },
     uLabels: { value: null },
@@ -45,8 +45,9 @@ export function makeUniforms() {
  * @param {{target: number}} p.plan this frame's brick plan
  * @param {{position: {x: number, y: number, z: number, clone: () => object}}} p.camera
  * @param {boolean} p.fast
+ * @param {import("./hiddenlabels.js").HiddenLabels} p.hidden the hidden ids' texture (`hidden_labels`)
  */
-export function setFrameUniforms(u, { state: st, atlas, plan, camera, fast }) {
+export function setFrameUniforms(u, { state: st, atlas, plan, camera, fast, hidden }) {
   const levels = atlas.levels;
   const vs = st.voxelSize?.length === 3 ? st.voxelSize : [1, 1, 1];
   const scale = atlas.imageFmt.internal === "R8" ? 255 : 1;
@@ -56,12 +57,10 @@ export function setFrameUniforms(u, { state: st, atlas, plan, camera, fast }) {
   u.uSelectedOnly.value = !!st.selectedOnly;
   const sel = BigInt(st.selected ?? 0);
   u.uSelected.value.set(Number(sel & 0xffffffffn), Number((sel >> 32n) & 0xffffffffn));
-  const hidden = (st.hidden ?? []).slice(0, MAX_HIDDEN);
-  u.uNHidden.value = hidden.length;
-  hidden.forEach((id, i) => {
-    u.uHidden.value[2 * i] = Number(id & 0xffffffffn);
-    u.uHidden.value[2 * i + 1] = Number((id >> 32n) & 0xffffffffn);
-  });
+  hidden.update(st.hidden ?? []);
+  u.uHiddenIds.value = hidden.texture;
+  u.uNHidden.value = hidden.count;
+  u.uHiddenW.value = hidden.width;
   const finest = atlas.finestResident();
   u.uMinLevel.value = Math.min(plan.target, finest);
   // the step follows the finest level drawn: a frame of coarse placeholders marches coarse steps

@@ -13,21 +13,24 @@
  * Modes: MIP (maximum intensity along the ray) and composite (front-to-back emission-absorption,
  * grey transfer function from the contrast limits). Labels are composited front to back in the
  * same pass, in the 2D view's hashed colours (core/colors.js: fmix32 of the id's halves; 0 is
- * transparent) with `uOpacity` per level-0 voxel crossed; MIP shows them over the maximum.
+ * transparent) with `uOpacity` per length of the smallest level-0 voxel side crossed (so an
+ * anisotropic volume is as opaque along each axis); MIP shows them over the maximum. Hidden
+ * ids (`hidden_labels`, any number) are found by binary search in a sorted id texture
+ * (views/hiddenlabels.js), once per change of the label along the ray.
  * @module views/raymarch
  */
 
 /** Levels the shader handles at most (more are clamped to the coarsest of these). */
 export const MAX_LEVELS = 10;
 
-/** Hidden label ids (`hidden_labels`) the shader skips at most (the first ones). */
-export const MAX_HIDDEN = 32;
-
 export const VERTEX = /* glsl */ `
 uniform vec3 uShape;
 out vec3 vPos;
+flat out vec3 vVoxel; // voxel size (x, y, z) over the smallest one: the box is scaled to the world size
 void main() {
   vPos = position * uShape;
+  vec3 v = vec3(length(modelMatrix[0].xyz), length(modelMatrix[1].xyz), length(modelMatrix[2].xyz)) / uShape;
+  vVoxel = v / min(min(v.x, v.y), v.z);
   gl_Position = projectionMatrix * modelViewMatrix * vec4(position, 1.0);
 }
 `;
@@ -39,7 +42,6 @@ precision highp usampler3D;
 precision highp sampler3D;
 
 #define MAX_LEVELS ${MAX_LEVELS}
-#define MAX_HIDDEN ${MAX_HIDDEN}
 uniform vec3 uShape;          // level-0 shape, (x, y, z)
 uniform vec3 uChunk;          // brick shape, (x, y, z)
 uniform int uNLevels;
@@ -63,8 +65,10 @@ uniform bool uLabels64;
 uniform bool uSelectedOnly;
 uniform uvec2 uSelected;
 uniform int uNHidden;
-uniform uvec2 uHidden[MAX_HIDDEN]; // (low, high) halves of the hidden ids
+uniform int uHiddenW;
+uniform highp usampler2D uHiddenIds; // the hidden ids, ascending, (low, high) (views/hiddenlabels.js)
 in vec3 vPos;
+flat in vec3 vVoxel;
 out vec4 outColor;
 
 uint fmix32(uint h) {
@@ -78,10 +82,16 @@ vec3 labelColor(uint lo, uint hi) {
               float(48u + ((h >> 16u) & 0xffu) % 208u)) / 255.0;
 }
 
+// binary search of the sorted hidden ids (uint64 order: high half, then low half)
 bool isHidden(uint lo, uint hi) {
-  for (int i = 0; i < MAX_HIDDEN; i++) {
-    if (i >= uNHidden) break;
-    if (uHidden[i].x == lo && uHidden[i].y == hi) return true;
+  int a = 0;
+  int b = uNHidden;
+  for (int k = 0; k < 64; k++) {
+    if (a >= b) break;
+    int m = (a + b) / 2;
+    uvec2 v = texelFetch(uHiddenIds, ivec2(m % uHiddenW, m / uHiddenW), 0).rg;
+    if (v.x == lo && v.y == hi) return true;
+    if (v.y < hi || (v.y == hi && v.x < lo)) a = m + 1; else b = m;
   }
   return false;
 }
@@ -134,7 +144,12 @@ void main() {
   float mip = 0.0;
   bool any = false;
   float span = max(uContrast.y - uContrast.x, 1e-20);
-  float labelA = 1.0 - pow(1.0 - clamp(uOpacity, 0.0, 0.999), uStep);
+  // opacities are per physical length (the smallest voxel side), not per voxel crossed: an
+  // anisotropic volume looks as opaque along its coarse axis as along the fine ones
+  float stepLen = uStep * length(dir * vVoxel);
+  float labelA = 1.0 - pow(1.0 - clamp(uOpacity, 0.0, 0.999), stepLen);
+  uvec2 seen = uvec2(0u);     // the last label id looked up, and whether it is drawn
+  bool seenDrawn = false;
   for (int i = 0; i < uMaxSteps; i++) {
     if (t >= tfar || alpha >= 0.985) break;
     vec3 p = uCam + dir * t;
@@ -153,8 +168,11 @@ void main() {
         uvec4 lv = texelFetch(uLabels, tx, 0);
         uint lo = lv.r;
         uint hi = uLabels64 ? lv.g : 0u;
-        bool shown = !uSelectedOnly || (lo == uSelected.x && hi == uSelected.y);
-        if ((lo != 0u || hi != 0u) && shown && !isHidden(lo, hi)) {
+        if ((lo != 0u || hi != 0u) && uvec2(lo, hi) != seen) {
+          seen = uvec2(lo, hi);
+          seenDrawn = uSelectedOnly ? (lo == uSelected.x && hi == uSelected.y) : !isHidden(lo, hi);
+        }
+        if ((lo != 0u || hi != 0u) && seenDrawn) {
           vec3 c = labelColor(lo, hi);
           acc += (1.0 - alpha) * labelA * c;
           alpha += (1.0 - alpha) * labelA;
@@ -165,7 +183,7 @@ void main() {
         mip = max(mip, v);
         any = true;
       } else if (v > 0.0) {
-        float a = 1.0 - pow(1.0 - 0.12 * v, uStep);
+        float a = 1.0 - pow(1.0 - 0.12 * v, stepLen);
         acc += (1.0 - alpha) * a * vec3(v);
         alpha += (1.0 - alpha) * a;
       }

@@ -33,10 +33,11 @@ import {
 import { decideDraw, GPU_POLL_MS } from "./drawpolicy.js";
 import { makeUniforms, setFrameUniforms } from "./frameuniforms.js";
 import { GpuFence } from "./gpufence.js";
-import { baseRenderScale, DRAG_SCALE } from "./renderscale.js";
+import { HiddenLabels } from "./hiddenlabels.js";
 import { listen3d } from "./input3d.js";
-import { pickRay } from "./pick3d.js";
+import { pickInView } from "./pick3d.js";
 import { FRAGMENT, VERTEX } from "./raymarch.js";
+import { baseRenderScale, DRAG_SCALE } from "./renderscale.js";
 import { SlicePlanes3D } from "./sliceplanes3d.js";
 
 const CAMERA_PUSH_MS = 150; // the camera trait follows an orbit at most this often
@@ -110,6 +111,7 @@ export class View3D {
     }
     container.append(this.canvas);
     this.renderer.setClearColor(0x000000, 1);
+    this.hiddenIds = new HiddenLabels();
     this.scene = new THREE.Scene();
     this.camera = new THREE.PerspectiveCamera(40, 1, 0.1, 1e6);
     this.uniforms = makeUniforms();
@@ -392,6 +394,7 @@ export class View3D {
     if (step.grown) this.bindAtlas();
     if (step.uploaded > 0 || step.grown) this.newData = true;
     const now = performance.now();
+    this.backlogSince = step.more ? (this.backlogSince ?? now) : null;
     const d = decideDraw({
       now,
       viewDirty: this.viewDirty,
@@ -403,9 +406,8 @@ export class View3D {
       drewData: this.drewData,
       ready: this.programReady,
       gpuBusy: busy,
-      backlogMs: step.more ? now - (this.backlogSince ??= now) + 1 : 0,
+      backlogMs: step.more ? now - this.backlogSince + 1 : 0,
     });
-    if (!step.more) this.backlogSince = null;
     if (d.draw) this.draw(d.fast, step.anyData && this.programReady);
     else if (d.waitMs > 0) this.tickSoon(d.waitMs);
     if (step.more) this.tickSoon(busy ? GPU_POLL_MS : 0);
@@ -423,6 +425,7 @@ export class View3D {
       plan: this.plan,
       camera: this.camera,
       fast,
+      hidden: this.hiddenIds,
     });
     const vs = st.voxelSize?.length === 3 ? st.voxelSize : [1, 1, 1];
     this.box.visible = march; // nothing resident: no march (it would cost a full frame)
@@ -452,19 +455,8 @@ export class View3D {
    */
   pickAt(x, y) {
     if (!this.ok || !this.atlas) return null;
-    const st = this.state;
-    const { origin, dir } = rayThrough(this.camera, x / this.width, y / this.height, st.voxelSize);
-    return pickRay({
-      origin,
-      dir,
-      shape: st.shape,
-      chunks: st.chunks,
-      levels: this.atlas.levels,
-      brick: (layer, level, key) => this.client.brick(layer, level, key),
-      threshold: (st.contrast[0] + st.contrast[1]) / 2,
-      only: st.selectedOnly ? BigInt(st.selected ?? 0) : null,
-      hidden: new Set((st.hidden ?? []).map(String)),
-    });
+    const { origin, dir } = rayThrough(this.camera, x / this.width, y / this.height, this.state.voxelSize);
+    return pickInView(this.state, origin, dir, this.atlas.levels, this.client);
   }
 
   /**
@@ -492,6 +484,7 @@ export class View3D {
     this.unlisten();
     this.controls.dispose();
     this.atlas?.dispose();
+    this.hiddenIds.dispose();
     this.material.dispose();
     this.renderer.dispose();
     this.canvas.remove();

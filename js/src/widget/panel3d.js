@@ -1,9 +1,8 @@
 /**
  * The 3D panel of a view ("3d" and "ortho"): the 3D view (views/view3d.js) over its own brick
  * client (net/bricks.js, through the page's persistent chunk cache), following the model's traits
- * (`render_mode`, `contrast_limits`, `opacity`, `label` with `show_selected_only`, `hidden_labels`
- * (the first 32), `slice_planes`,
- * `position`, `gpu_budget_mb`, `camera`, the volume's shape/levels/dtypes/voxel size) and writing
+ * (`render_mode`, `contrast_limits`, `opacity`, `label` with `show_selected_only`, `hidden_labels`,
+ * `slice_planes`, `position`, `gpu_budget_mb`, `camera`, the volume's shape/levels/dtypes/voxel size) and writing
  * `camera` (after an orbit, pan or zoom) and `position` (a click picks a voxel).
  *
  * TEST HOOKS (stable; tests/browser/): the 3D canvas has class `voxwidget-canvas3d` and a property
@@ -16,6 +15,7 @@
  * @module widget/panel3d
  */
 
+import { BrickEdits } from "../net/brickedits.js";
 import { BrickClient } from "../net/bricks.js";
 import { cameraToTrait } from "../views/camera3d.js";
 import { View3D } from "../views/view3d.js";
@@ -49,6 +49,8 @@ export class Panel3D {
       persist: vox.persist,
       prefix: vox.client.persistence.prefix,
     });
+    /** The bricks as a member of the edit queue's client group (widget/viewmodes.js). */
+    this.edits = new BrickEdits(this.client);
     this.lastCamera = null;
     this.view = new View3D({
       container: cell,

@@ -3,7 +3,8 @@
  * `"3d"`: the 3D panel alone (widget/panel3d.js); `"ortho"`: a 2×2 grid of the z view (the main
  * view, its axis pinned to z), the y and x views (widget/slicepanel.js) and the 3D panel, sharing
  * `position` with crosshairs, the edit queue painting through a group of their chunk clients
- * (net/clientgroup.js). Changing the trait rebuilds the panels in place.
+ * (net/clientgroup.js) and, in "3d" and "ortho", the 3D panel's bricks (net/brickedits.js).
+ * Changing the trait rebuilds the panels in place.
  * @module widget/viewmodes
  */
 
@@ -66,6 +67,7 @@ export class ViewModes {
       const cell = this.cell();
       wrap.append(cell);
       this.panel3d = new Panel3D(vox, cell);
+      this.paintThrough([]);
     } else if (mode === "ortho") {
       wrap.style.display = "grid";
       wrap.style.gridTemplateColumns = "1fr 1fr";
@@ -87,15 +89,26 @@ export class ViewModes {
       const c3 = this.cell();
       wrap.append(cy, cx, c3);
       this.slices = [new SlicePanel(vox, 1, cy), new SlicePanel(vox, 2, cx)];
-      const group = new ClientGroup([vox.client]);
-      group.overlay = vox.client.overlay;
-      for (const s of this.slices) group.add(s.client);
-      vox.queue.client = group;
       this.panel3d = new Panel3D(vox, c3);
+      this.paintThrough(this.slices.map((s) => s.client));
     }
     this.registerCaptures();
     vox.syncFromModel();
     vox.layout();
+  }
+
+  /**
+   * The edit queue paints through a group of the main client, `clients` and the 3D panel's
+   * bricks (net/brickedits.js): a stroke shows in every panel at once, before its ack.
+   * @param {object[]} clients
+   */
+  paintThrough(clients) {
+    const { vox } = this;
+    const group = new ClientGroup([vox.client]);
+    group.overlay = vox.client.overlay;
+    for (const c of clients) group.add(c);
+    if (this.panel3d?.view.ok) group.add(this.panel3d.edits);
+    vox.queue.client = group;
   }
 
   /**
