@@ -4,7 +4,8 @@ Two tabs on one notebook, two widgets on one stored map (four views), random str
 fills, slice scrolls, zooms, undo/redo, page reloads and a kernel SIGKILL about every 20 s; then
 checks that every paint a view showed as saved reached the map and that the map equals the replay
 of the kernel's logged durable edits (see ``tests/browser/soak.py`` for the oracle). Reports edits
-made, saved, lost, kills survived, kernel RSS and the tab's JS heap at start and end.
+made, saved, lost, kills survived (and how often the widget had to reconnect a tab the restarted
+kernel did not answer: docs/sync.md), kernel RSS and the tab's JS heap at start and end.
 
     PYTHONPATH=. python bench/soak.py --minutes 10 [--seed 1] [--kill-every 20]
 """
@@ -53,7 +54,9 @@ def main() -> int:
         f"soak {args.minutes:g} min: edits made {made} (strokes {r['strokes']}, fills {r['fills']}, "
         f"undo {r['undo']}, redo {r['redo']}); kernel applied {r['kernel_edits']}; saved strokes "
         f"{r['saved_strokes']} ({r['saved_voxels']} voxels); lost {r['lost_voxels']} voxels / "
-        f"{r['lost_strokes']} strokes; unexplained {r['unexplained_voxels']}; kills survived {r['kills']}; "
+        f"{r['lost_strokes']} strokes; unexplained {r['unexplained_voxels']}; saved strokes changing nothing "
+        f"(erase over background) {r['noop_saved_strokes']}; kills survived {r['kills']} (tabs the widget "
+        f"reconnected after one: {r['tab_reconnects']}, harness requests lost: {r['lost_requests']}); "
         f"reloads {r['reloads']}; kernel RSS {r['rss_start'] / 2**20:.0f} -> {r['rss_end'] / 2**20:.0f} MiB "
         f"(ratio {r['rss_end'] / r['rss_start']:.2f}); JS heap {r['heap_start'] / 2**20:.1f} -> "
         f"{r['heap_end'] / 2**20:.1f} MiB (ratio {r['heap_end'] / r['heap_start']:.2f})"

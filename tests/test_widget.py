@@ -151,3 +151,19 @@ def test_pending_edits_and_discard_pending(monkeypatch):
     w.discard_pending()
     assert [m["kind"] for m in sent] == ["pending.discard"]
     protocol.validate(sent[0], [], sender="kernel")
+
+
+def test_a_closed_widget_and_its_label_map_are_freed():
+    """anywidget keeps a widget whose ``_esm`` is a file Path alive for good (its file watcher holds
+    it, manzt/anywidget#929); ours is a string, so a closed, unreferenced widget is collected."""
+    import gc
+    import weakref
+
+    w = VoxWidget(np.zeros((8, 8, 8), np.uint8))
+    assert "voxwidget.bundles" in w._esm and len(w._esm) < 10_000  # the loader, not the bundle
+    assert len(w._bundle) > 100_000 and len(w._bundle_key) == 16
+    alive = weakref.ref(w), weakref.ref(w.labels)
+    w.close()
+    del w
+    gc.collect()
+    assert [r() is None for r in alive] == [True, True]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
 import os
 import pathlib
 from typing import Any
@@ -31,6 +33,27 @@ VIEWS = ("2d", "3d", "ortho")
 RENDER_MODES = ("mip", "composite")
 
 
+def _loader_text() -> str:
+    """The anywidget entry module (js/src/loader.js, built at install), or one that says it is missing."""
+    try:
+        return (_STATIC / "loader.js").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return _MISSING_BUILD
+
+
+_MISSING_BUILD = """export default { render({ el }) {
+  el.textContent = "voxwidget: the browser bundle is not built (voxwidget/static/); "
+    + "reinstall voxwidget, or run `npm run build` in a source checkout.";
+} };"""
+
+
+@functools.cache
+def _bundle_text() -> tuple[str, str]:
+    """The browser bundle (built at install) and a key naming its version."""
+    text = (_STATIC / "widget.js").read_text(encoding="utf-8")
+    return text, hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class VoxWidget(anywidget.AnyWidget):
     """Annotate label masks on a 3D volume, in the notebook.
 
@@ -57,7 +80,21 @@ class VoxWidget(anywidget.AnyWidget):
     >>> w.to_numpy()                  # the labels as a numpy array (a copy)
     """
 
-    _esm = _STATIC / "widget.js"
+    # A string, not a Path: anywidget watches a Path's file and its watcher keeps every widget
+    # alive for good (manzt/anywidget#929), with its label map.
+    _esm = _loader_text()
+    # The bundle travels as model state and is imported once per page by the loader (see
+    # js/src/loader.js: anywidget's per-widget module import would keep ~4 MiB per widget for good).
+    _bundle = t.Unicode().tag(sync=True)
+    _bundle_key = t.Unicode().tag(sync=True)
+
+    @t.default("_bundle")
+    def _default_bundle(self) -> str:
+        return _bundle_text()[0]
+
+    @t.default("_bundle_key")
+    def _default_bundle_key(self) -> str:
+        return _bundle_text()[1]
 
     tool = t.Enum(TOOLS, default_value="brush").tag(sync=True)
     """str: active tool, one of ``"pan"``, ``"brush"``, ``"erase"``, ``"fill"`` (a click fills the

@@ -12,15 +12,22 @@
 
 /**
  * @param {object} model anywidget model
- * @returns {import("../net/connection.js").KernelStatus|null}
+ * @returns {object|null} the host's kernel connection (JupyterLab, Notebook 7), else null
  */
-export function kernelStatusOf(model) {
-  let kernel;
+export function kernelOf(model) {
   try {
-    kernel = model?.widget_manager?.kernel;
+    return model?.widget_manager?.kernel ?? null;
   } catch {
     return null;
   }
+}
+
+/**
+ * @param {object} model anywidget model
+ * @returns {import("../net/connection.js").KernelStatus|null}
+ */
+export function kernelStatusOf(model) {
+  const kernel = kernelOf(model);
   const signal = (s) => s && typeof s.connect === "function" && typeof s.disconnect === "function";
   if (!kernel || typeof kernel.status !== "string" || !signal(kernel.statusChanged)) return null;
   return {

@@ -30,10 +30,11 @@ import { View2D } from "../views/view2d.js";
 import { Capture } from "./capture.js";
 import { Commands } from "./commands.js";
 import { installHooks } from "./hooks.js";
-import { kernelStatusOf } from "./kernelstatus.js";
+import { kernelOf, kernelStatusOf } from "./kernelstatus.js";
 import { LabelPanel } from "./labels.js";
 import { routeMessage } from "./messages.js";
 import { Navigation } from "./navigation.js";
+import { watchShell } from "./shellwatch.js";
 import { StrokeController } from "./stroke.js";
 import { SyncReporter } from "./syncstatus.js";
 import { ToolController } from "./tools.js";
@@ -191,6 +192,8 @@ export class VoxView {
     send(make("hello", { id: this.helloId, protocol: PROTOCOL_VERSION }));
     this.conn.start();
     this.disposers.push(() => this.conn.stop());
+    // a tab that does not reach the restarted kernel is reconnected (widget/shellwatch.js)
+    this.disposers.push(watchShell(kernelOf(model)));
     const days = Number(model.get("pending_max_age_days") ?? 30);
     this.store
       .sweep({ maxAgeMs: days * 86400000 }) // batches too old to replay (any label map)
