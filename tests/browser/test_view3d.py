@@ -89,6 +89,9 @@ def test_3d_renders_edits_undo_camera_and_pick(lab_page, lab_root):
     lab.wait_for_output(C3D, timeout=60)
     st = wait_3d_idle(lab)
     assert st["gpuBytes"] <= st["budgetBytes"]
+    # frames are drawn by views/drawpolicy.js: loading ones are fast (a longer ray step), and the
+    # complete view ends on a full-quality one (idle also waits for the GPU to finish it)
+    assert 1 <= st["drawnFrames"] - st["fastFrames"], f"no full-quality frame: {st}"
     w, h, data = lab.canvas_pixels(C3D)
     px = np.frombuffer(data, np.uint8).reshape(h, w, 4)[..., :3]
     assert (px.max(axis=2) > 30).mean() > 0.05, "the 3D view is blank"

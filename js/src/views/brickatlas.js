@@ -6,8 +6,8 @@
  * Why atlases with a page table (and not one texture or one draw per brick): one draw call over
  * one proxy box composites every brick in a single front-to-back march (MIP, composite and labels
  * exactly, no ordering of per-brick boxes), a coarser brick shows where a finer one is missing by
- * a page-table fallback in the shader, and the memory is a few fixed textures allocated once
- * (`texStorage3D`) and updated per brick with `texSubImage3D` — which SwiftShader, headless
+ * a page-table fallback in the shader, and the memory is a few textures (`texStorage3D`, sized to
+ * what the view needs within the budget, see `reserve`) updated per brick with `texSubImage3D` — which SwiftShader, headless
  * Chromium's software WebGL2, handles as well as a GPU does. Texture formats: image `R8` (uint8,
  * value / 255 in the shader) or `R32F` (other dtypes, raw values); labels `R8UI`/`R16UI`/`R32UI`,
  * uint64 as `RG32UI` (low, high 32 bits: the same bytes, viewed as uint32 pairs). All sampling is
@@ -17,11 +17,16 @@
 
 import * as THREE from "three";
 import { gridShape } from "../core/grid.js";
-import { atlasLayout, BrickSlots, slotCount } from "./brickslots.js";
+import { atlasLayout, BrickSlots, growSlots, slotCount } from "./brickslots.js";
 import { MAX_LEVELS } from "./raymarch.js";
 
 /** The page entry of an all-zero brick (no slot; the shader skips it). */
 export const EMPTY = 0xffffffff;
+/**
+ * A page entry's bit for a brick whose labels are all zero (their slot's label texels are not
+ * uploaded and the shader does not read them: one texture fetch less per sample).
+ */
+export const NO_LABELS = 0x40000000;
 
 const LABEL_FORMATS = {
   uint8: { format: THREE.RedIntegerFormat, type: THREE.UnsignedByteType, internal: "R8UI", bytes: 1 },
@@ -74,13 +79,14 @@ export class BrickAtlas {
     const max3D = Math.min(2048, gl.getParameter(gl.MAX_3D_TEXTURE_SIZE) || 256);
     const pageBytes =
       4 * this.grids.reduce((n, g) => n + g[0], 0) * Math.max(...this.grids.map((g) => g[1] * g[2]));
-    const want = slotCount(budgetBytes - pageBytes, this.slotBytes, total);
-    this.layout = atlasLayout(want, this.brick, max3D);
-    this.slots = new BrickSlots(this.layout.count);
-    this.image = texture3D(null, this.layout.size, this.imageFmt);
-    this.image.source.dataReady = false; // storage only: bricks come with texSubImage3D
-    this.labels = texture3D(null, this.layout.size, this.labelFmt);
-    this.labels.source.dataReady = false;
+    /** Slots the budget holds (bounded by the volume's bricks): the atlas grows up to this. */
+    const budgetSlots = slotCount(budgetBytes - pageBytes, this.slotBytes, total);
+    this.capacity = atlasLayout(budgetSlots, this.brick, max3D).count; // (what a layout holds)
+    this.max3D = max3D;
+    this.layout = null;
+    this.slots = new BrickSlots(0);
+    this.image = null;
+    this.labels = null;
     // page table: the levels' brick grids (x, y) side by side in z
     this.pageZ = [];
     let z = 0;
@@ -102,10 +108,43 @@ export class BrickAtlas {
     /** @type {Map<string, {level: number, key: number[], imageGen: number, labelGen: number}>} */
     this.resident = new Map();
     this.uploads = 0;
+    this.grows = 0; // allocations (see reserve)
   }
 
-  /** @returns {number} GPU bytes the atlases hold (allocated once) */
+  /**
+   * Allocate (or grow) the atlas textures to hold at least `n` slots, within the budget's capacity:
+   * to what the plan needs (at least 1.5 times the slots held, so growth is rare), not the whole
+   * budget at once — allocating and clearing texture memory takes the GPU (in software WebGL, the
+   * CPU) time. Growing drops every resident brick (the page table is cleared): their bricks are
+   * uploaded again from the brick client's memory.
+   * @param {number} n
+   * @returns {boolean} whether the textures changed
+   */
+  reserve(n) {
+    const have = this.slots.count;
+    let want = growSlots(have, n, this.capacity);
+    if (want <= have) return false;
+    let layout = atlasLayout(want, this.brick, this.max3D);
+    while (layout.count <= have && want < this.capacity) layout = atlasLayout(++want, this.brick, this.max3D);
+    if (layout.count <= have) return false;
+    this.image?.dispose();
+    this.labels?.dispose();
+    this.layout = layout;
+    this.slots = new BrickSlots(layout.count);
+    this.image = texture3D(null, layout.size, this.imageFmt);
+    this.image.source.dataReady = false; // storage only: bricks come with texSubImage3D
+    this.labels = texture3D(null, layout.size, this.labelFmt);
+    this.labels.source.dataReady = false;
+    this.resident.clear();
+    this.page.fill(0);
+    this.pageTex.needsUpdate = true;
+    this.grows++;
+    return true;
+  }
+
+  /** @returns {number} GPU bytes the atlases hold */
   get bytes() {
+    if (!this.layout) return this.page.byteLength;
     const [x, y, z] = this.layout.size;
     return x * y * z * (this.imageFmt.bytes + this.labelFmt.bytes) + this.page.byteLength;
   }
@@ -141,7 +180,9 @@ export class BrickAtlas {
     const r = this.resident.get(id);
     const fresh = !r || r.slot !== got.slot;
     if (fresh || r.imageGen !== image.gen) this.upload(this.image, got.slot, image, this.imageData(image));
-    if (fresh || r.labelGen !== labels.gen || r.labelRev !== labels.rev)
+    // all-zero labels are not uploaded: the page entry's NO_LABELS bit tells the shader
+    const noLabels = !!labels.zero && !labels.rev;
+    if ((fresh || r.labelGen !== labels.gen || r.labelRev !== labels.rev) && !noLabels)
       this.upload(this.labels, got.slot, labels, this.labelData(labels));
     this.resident.set(id, {
       level: image.level,
@@ -152,8 +193,9 @@ export class BrickAtlas {
       labelRev: labels.rev, // painted locally (net/brickedits.js): uploaded again
     });
     const i = this.pageIndex(image.level, image.key);
-    if (this.page[i] !== got.slot + 1) {
-      this.page[i] = got.slot + 1;
+    const entry = (got.slot + 1) | (noLabels ? NO_LABELS : 0);
+    if (this.page[i] !== entry >>> 0) {
+      this.page[i] = entry >>> 0;
       this.pageTex.needsUpdate = true;
     }
     return true;
@@ -249,14 +291,14 @@ export class BrickAtlas {
       ),
       uPageZ: pad(this.pageZ, 0),
       uChunk: v3(this.chunks),
-      uSlots: new THREE.Vector3(...this.layout.slots),
+      uSlots: new THREE.Vector3(...(this.layout?.slots ?? [1, 1, 1])),
       uLabels64: this.labelFmt.internal === "RG32UI",
     };
   }
 
   dispose() {
-    this.image.dispose();
-    this.labels.dispose();
+    this.image?.dispose();
+    this.labels?.dispose();
     this.pageTex.dispose();
   }
 }

@@ -18,6 +18,23 @@ export function slotCount(budgetBytes, slotBytes, maxSlots) {
 }
 
 /**
+ * How many slots an atlas holding `have` should grow to when the view needs `need`: none (`have`)
+ * while it holds what is needed (or the whole capacity), else what is needed and at least 1.5
+ * times what it holds (growth reallocates, so it should be rare), never more than `capacity` (the
+ * slots `gpu_budget_mb` pays for).
+ * @param {number} have
+ * @param {number} need
+ * @param {number} capacity
+ * @returns {number}
+ */
+export function growSlots(have, need, capacity) {
+  const cap = Math.max(1, capacity);
+  const n = Math.max(1, need);
+  if (have >= Math.min(n, cap)) return have;
+  return Math.min(cap, Math.max(n, Math.ceil(have * 1.5)));
+}
+
+/**
  * Lay at most `n` slots of a brick shape out in a 3D atlas within `maxSize` texels per side, using
  * every slot the atlas holds (its memory is what the budget pays for).
  * @param {number} n

@@ -88,3 +88,27 @@ export function pickRay({
   }
   return null;
 }
+
+/**
+ * What the 3D view shows first along a ray (level-0 voxel coordinates), by its display state:
+ * the contrast midpoint as the image threshold, `show_selected_only` and `hidden_labels`.
+ * @param {object} st the 3D view's state (views/view3d.js)
+ * @param {number[]} origin
+ * @param {number[]} dir
+ * @param {{shape: number[], downsample: number[]}[]} levels
+ * @param {{brick: (layer: string, level: number, key: number[]) => object|undefined}} client
+ * @returns {{voxel: number[], label: string|null, image: number|null}|null}
+ */
+export function pickInView(st, origin, dir, levels, client) {
+  return pickRay({
+    origin,
+    dir,
+    shape: st.shape,
+    chunks: st.chunks,
+    levels,
+    brick: (layer, level, key) => client.brick(layer, level, key),
+    threshold: (st.contrast[0] + st.contrast[1]) / 2,
+    only: st.selectedOnly ? BigInt(st.selected ?? 0) : null,
+    hidden: new Set((st.hidden ?? []).map(String)),
+  });
+}

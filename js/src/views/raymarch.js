@@ -5,7 +5,8 @@
  * volume in level-0 voxel coordinates. Bricks live in two atlases (views/brickatlas.js): an image
  * atlas (`R8` for uint8, else `R32F`) and a label atlas (`R8UI`/`R16UI`/`R32UI`, or `RG32UI` for
  * uint64: low and high 32 bits), one fixed slot per resident brick. A page table (`R32UI`, the
- * levels' brick grids stacked along z) maps a level's brick key to its slot + 1 (0: not resident).
+ * levels' brick grids stacked along z) maps a level's brick key to its slot + 1 (0: not resident;
+ * bit 30 set: the brick's labels are all zero and are not read).
  * Per sample the shader takes the finest resident level from `uMinLevel` on: a coarser brick
  * shows wherever the finer one has not arrived.
  *
@@ -95,9 +96,10 @@ bool isHidden(uint lo, uint hi) {
   return false;
 }
 
-// the atlas texel of level-0 point p in the finest resident brick: 1; an all-zero brick: 2 (skip
-// to exitT, where the ray leaves it); none resident: 0
-int locate(vec3 p, vec3 dir, out ivec3 texel, out float exitT) {
+// the atlas texel of level-0 point p in the finest resident brick: 1 (labelled: its labels are
+// not all zero, bit 30 of the page entry clear); an all-zero brick: 2 (skip to exitT, where the ray
+// leaves it); none resident: 0
+int locate(vec3 p, vec3 dir, out ivec3 texel, out float exitT, out bool labelled) {
   for (int l = 0; l < MAX_LEVELS; l++) {
     if (l >= uNLevels) break;
     if (l < uMinLevel) continue;
@@ -113,7 +115,8 @@ int locate(vec3 p, vec3 dir, out ivec3 texel, out float exitT) {
       return 2;
     }
     if (e > 0u) {
-      int s = int(e) - 1;
+      labelled = (e & 0x40000000u) == 0u;
+      int s = int(e & 0x3fffffffu) - 1;
       ivec3 slot = ivec3(s % uSlots.x, (s / uSlots.x) % uSlots.y, s / (uSlots.x * uSlots.y));
       ivec3 chunk = ivec3(uChunk);
       texel = slot * chunk + ivec3(q) - key * chunk;
@@ -152,7 +155,8 @@ void main() {
     vec3 p = uCam + dir * t;
     ivec3 tx;
     float exitT;
-    int where = locate(p, dir, tx, exitT);
+    bool labelled;
+    int where = locate(p, dir, tx, exitT, labelled);
     if (where == 2) {
       if (uMode == 0 && uContrast.x < 0.0) { mip = max(mip, clamp(-uContrast.x / span, 0.0, 1.0)); any = true; }
       t += max(exitT, 0.0) + 1e-3 * uStep; // (exitT is relative to p)
@@ -160,7 +164,7 @@ void main() {
       continue;
     }
     if (where == 1) {
-      if (uHasLabels) {
+      if (uHasLabels && labelled) {
         uvec4 lv = texelFetch(uLabels, tx, 0);
         uint lo = lv.r;
         uint hi = uLabels64 ? lv.g : 0u;

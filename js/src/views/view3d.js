@@ -3,12 +3,14 @@
  * (one brick = one chunk of one level) held in GPU atlases within `gpu_budget_mb`
  * (views/brickatlas.js), fetched by the brick client (net/bricks.js).
  *
- * Each frame: the camera's frustum and distance choose the bricks (core/bricks.js `planBricks`:
- * the coarsest level's visible bricks, then each part of the volume at the level its projected
- * voxel size needs, nearest first, within the budget's slots); the client is told (it cancels what left the view and asks for what is missing); bricks
- * that arrived are uploaded (a bounded number per frame, only the layers whose data changed); the
- * shader falls back to a coarser brick wherever a finer one is missing. The frame is drawn on
- * demand (camera moves, bricks arrive, traits change), not continuously.
+ * Each step (views/brickloader.js): the camera's frustum and distance choose the bricks
+ * (core/bricks.js `planBricks`: the coarsest level's visible bricks, then each part of the volume at
+ * the level its projected voxel size needs, nearest first, within the budget's slots); the client
+ * is told (it cancels what left the view and asks for what is missing); bricks that arrived are
+ * uploaded (only the layers whose data changed); the shader falls back to a coarser brick wherever
+ * a finer one is missing. A step runs when the view changes (at the next animation frame) or
+ * bricks arrive; it draws a frame only when views/drawpolicy.js says so (a ray-marched frame is
+ * what costs: not one per batch of arrived bricks), with the uniforms of views/frameuniforms.js.
  *
  * World coordinates: level-0 voxel (x, y, z) times `voxel_size`; the proxy box spans the volume.
  * Without WebGL2 the view shows a message in place of the canvas and does nothing else.
@@ -17,8 +19,9 @@
 
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
-import { brickId, frustumPlanes, planBricks } from "../core/bricks.js";
+import { frustumPlanes } from "../core/bricks.js";
 import { BrickAtlas } from "./brickatlas.js";
+import { BrickLoader } from "./brickloader.js";
 import {
   cameraFromTrait,
   cameraToTrait,
@@ -27,14 +30,17 @@ import {
   rayThrough,
   worldSize,
 } from "./camera3d.js";
+import { decideDraw, GPU_POLL_MS } from "./drawpolicy.js";
+import { makeUniforms, setFrameUniforms } from "./frameuniforms.js";
+import { GpuFence } from "./gpufence.js";
 import { HiddenLabels } from "./hiddenlabels.js";
-import { pickRay } from "./pick3d.js";
+import { listen3d } from "./input3d.js";
+import { pickInView } from "./pick3d.js";
 import { FRAGMENT, VERTEX } from "./raymarch.js";
+import { baseRenderScale, DRAG_SCALE } from "./renderscale.js";
 import { SlicePlanes3D } from "./sliceplanes3d.js";
 
-const UPLOADS_PER_FRAME = 24; // bricks uploaded per frame at most (the rest in the next frames)
 const CAMERA_PUSH_MS = 150; // the camera trait follows an orbit at most this often
-const CLICK_PX = 4; // a press that moved less than this is a click (pick), not an orbit
 const POSITION_MS = 250; // a change of `position` alone redraws (the slice planes) once it rested this long…
 const POSITION_MAX_MS = 1000; // … or this long after the first change
 
@@ -69,13 +75,18 @@ export class View3D {
     };
     this.width = 1;
     this.height = 1;
-    this.frame = 0;
     this.raf = null;
-    this.frames = 0;
+    this.tickTimer = null;
+    this.frames = 0; // frames drawn
+    this.drawnFrames = 0; // of them ray-marched (with data)
+    this.fastFrames = 0; // of those at fast quality
     this.renderMs = 0;
     this.plan = { target: 0, coarsest: 0, bricks: [] };
-    this.planKey = "";
-    this.progressInfo = { loaded: 0, needed: 0, level: 0, failed: 0 };
+    this.loader = new BrickLoader(client);
+    this.last = null; // the last frame drawn (views/drawpolicy.js)
+    this.drewData = false;
+    this.viewDirty = true;
+    this.newData = false;
     this.atlas = null;
     this.cameraSet = false;
     this.canvas = document.createElement("canvas");
@@ -103,25 +114,7 @@ export class View3D {
     this.hiddenIds = new HiddenLabels();
     this.scene = new THREE.Scene();
     this.camera = new THREE.PerspectiveCamera(40, 1, 0.1, 1e6);
-    this.uniforms = {
-      uShape: { value: new THREE.Vector3(1, 1, 1) },
-      uMinLevel: { value: 0 },
-      uCam: { value: new THREE.Vector3() },
-      uContrast: { value: new THREE.Vector2(0, 1) },
-      uMode: { value: 0 },
-      uOpacity: { value: 0.5 },
-      uStep: { value: 1 },
-      uMaxSteps: { value: 1024 },
-      uHasLabels: { value: true },
-      uSelectedOnly: { value: false },
-      uSelected: { value: new THREE.Vector2(1, 0) },
-      uNHidden: { value: 0 },
-      uHiddenW: { value: 1 },
-      uHiddenIds: { value: null },
-      uPage: { value: null },
-      uImage: { value: null },
-      uLabels: { value: null },
-    };
+    this.uniforms = makeUniforms();
     this.material = new THREE.ShaderMaterial({
       glslVersion: THREE.GLSL3,
       vertexShader: VERTEX,
@@ -134,7 +127,8 @@ export class View3D {
     const box = new THREE.BoxGeometry(1, 1, 1);
     box.translate(0.5, 0.5, 0.5);
     this.box = new THREE.Mesh(box, this.material);
-    this.box.visible = false; // until an atlas exists
+    this.box.visible = false; // until a brick with data is resident
+    this.fence = new GpuFence(this.renderer.getContext()); // after the last ray-marched frame
     this.scene.add(this.box);
     this.outline = new THREE.LineSegments(
       new THREE.EdgesGeometry(box),
@@ -152,47 +146,23 @@ export class View3D {
     this.controls.addEventListener("end", () => {
       this.userMoving = false;
       this.pushCamera(true);
+      if (this.last?.fast) this.invalidate(); // the drag drew fast frames: end on a full one
     });
     this.controls.addEventListener("change", () => {
       if (this.userMoving) this.pushCamera(false);
     });
-    this.listen();
+    this.unlisten = listen3d(this.canvas, {
+      onClick: (x, y) => {
+        const hit = this.pickAt(x, y);
+        if (hit) this.onPick(hit);
+      },
+      onReset: () => this.resetCamera(true),
+    });
   }
 
   /** @returns {boolean} whether the view draws (WebGL2 is there) */
   get ok() {
     return this.error === null;
-  }
-
-  listen() {
-    let down = null;
-    const onDown = (e) => {
-      this.canvas.focus({ preventScroll: true });
-      down = { x: e.clientX, y: e.clientY, button: e.button };
-    };
-    const onUp = (e) => {
-      if (down && down.button === 0 && Math.hypot(e.clientX - down.x, e.clientY - down.y) < CLICK_PX) {
-        const r = this.canvas.getBoundingClientRect();
-        const hit = this.pickAt(e.clientX - r.left, e.clientY - r.top);
-        if (hit) this.onPick(hit);
-      }
-      down = null;
-    };
-    const onKey = (e) => {
-      if (e.key === "r" && !e.ctrlKey && !e.metaKey && !e.altKey) {
-        this.resetCamera(true);
-        e.preventDefault();
-        e.stopPropagation();
-      }
-    };
-    this.canvas.addEventListener("pointerdown", onDown);
-    this.canvas.addEventListener("pointerup", onUp);
-    this.canvas.addEventListener("keydown", onKey);
-    this.unlisten = () => {
-      this.canvas.removeEventListener("pointerdown", onDown);
-      this.canvas.removeEventListener("pointerup", onUp);
-      this.canvas.removeEventListener("keydown", onKey);
-    };
   }
 
   /**
@@ -241,21 +211,44 @@ export class View3D {
       labelDtype: st.labelDtype,
       budgetBytes: st.budgetMB * 2 ** 20,
     });
-    Object.assign(
-      this.uniforms,
-      Object.fromEntries(Object.entries(this.atlas.uniforms()).map(([k, v]) => [k, { value: v }])),
-    );
-    this.material.uniformsNeedUpdate = true;
-    this.uniforms.uPage.value = this.atlas.pageTex;
-    this.uniforms.uImage.value = this.atlas.image;
-    this.uniforms.uLabels.value = this.atlas.labels;
+    this.bindAtlas();
+    if (this.programReady === undefined) this.compile();
     const size = worldSize(st.shape, st.voxelSize);
     this.box.scale.set(...size);
     this.outline.scale.set(...size);
     this.uniforms.uShape.value.set(st.shape[2], st.shape[1], st.shape[0]);
     this.box.visible = true;
-    this.planKey = "";
+    this.loader.setAtlas(this.atlas);
+    this.drewData = false;
+    this.newData = true;
     if (!this.cameraSet) this.resetCamera(false);
+  }
+
+  /** Point the shader at the atlas (after it was made or grew). */
+  bindAtlas() {
+    const a = this.atlas;
+    for (const [k, v] of Object.entries(a.uniforms())) this.uniforms[k] = { value: v };
+    this.material.uniformsNeedUpdate = true;
+    this.uniforms.uPage.value = a.pageTex;
+    this.uniforms.uImage.value = a.image;
+    this.uniforms.uLabels.value = a.labels;
+  }
+
+  /**
+   * Compile the ray-marching program without waiting for it (KHR_parallel_shader_compile): in
+   * software WebGL compiling it takes seconds, which the page spends receiving bricks instead. */
+  compile() {
+    this.programReady = false;
+    this.renderer.render(this.scene, this.camera); // the outline's small programs first (not queued behind)
+    this.box.visible = true; // (compile() takes the visible objects)
+    this.renderer
+      .compileAsync(this.scene, this.camera)
+      .catch(() => {}) // a failed compile shows at the first draw
+      .then(() => {
+        this.programReady = true;
+        this.tickSoon(0);
+      });
+    this.box.visible = false;
   }
 
   /**
@@ -318,9 +311,8 @@ export class View3D {
     if (!this.ok) return;
     this.width = Math.max(1, width);
     this.height = Math.max(1, height);
-    const dpr = globalThis.devicePixelRatio || 1;
-    this.renderer.setPixelRatio(dpr * this.renderScale());
-    this.renderer.setSize(this.width, this.height, false);
+    this.scaleNow = null;
+    this.applyScale(!!this.userMoving);
     this.canvas.style.width = `${this.width}px`;
     this.canvas.style.height = `${this.height}px`;
     this.camera.aspect = this.width / this.height;
@@ -328,121 +320,133 @@ export class View3D {
     this.invalidate();
   }
 
-  /** Software WebGL (SwiftShader) marches half as many rays, upscaled. */
-  renderScale() {
-    if (this.scaleCache === undefined) {
-      const gl = this.renderer.getContext();
-      const ext = gl.getExtension("WEBGL_debug_renderer_info");
-      const name = ext ? String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : "";
-      this.scaleCache = /swiftshader|llvmpipe|software/i.test(name) ? 0.5 : 1;
-    }
-    return this.scaleCache;
+  /** Set the drawing buffer's scale (`drag`: the camera is being dragged, views/renderscale.js). */
+  applyScale(drag) {
+    this.baseScale ??= baseRenderScale(this.renderer.getContext());
+    const s = this.baseScale * (drag ? DRAG_SCALE : 1) * (globalThis.devicePixelRatio || 1);
+    if (s === this.scaleNow) return;
+    this.scaleNow = s;
+    this.renderer.setPixelRatio(s);
+    this.renderer.setSize(this.width, this.height, false);
   }
 
-  /** Queue a frame. */
+  /** The view changed (camera, traits, size): draw at the next animation frame. */
   invalidate() {
-    if (!this.ok || this.raf !== null || this.disposed) return;
+    if (!this.ok || this.disposed) return;
+    this.viewDirty = true;
+    if (this.raf !== null) return;
     this.raf = requestAnimationFrame(() => {
       this.raf = null;
-      this.render();
+      this.tick();
     });
   }
 
-  /** @returns {boolean} a frame is queued */
-  get drawPending() {
-    return this.raf !== null;
+  /** Bricks arrived, went stale or failed: upload them soon; the draw policy says when to draw. */
+  bricksChanged() {
+    this.tickSoon(0);
   }
 
-  /** Plan, fetch, upload and draw one frame. */
-  render() {
+  tickSoon(ms) {
+    if (!this.ok || this.disposed || this.raf !== null) return;
+    if (this.tickTimer !== null) {
+      if (this.tickAt <= performance.now() + ms) return;
+      clearTimeout(this.tickTimer);
+    }
+    this.tickAt = performance.now() + ms;
+    this.tickTimer = setTimeout(() => {
+      this.tickTimer = null;
+      this.tick();
+    }, ms);
+  }
+
+  /** @returns {boolean} a frame (or a step that may draw one) is queued, or the GPU still draws one */
+  get drawPending() {
+    return this.raf !== null || this.tickTimer !== null || !!this.fence?.pending;
+  }
+
+  /** Plan, fetch and upload bricks (views/brickloader.js); draw when views/drawpolicy.js says so. */
+  tick() {
     if (!this.ok || !this.atlas || this.disposed) return;
     const t0 = performance.now();
+    if (this.tickTimer !== null) clearTimeout(this.tickTimer);
+    this.tickTimer = null;
     const st = this.state;
-    this.frame++;
     this.updateClip();
     this.camera.updateMatrixWorld();
     const vp = new THREE.Matrix4().multiplyMatrices(
       this.camera.projectionMatrix,
       this.camera.matrixWorldInverse,
     );
-    const levels = this.atlas.levels;
     const vs = st.voxelSize?.length === 3 ? st.voxelSize : [1, 1, 1];
-    const plan = planBricks({
-      levels,
-      chunks: st.chunks,
-      voxelSize: vs,
-      planes: frustumPlanes(vp.elements),
-      eye: this.camera.position.toArray(),
-      fovY: this.camera.fov,
-      heightPx: this.height * (globalThis.devicePixelRatio || 1),
-      maxBricks: this.atlas.slots.count,
+    const busy = this.fence.busy();
+    const step = this.loader.step(
+      {
+        chunks: st.chunks,
+        voxelSize: vs,
+        planes: frustumPlanes(vp.elements),
+        eye: this.camera.position.toArray(),
+        fovY: this.camera.fov,
+        heightPx: this.height * (globalThis.devicePixelRatio || 1),
+      },
+      !busy,
+    );
+    this.plan = this.loader.plan;
+    if (step.grown) this.bindAtlas();
+    if (step.uploaded > 0 || step.grown) this.newData = true;
+    const now = performance.now();
+    this.backlogSince = step.more ? (this.backlogSince ?? now) : null;
+    const d = decideDraw({
+      now,
+      viewDirty: this.viewDirty,
+      newData: this.newData,
+      complete: step.complete,
+      anyData: step.anyData,
+      interacting: !!this.userMoving,
+      last: this.last,
+      drewData: this.drewData,
+      ready: this.programReady,
+      gpuBusy: busy,
+      backlogMs: step.more ? now - this.backlogSince + 1 : 0,
     });
-    this.plan = plan;
-    const key = plan.bricks.map((b) => brickId(b.level, b.key)).join(";");
-    if (key !== this.planKey) {
-      this.planKey = key;
-      this.client.want(plan.bricks);
-    }
-    let uploads = 0;
-    let loaded = 0;
-    let needed = 0;
-    let more = false;
-    for (const b of plan.bricks) {
-      const id = brickId(b.level, b.key);
-      const im = this.client.brick("image", b.level, b.key);
-      const lb = this.client.brick("labels", b.level, b.key);
-      const target = b.leaf; // progress counts the bricks the plan wants in the end
-      if (target) needed++;
-      if (!im || !lb) continue;
-      if (this.atlas.current(id, im, lb)) {
-        this.atlas.slots.touch(id, this.frame);
-        if (target && !lb.stale && !im.stale) loaded++;
-        continue;
-      }
-      if (uploads >= UPLOADS_PER_FRAME) {
-        more = true;
-        continue;
-      }
-      if (this.atlas.put(id, this.frame, im, lb)) {
-        uploads++;
-        if (target && !lb.stale && !im.stale) loaded++;
-      }
-    }
-    const u = this.uniforms;
-    const scale = this.atlas.imageFmt.internal === "R8" ? 255 : 1;
-    u.uContrast.value.set(st.contrast[0] / scale, st.contrast[1] / scale);
-    u.uMode.value = st.mode === "composite" ? 1 : 0;
-    u.uOpacity.value = st.opacity;
-    u.uSelectedOnly.value = !!st.selectedOnly;
-    const sel = BigInt(st.selected ?? 0);
-    u.uSelected.value.set(Number(sel & 0xffffffffn), Number((sel >> 32n) & 0xffffffffn));
-    this.hiddenIds.update(st.hidden ?? []);
-    u.uHiddenIds.value = this.hiddenIds.texture;
-    u.uNHidden.value = this.hiddenIds.count;
-    u.uHiddenW.value = this.hiddenIds.width;
-    u.uMinLevel.value = Math.min(plan.target, this.atlas.finestResident());
-    u.uStep.value = Math.max(0.5, Math.min(...levels[plan.target].downsample) * 0.75);
-    const steps = Math.hypot(...st.shape) / u.uStep.value;
-    u.uMaxSteps.value = Math.min(4096, Math.ceil(steps) + 2);
-    const inv = this.camera.position.clone();
-    inv.set(inv.x / vs[2], inv.y / vs[1], inv.z / vs[0]);
-    u.uCam.value.copy(inv);
+    if (d.draw) this.draw(d.fast, step.anyData && this.programReady);
+    else if (d.waitMs > 0) this.tickSoon(d.waitMs);
+    if (step.more) this.tickSoon(busy ? GPU_POLL_MS : 0);
+    if (this.fence.pending) this.tickSoon(GPU_POLL_MS); // until the GPU is done with the last frame
+    this.renderMs += performance.now() - t0;
+    if (step.progressChanged) this.onProgress();
+  }
+
+  /** One frame: ray-marched when `march` (`fast`: a longer ray step), else the outline only. */
+  draw(fast, march) {
+    const st = this.state;
+    setFrameUniforms(this.uniforms, {
+      state: st,
+      atlas: this.atlas,
+      plan: this.plan,
+      camera: this.camera,
+      fast,
+      hidden: this.hiddenIds,
+    });
+    const vs = st.voxelSize?.length === 3 ? st.voxelSize : [1, 1, 1];
+    this.box.visible = march; // nothing resident: no march (it would cost a full frame)
+    this.applyScale(fast && !!this.userMoving);
     this.planes.update(st.position, st.shape, vs, st.slicePlanes);
     this.renderer.render(this.scene, this.camera);
     this.frames++;
-    this.renderMs += performance.now() - t0;
-    const failed = this.client.failed;
-    const p = this.progressInfo;
-    if (p.loaded !== loaded || p.needed !== needed || p.level !== plan.target || p.failed !== failed) {
-      this.progressInfo = { loaded, needed, level: plan.target, failed };
-      this.onProgress();
+    if (march) {
+      this.drawnFrames++;
+      if (fast) this.fastFrames++;
     }
-    if (more) this.invalidate();
+    this.viewDirty = false;
+    if (march) this.newData = false;
+    this.drewData ||= march;
+    this.last = { at: performance.now(), cost: this.last?.cost ?? 0, fast, data: march };
+    if (march && this.fence.start(this.last)) this.tickSoon(GPU_POLL_MS); // (until it is done)
   }
 
   /** @returns {{loaded: number, needed: number, level: number, failed: number}} bricks at the target level */
   progress() {
-    return this.progressInfo;
+    return this.loader.progress;
   }
 
   /**
@@ -451,19 +455,8 @@ export class View3D {
    */
   pickAt(x, y) {
     if (!this.ok || !this.atlas) return null;
-    const st = this.state;
-    const { origin, dir } = rayThrough(this.camera, x / this.width, y / this.height, st.voxelSize);
-    return pickRay({
-      origin,
-      dir,
-      shape: st.shape,
-      chunks: st.chunks,
-      levels: this.atlas.levels,
-      brick: (layer, level, key) => this.client.brick(layer, level, key),
-      threshold: (st.contrast[0] + st.contrast[1]) / 2,
-      only: st.selectedOnly ? BigInt(st.selected ?? 0) : null,
-      hidden: new Set((st.hidden ?? []).map(String)),
-    });
+    const { origin, dir } = rayThrough(this.camera, x / this.width, y / this.height, this.state.voxelSize);
+    return pickInView(this.state, origin, dir, this.atlas.levels, this.client);
   }
 
   /**
@@ -480,6 +473,8 @@ export class View3D {
     this.disposed = true;
     if (this.raf !== null) cancelAnimationFrame(this.raf);
     this.raf = null;
+    clearTimeout(this.tickTimer);
+    this.tickTimer = null;
     clearTimeout(this.pushTimer);
     clearTimeout(this.soonTimer);
     if (!this.ok) {

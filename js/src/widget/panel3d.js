@@ -6,7 +6,7 @@
  * `camera` (after an orbit, pan or zoom) and `position` (a click picks a voxel).
  *
  * TEST HOOKS (stable; tests/browser/): the 3D canvas has class `voxwidget-canvas3d` and a property
- * `canvas.voxwidget3d` with `state() -> {frames, renderMs, progress: {loaded, needed, level,
+ * `canvas.voxwidget3d` with `state() -> {frames, drawnFrames, fastFrames, renderMs, progress: {loaded, needed, level,
  * failed}, idle, resident, gpuBytes, budgetBytes, slots, uploads, plan: {target, coarsest,
  * bricks}, stats}` (`idle`: no brick request or lookup outstanding, no frame queued, every
  * target-level brick drawn), `voxelToClient([z, y, x]) -> {x, y}` (client px of a voxel's centre),
@@ -43,7 +43,7 @@ export class Panel3D {
     this.client = new BrickClient({
       send: vox.send,
       onUpdate: () => {
-        this.view.invalidate();
+        this.view.bricksChanged();
         vox.status.soon();
       },
       persist: vox.persist,
@@ -136,6 +136,8 @@ export class Panel3D {
         const pr = view.progress();
         return {
           frames: view.frames,
+          drawnFrames: view.drawnFrames,
+          fastFrames: view.fastFrames,
           renderMs: view.renderMs,
           progress: { ...pr },
           idle: client.idle && !view.drawPending && pr.loaded >= pr.needed && pr.needed > 0,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { atlasLayout, BrickSlots, slotCount } from "../../src/views/brickslots.js";
+import { atlasLayout, BrickSlots, growSlots, slotCount } from "../../src/views/brickslots.js";
 
 test("slot count: as many bricks as the budget holds, never more than the volume has", () => {
   const slot = 64 ** 3 * (2 + 4); // R32F image is 4 B, uint16 labels 2 B
@@ -54,4 +54,42 @@ test("LRU stays within its slots through a long camera path", () => {
   }
   const slots = new Set([...s.used.values()].map((e) => e.slot));
   assert.equal(slots.size, s.size, "no slot shared by two bricks");
+});
+
+test("atlas growth: to what the view needs, at least 1.5 x, never past the budget's capacity", () => {
+  assert.equal(growSlots(0, 65, 180), 65, "first allocation: what the plan needs, not the budget");
+  assert.equal(growSlots(65, 60, 180), 65, "holds what is needed: no growth");
+  assert.equal(growSlots(65, 70, 180), 98, "grows by at least half");
+  assert.equal(growSlots(65, 150, 180), 150);
+  assert.equal(growSlots(150, 400, 180), 180, "capped at the capacity");
+  assert.equal(growSlots(180, 400, 180), 180, "full: stays");
+  assert.equal(growSlots(0, 0, 180), 1, "at least one slot");
+  // the bytes of every layout it leads to stay within gpu_budget_mb
+  const budget = 256 * 2 ** 20;
+  const slotBytes = 64 ** 3 * (4 + 4);
+  const capacity = slotCount(budget, slotBytes, 1e9);
+  let have = 0;
+  for (const need of [1, 9, 65, 66, 100, 128, 129, 300, 1000]) {
+    have = Math.max(have, atlasLayout(growSlots(have, need, capacity), [64, 64, 64], 2048).count);
+    assert.ok(have <= capacity, `${have} slots for need ${need}`);
+    assert.ok(have * slotBytes <= budget, `need ${need}: ${have * slotBytes} bytes`);
+  }
+  assert.ok(
+    have >= 0.9 * capacity,
+    `a large need takes (nearly: the layout's shape) the whole budget: ${have}`,
+  );
+});
+
+test("a layout's slot count is a layout: the atlas can always grow to its capacity", () => {
+  // the 3D view plans at most `capacity` bricks; capacity = atlasLayout(budget slots).count, so the
+  // atlas grown to capacity holds every planned brick (35 slots would be laid out as 27)
+  for (const brick of [
+    [32, 32, 32],
+    [64, 32, 16],
+  ]) {
+    for (const n of [5, 27, 35, 100, 181, 1000]) {
+      const c = atlasLayout(n, brick, 2048).count;
+      assert.equal(atlasLayout(c, brick, 2048).count, c, `n = ${n}, brick ${brick}`);
+    }
+  }
 });
