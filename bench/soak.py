@@ -60,8 +60,14 @@ def main() -> int:
         f"reloads {r['reloads']}; kernel RSS {r['rss_start'] / 2**20:.0f} -> {r['rss_end'] / 2**20:.0f} MiB "
         f"(ratio {r['rss_end'] / r['rss_start']:.2f}); JS heap {r['heap_start'] / 2**20:.1f} -> "
         f"{r['heap_end'] / 2**20:.1f} MiB (ratio {r['heap_end'] / r['heap_start']:.2f})"
+        f"; each kernel's RSS before its kill: {mib(r['rss_series'][1:-1])} MiB"
+        f"; tab heap at start, each kill, end: {mib(r['heap_series'])} MiB"
     )
     return 0 if r["lost_voxels"] == 0 and r["unexplained_voxels"] == 0 else 1
+
+
+def mib(values: list[int]) -> str:
+    return " ".join(f"{v / 2**20:.0f}" for v in values)
 
 
 if __name__ == "__main__":

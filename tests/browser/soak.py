@@ -388,6 +388,7 @@ class Soak:
                         self.wait_saved(10)
                     except Exception:
                         pass
+                self.measure()  # each kernel's RSS at the end of its life, the tab's heap
                 self.kill()
                 next_kill = time.monotonic() + kill_every * self.rng.uniform(0.7, 1.3)
                 continue

@@ -121,4 +121,6 @@ def check(
         "rss_end": rss[-1],
         "heap_start": heap[0],
         "heap_end": heap[-1],
+        "rss_series": list(rss),  # at the start, before each kill (a kernel's last RSS), at the end
+        "heap_series": list(heap),
     }
