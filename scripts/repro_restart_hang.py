@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 from tests.browser.jupyter import HarnessTimeout, JupyterServer, LabPage, wait_until, write_notebook
-from tests.browser.soak import CELLS, LAB_SETTINGS, NOTEBOOK, SERVER_ARGS
+from tests.browser.soak import CELLS, LAB_SETTINGS, NOTEBOOK, SERVER_ARGS, kernel_pid
 
 KERNEL = (
     "(() => { for (const w of window.jupyterapp.shell.widgets('main'))"
@@ -40,17 +40,6 @@ SPAM_ON = (
     f"() => {{ const k = {KERNEL}; window.__spam = setInterval(() => {{ try {{"
     " k.requestExecute({code: 'pass', silent: true, store_history: false}); } catch (e) {} }, 100); }"
 )
-
-
-def kernel_pid(kid: str) -> int | None:
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if f"kernel-{kid}.json" in (d / "cmdline").read_bytes().decode(errors="replace"):
-                    return int(d.name)
-            except OSError:
-                pass
-    return None
 
 
 def probe(server: JupyterServer, kid: str) -> str:

@@ -145,6 +145,19 @@ def open_tabs(context, server, root: Path):
     return a, b
 
 
+def kernel_pid(kid: str) -> int | None:
+    """The process id of kernel ``kid``, found by its connection file (no kernel call: a dead or
+    starting kernel does not answer); ``None`` when no such process runs."""
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if f"kernel-{kid}.json" in (d / "cmdline").read_bytes().decode(errors="replace"):
+                    return int(d.name)
+            except OSError:
+                continue
+    return None
+
+
 class Soak:
     """Drive tabs ``a`` and ``b`` (LabPages opened on :data:`NOTEBOOK` in ``root``)."""
 
@@ -185,17 +198,8 @@ class Soak:
         return lab
 
     def pid(self) -> int | None:
-        """The kernel's process id, found by its connection file (no kernel call: a dead or
-        starting kernel does not answer)."""
-        kid = self.kid
-        for d in Path("/proc").iterdir():
-            if d.name.isdigit():
-                try:
-                    if f"kernel-{kid}.json" in (d / "cmdline").read_bytes().decode(errors="replace"):
-                        return int(d.name)
-                except OSError:
-                    continue
-        return None
+        """The kernel's process id (see :func:`kernel_pid`)."""
+        return kernel_pid(self.kid)
 
     def new_pid(self, old: int) -> bool:
         self.dismiss(self.a)
