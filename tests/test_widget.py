@@ -167,3 +167,18 @@ def test_a_closed_widget_and_its_label_map_are_freed():
     del w
     gc.collect()
     assert [r() is None for r in alive] == [True, True]
+
+
+def test_a_missing_browser_build_is_said_in_the_view_not_raised(tmp_path, monkeypatch):
+    """Without voxwidget/static/ (a source checkout never built) a widget still builds, and its
+    entry module tells the user how to build the bundle."""
+    import voxwidget.widget as vw
+
+    monkeypatch.setattr(vw, "_STATIC", tmp_path)
+    vw._bundle_text.cache_clear()
+    try:
+        assert "npm run build" in vw._loader_text()
+        assert vw._bundle_text() == ("", "")
+        assert VoxWidget(np.zeros((4, 4, 4), np.uint8))._bundle == ""
+    finally:
+        vw._bundle_text.cache_clear()

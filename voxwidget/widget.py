@@ -34,7 +34,9 @@ RENDER_MODES = ("mip", "composite")
 
 
 def _loader_text() -> str:
-    """The anywidget entry module (js/src/loader.js, built at install), or one that says it is missing."""
+    """The anywidget entry module (js/src/loader.js), or one that says the build is missing."""
+    if not (_STATIC / "widget.js").is_file():
+        return _MISSING_BUILD
     try:
         return (_STATIC / "loader.js").read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -49,8 +51,12 @@ _MISSING_BUILD = """export default { render({ el }) {
 
 @functools.cache
 def _bundle_text() -> tuple[str, str]:
-    """The browser bundle (built at install) and a key naming its version."""
-    text = (_STATIC / "widget.js").read_text(encoding="utf-8")
+    """The browser bundle (built at install) and a key naming its version; empty when not built
+    (the entry module then says so in the view)."""
+    try:
+        text = (_STATIC / "widget.js").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "", ""
     return text, hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
