@@ -76,8 +76,9 @@ def test_kernel_errors_surface_as_python_exceptions(lab_page, lab_root):
     assert cell_err.value.ename == "ZeroDivisionError"
     assert "cell 1" in str(cell_err.value)
     assert lab_page.kernel_eval_json("a") == 1
-    with pytest.raises(KernelError, match="NameError"):  # run-all stopped at the error
-        lab_page.kernel_exec("b")
+    # Whether cell 2 ran is not the harness's to say: JupyterLab sends run-all's requests with
+    # stop_on_error, but ipykernel 7 aborts only those already queued when the error happened (a
+    # later one runs; seen once in CI). Either way the first error is the one raised, above.
 
     code = "def explode():\n    raise ValueError('boom-1234')\nexplode()"
     with pytest.raises(KernelError) as exec_err:

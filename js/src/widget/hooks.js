@@ -13,10 +13,11 @@
  *     `"level/axis/index"`; `fromCache`: tiles read from the persistent
  *     cache; `cache`: its hits/misses/writes/evicted/bytes):
  *     `idle` is true when no edit batch is pending or accumulating, no tile request is
- *     outstanding and no redraw is queued; stats count kernel messages, tiles and payload bytes
- *     this view received; `sync` is `{state: "saved"|"pending"|"busy"|"offline"|"replaying"|"error",
- *     pending, text, connection: "connecting"|"online"|"busy"|"offline", unstored (batches not yet in
- *     IndexedDB), persistent (IndexedDB in use), loaded (earlier batches read), labelmapId}`;
+ *     outstanding, no redraw is queued and no trait report (sync_status, position) is due; stats
+ *     count kernel messages, tiles and payload bytes this view received; `sync` is
+ *     `{state: "saved"|"pending"|"busy"|"offline"|"replaying"|"error", pending, text, connection:
+ *     "connecting"|"online"|"busy"|"offline", unstored (batches not yet in IndexedDB), persistent
+ *     (IndexedDB in use), loaded (earlier batches read), labelmapId}`;
  *   - `painted() -> number[]`: with `globalThis.__voxwidgetRecord = true` set before the view was
  *     made, every voxel this view painted, in order, flat `[z, y, x, value, ...]` (values as
  *     Numbers);
@@ -71,7 +72,13 @@ export function installHooks(vox) {
     state: () => ({
       pendingBatches: vox.queue.pendingCount,
       loadingTiles: vox.client.inflight.size,
-      idle: vox.queue.idle && vox.client.idle && !view.drawPending && !vox.stroke.active,
+      idle:
+        vox.queue.idle &&
+        vox.client.idle &&
+        !view.drawPending &&
+        !vox.stroke.active &&
+        vox.sync.timer === null &&
+        !vox.nav.throttle,
       shown: vox.client.shownLoading === 0 && !view.drawPending,
       stats: {
         ...vox.client.stats,
