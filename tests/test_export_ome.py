@@ -255,3 +255,47 @@ def test_edits_during_an_export_do_not_tear_it(tmp_path, monkeypatch):
     np.testing.assert_array_equal(levels[1], _pyramid(before, 2)[1])
     assert (lm.to_numpy() == 77).all()
     lm.close()
+
+
+def test_export_is_flushed_to_disk_before_it_is_published(tmp_path, monkeypatch):
+    """A power loss cannot be staged in a test; what makes an export survive one can be checked:
+    every file and directory of the result is fsynced *before* the rename that publishes it (a
+    rename may reach the disk before the data it names), and the parent directory after it (or the
+    rename itself may be lost). The real fsync runs; each call is recorded with the path of its fd."""
+    lm = _painted((30, 40, 50), "uint16", (16, 16, 16))
+    target = tmp_path / "out.zarr"
+    target.mkdir()  # an old export, replaced (the exchange path)
+    (target / "old").write_bytes(b"x")
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def rename(a, b):
+        events.append(("rename", str(b)))
+        real_rename(a, b)
+
+    monkeypatch.setattr(publish.os, "fsync", fsync)
+    monkeypatch.setattr(publish.os, "rename", rename)
+    monkeypatch.setattr(publish, "_exchange", lambda a, b: False)  # the two-rename path: visible
+    lm.to_ome_zarr(target, progress=False, overwrite=True)
+
+    published = next(i for i, e in enumerate(events) if e == ("rename", str(target)))
+    synced_before = {p for kind, p in events[:published] if kind == "fsync"}
+    roots = [p for p in synced_before if os.path.basename(p).startswith(".out.zarr.vwtmp-")]
+    assert roots, f"the export's temporary directory was not flushed before it was published: {events}"
+    tmp_root = roots[0]
+    expected = {tmp_root}
+    for dirpath, _, filenames in os.walk(target):
+        rel = os.path.relpath(dirpath, target)
+        base = tmp_root if rel == "." else os.path.join(tmp_root, rel)
+        expected.add(base)
+        expected.update(os.path.join(base, f) for f in filenames)
+    assert len(expected) > 20  # zarr.json files, chunk files, their directories
+    missing = expected - synced_before
+    assert not missing, f"not flushed before the rename that published them: {sorted(missing)[:5]}"
+    assert ("fsync", str(tmp_path)) in events[published:], "the parent directory is not flushed after"
+    assert not (target / "old").exists()
+    np.testing.assert_array_equal(_reader_levels(target)[1][0], lm.to_numpy())

@@ -1,5 +1,6 @@
 """What every export shares: argument checks, the tqdm progress bar, and writing beside the target
-then moving the result into place in one step (a failed or killed export leaves ``path`` as it was)."""
+then moving the result into place in one step (a failed or killed export leaves ``path`` as it was;
+the result is flushed to disk before the move, so a power loss does not tear it either)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import os
 import shutil
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-__all__ = ["check_target", "check_voxel_size", "progress_bar", "publish", "temp_beside"]
+__all__ = ["check_target", "check_voxel_size", "progress_bar", "publish", "sync_tree", "temp_beside"]
 
 _RENAME_EXCHANGE = 2
+#: threads flushing an export's files before it is published
+_SYNC_THREADS = 8
 #: seconds an export runs before its progress bar appears
 PROGRESS_DELAY = 1.0
 
@@ -100,21 +104,56 @@ def _remove(p: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def _fsync(p: Path, directory: bool = False) -> None:
+    fd = os.open(p, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(root: Path) -> None:
+    """Flush ``root`` to stable storage: every file below it (in a few threads: ``fsync`` releases
+    the GIL and file systems overlap them), then the directories, deepest first, then ``root``."""
+    if not root.is_dir():
+        _fsync(root)
+        return
+    files: list[Path] = []
+    dirs: list[Path] = []
+    for dirpath, _, filenames in os.walk(root):
+        d = Path(dirpath)
+        dirs.append(d)
+        files.extend(d / f for f in filenames)
+    if files:
+        with ThreadPoolExecutor(max_workers=min(_SYNC_THREADS, len(files))) as pool:
+            list(pool.map(_fsync, files))
+    for d in reversed(dirs):  # os.walk is top-down: reversed, each directory after its children
+        _fsync(d, directory=True)
+
+
 def publish(tmp: Path, path: Path, overwrite: bool) -> None:
     """Move the finished ``tmp`` to ``path``, replacing what is there when ``overwrite`` (atomically
-    where the OS can swap two names; else by two renames, the old content removed last)."""
+    where the OS can swap two names; else by two renames, the old content removed last).
+
+    ``tmp`` is flushed to stable storage first and the directory after the move, so that what
+    ``path`` names after a power loss is the whole new result or the old one, never files the
+    rename reached the disk before."""
+    sync_tree(tmp)
     if not (path.exists() or path.is_symlink()):
         os.rename(tmp, path)
+        _fsync(path.parent, directory=True)
         return
     if not overwrite:
         _remove(tmp)
         raise FileExistsError(f"{path} appeared during the export; pass overwrite=True to replace it")
     if _exchange(tmp, path):
+        _fsync(path.parent, directory=True)
         _remove(tmp)  # now the old content
         return
     old = temp_beside(path)
     os.rename(path, old)
     os.rename(tmp, path)
+    _fsync(path.parent, directory=True)
     _remove(old)
 
 
