@@ -181,7 +181,8 @@ RUN_CELL = """(i) => {
 WAIT_3D = """
 async ({ timeout }) => {
   const t0 = Date.now();
-  const at = { canvas: null, request: null, brick: null, first: null };
+  const at = { canvas: null, request: null, brick: null, first: null, loaded: null, frames: [] };
+  let frames = 0;
   for (;;) {
     const c = document.querySelector('.voxwidget-canvas3d:not([data-old])');
     if (c && c.voxwidget3d) {
@@ -191,6 +192,13 @@ async ({ timeout }) => {
       if (at.request === null && s.stats.requests > 0) at.request = now;
       if (at.brick === null && s.stats.bricks + s.stats.fromCache > 0) at.brick = now;
       if (at.first === null && s.uploads > 0) at.first = now;
+      const p = s.progress;
+      if (at.loaded === null && p.needed > 0 && p.loaded >= p.needed) at.loaded = now;
+      if (s.frames !== frames) {
+        frames = s.frames;
+        const f = { t: now, ray: s.drawnFrames, fast: s.fastFrames, loaded: p.loaded, needed: p.needed };
+        at.frames.push(f);
+      }
       if (s.idle) return { ...at, first: at.first ?? now, idle: now, state: s };
     }
     if (Date.now() - t0 > timeout) throw new Error('timed out waiting for the 3D view');
@@ -237,7 +245,13 @@ def timeline(done: dict, t_run: float) -> str:
     """When the newest 3D view appeared, sent its first brick request, got its first brick (seconds
     after running the cell), and what its brick client and renderer did."""
     st = done["state"]["stats"]
-    parts = [f"{k} {(done[k] - t_run) / 1000:.2f} s" for k in ("canvas", "request", "brick") if done.get(k)]
+    keys = ("canvas", "request", "brick", "loaded")
+    parts = [f"{k} {(done[k] - t_run) / 1000:.2f} s" for k in keys if done.get(k)]
+    parts += [
+        f"frame {(f['t'] - t_run) / 1000:.2f} s (ray-marched {f['ray']}, fast {f['fast']}, "
+        f"bricks {f['loaded']}/{f['needed']})"
+        for f in done.get("frames", [])
+    ]
     s = done["state"]
     return (
         "timeline: " + ", ".join(parts) + f"; bricks received {st['bricks']} ({st['bytes'] / 2**20:.0f} MiB "

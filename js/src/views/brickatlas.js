@@ -188,6 +188,7 @@ export class BrickAtlas {
       level: image.level,
       key: image.key,
       slot: got.slot,
+      labelled: !noLabels,
       imageGen: image.gen,
       labelGen: labels.gen,
       labelRev: labels.rev, // painted locally (net/brickedits.js): uploaded again
@@ -222,6 +223,17 @@ export class BrickAtlas {
       this.pageTex.needsUpdate = true;
     }
     return true;
+  }
+
+  /** @returns {{labelled: number, empty: number}} resident bricks holding labels, and all-zero ones */
+  holds() {
+    let labelled = 0;
+    let empty = 0;
+    for (const r of this.resident.values()) {
+      if (r.slot < 0) empty++;
+      else if (r.labelled) labelled++;
+    }
+    return { labelled, empty };
   }
 
   /** @returns {boolean} whether brick `id` is resident with these generations (and label revs) of its layers */

@@ -41,8 +41,10 @@ export class BrickLoader {
    * @param {object} view what the camera sees: `planes`, `eye`, `fovY`, `heightPx`, `voxelSize`, `chunks`
    * @param {boolean} [upload] upload arrived bricks (false while the GPU still draws the last
    *   frame: an upload would wait for it, and the page with it)
-   * @returns {{grown: boolean, uploaded: number, more: boolean, complete: boolean, anyData: boolean,
-   *   progressChanged: boolean}} `grown`: the atlas textures were (re)allocated; `more`: bricks are here that wait for the next step;
+   * @returns {{grown: boolean, uploaded: number, shown: number, more: boolean, complete: boolean,
+   *   anyData: boolean, progressChanged: boolean}} `grown`: the atlas textures were (re)allocated;
+   *   `shown`: uploads that change the picture (all of them, except coarser bricks once complete);
+   *   `more`: bricks are here that wait for the next step;
    *   `complete`: every brick the plan wants in the end (the leaves) is resident and current
    */
   step(view, upload = true) {
@@ -67,6 +69,7 @@ export class BrickLoader {
     }
     const t0 = this.now();
     let uploaded = 0;
+    let leaves = 0; // of them bricks the plan wants in the end
     let loaded = 0;
     let needed = 0;
     let more = false;
@@ -88,6 +91,7 @@ export class BrickLoader {
       }
       if (atlas.put(id, this.frame, im, lb)) {
         uploaded++;
+        if (target) leaves++;
         if (target && !lb.stale && !im.stale) loaded++;
       }
     }
@@ -96,11 +100,14 @@ export class BrickLoader {
     const progressChanged =
       p.loaded !== loaded || p.needed !== needed || p.level !== plan.target || p.failed !== failed;
     if (progressChanged) this.progress = { loaded, needed, level: plan.target, failed };
+    const complete = needed > 0 && loaded === needed;
     return {
       grown,
       uploaded,
+      // a coarser brick arriving once every wanted one is drawn changes nothing on screen
+      shown: complete ? leaves : uploaded,
       more,
-      complete: needed > 0 && loaded === needed,
+      complete,
       anyData: atlas.resident.size > 0,
       progressChanged,
     };

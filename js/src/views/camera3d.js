@@ -54,6 +54,21 @@ export function worldSize(shape, voxelSize) {
 }
 
 /**
+ * Near and far planes that keep the whole volume between them from where the camera is.
+ * @param {import("three").PerspectiveCamera} camera
+ * @param {import("three").Vector3} target the orbit target
+ * @param {number[]} shape level-0 shape (z, y, x)
+ * @param {number[]|null} voxelSize
+ */
+export function fitClip(camera, target, shape, voxelSize) {
+  const r = Math.hypot(...worldSize(shape, voxelSize));
+  const d = camera.position.distanceTo(target);
+  camera.near = Math.max(1e-3, (d - r) * 0.5, r * 1e-4);
+  camera.far = d + 2 * r;
+  camera.updateProjectionMatrix();
+}
+
+/**
  * The default camera of a volume.
  * @param {number[]} shape [z, y, x]
  * @param {number[]|null} voxelSize

@@ -8,9 +8,12 @@
  * So frames are drawn on demand, and bricks arriving do not each ask for one:
  * - **the view changed** (camera, traits, size): draw at the next animation frame;
  * - **bricks were uploaded** since the last frame: draw at once when that completes the view (every
- *   brick the plan wants is drawn), or when it is the first frame with any data (the coarse
- *   placeholder; but bricks already here and waiting for upload go in first, for up to
- *   LOAD_GAP_MS); otherwise at most every `max(LOAD_GAP_MS, LOAD_COST_FACTOR × cost)` while
+ *   brick the plan wants is drawn); the first frame with any data (the coarse placeholder) once
+ *   FIRST_WAIT_MS passed since the first upload, or up to FIRST_MAX_WAIT_MS while the rest of the
+ *   plan is due within FIRST_WAIT_MS at the rate it came so far (a volume whose plan arrives soon
+ *   gets one frame, not a placeholder that costs as much and is redrawn a moment later: measured
+ *   on a 512³ volume, the placeholder held the page for 0.85 s of its 2.6 s load; bricks already
+ *   here and waiting for upload go in first, for up to LOAD_GAP_MS); otherwise at most every `max(LOAD_GAP_MS, LOAD_COST_FACTOR × cost)` while
  *   loading, `cost` being how long the last frame took to show (so loading frames take at most a
  *   fraction of the CPU the loading needs);
  * - **nothing resident**: no ray march at all (only the outline; a march through a volume of
@@ -20,6 +23,10 @@
  * @module views/drawpolicy
  */
 
+/** The first frame with data waits this long after the first upload for the rest of the plan (ms)… */
+export const FIRST_WAIT_MS = 400;
+/** …and up to this long while the rest, at the rate bricks came so far, is due within FIRST_WAIT_MS. */
+export const FIRST_MAX_WAIT_MS = 1500;
 /** While the GPU still draws, ask again after this long (ms). */
 export const GPU_POLL_MS = 30;
 /** Loading frames come at most this often… */
@@ -42,6 +49,8 @@ export const LOAD_COST_FACTOR = 3;
  * @param {boolean} [s.ready] the ray-marching program is compiled
  * @param {boolean} [s.gpuBusy] the GPU still draws the last ray-marched frame
  * @param {number} [s.backlogMs] how long bricks have been waiting for upload (0: none wait)
+ * @param {number|null} [s.firstDataAt] when the first brick with data was uploaded (ms; null: unknown)
+ * @param {{loaded: number, needed: number}} [s.progress] bricks of the plan's target level resident
  * @returns {{draw: boolean, fast: boolean, waitMs: number}} `draw`: draw now (`fast` quality);
  *   otherwise `waitMs` > 0: ask again after that long, 0: nothing to do until something changes
  */
@@ -57,6 +66,8 @@ export function decideDraw({
   ready = true,
   gpuBusy = false,
   backlogMs = 0,
+  firstDataAt = null,
+  progress = { loaded: 0, needed: 0 },
 }) {
   const fast = interacting || !complete;
   if (!anyData || !ready) {
@@ -68,7 +79,15 @@ export function decideDraw({
     if (complete) return { draw: true, fast, waitMs: 0 };
     // bricks that are here wait for upload: draw them all in one frame (within LOAD_GAP_MS)
     if (backlogMs > 0 && backlogMs < LOAD_GAP_MS) return { draw: false, fast, waitMs: 0 };
-    if (!drewData) return { draw: true, fast, waitMs: 0 };
+    if (!drewData) {
+      const waited = now - (firstDataAt ?? Number.NEGATIVE_INFINITY);
+      const { loaded, needed } = progress;
+      const rest = loaded > 0 ? ((needed - loaded) * waited) / loaded : Number.POSITIVE_INFINITY;
+      let wait = FIRST_WAIT_MS - waited;
+      if (wait <= 0 && rest < FIRST_WAIT_MS) wait = Math.min(rest, FIRST_MAX_WAIT_MS - waited);
+      if (wait <= 0) return { draw: true, fast, waitMs: 0 };
+      return { draw: false, fast, waitMs: Math.max(1, Math.ceil(wait)) };
+    }
     if (gpuBusy) return { draw: false, fast, waitMs: GPU_POLL_MS };
     const gap = Math.max(LOAD_GAP_MS, LOAD_COST_FACTOR * (last?.cost ?? 0));
     const since = now - (last?.at ?? Number.NEGATIVE_INFINITY);

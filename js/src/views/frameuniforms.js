@@ -1,6 +1,7 @@
 /**
- * The uniforms of the ray-marching material, and their values for one frame of the 3D view (views/raymarch.js): display traits, the
- * level range and ray step, the camera in level-0 voxel coordinates.
+ * The uniforms of the ray-marching material, and their values for one frame of the 3D view
+ * (views/raymarch.js): display traits, the level range and ray step, the camera in level-0 voxel
+ * coordinates; and the program's defines for what the resident bricks hold.
  *
  * The ray step follows the finest level drawn (a frame of coarse placeholders marches coarse
  * steps); a `fast` frame (while bricks load or the user drags the camera, views/drawpolicy.js)
@@ -9,6 +10,7 @@
  */
 
 import * as THREE from "three";
+import { shaderDefines } from "./raymarch.js";
 
 /** A fast frame marches this many times the full step. */
 export const FAST_STEP = 2;
@@ -72,4 +74,18 @@ export function setFrameUniforms(u, { state: st, atlas, plan, camera, fast, hidd
   const inv = camera.position.clone();
   inv.set(inv.x / vs[2], inv.y / vs[1], inv.z / vs[0]);
   u.uCam.value.copy(inv);
+}
+
+/**
+ * Switch the material to the program variant for what the atlas holds (views/raymarch.js
+ * `shaderDefines`; three.js keeps each compiled variant, so switching back costs nothing).
+ * @param {import("three").ShaderMaterial} material
+ * @param {import("./brickatlas.js").BrickAtlas} atlas
+ */
+export function setProgramDefines(material, atlas) {
+  const defs = shaderDefines(atlas.holds());
+  const now = material.defines ?? {};
+  if (defs.HAS_LABELS === now.HAS_LABELS && defs.HAS_EMPTY === now.HAS_EMPTY) return;
+  material.defines = defs;
+  material.needsUpdate = true;
 }

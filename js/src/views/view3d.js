@@ -26,23 +26,29 @@ import {
   cameraFromTrait,
   cameraToTrait,
   defaultCamera,
+  fitClip,
   projectVoxel,
   rayThrough,
   worldSize,
 } from "./camera3d.js";
 import { decideDraw, GPU_POLL_MS } from "./drawpolicy.js";
-import { makeUniforms, setFrameUniforms } from "./frameuniforms.js";
+import { makeUniforms, setFrameUniforms, setProgramDefines } from "./frameuniforms.js";
 import { GpuFence } from "./gpufence.js";
 import { HiddenLabels } from "./hiddenlabels.js";
 import { listen3d } from "./input3d.js";
 import { pickInView } from "./pick3d.js";
-import { FRAGMENT, VERTEX } from "./raymarch.js";
+import { FRAGMENT, shaderDefines, VERTEX } from "./raymarch.js";
 import { baseRenderScale, DRAG_SCALE } from "./renderscale.js";
 import { SlicePlanes3D } from "./sliceplanes3d.js";
 
 const CAMERA_PUSH_MS = 150; // the camera trait follows an orbit at most this often
 const POSITION_MS = 250; // a change of `position` alone redraws (the slice planes) once it rested this long…
 const POSITION_MAX_MS = 1000; // … or this long after the first change
+
+/** State whose change rebuilds the brick atlas. */
+const REBUILD = ["shape", "chunks", "levels", "imageDtype", "labelDtype", "budgetMB", "voxelSize"];
+/** A comparable form of a state value (ids as BigInt included). */
+const key = (v) => JSON.stringify(v, (_, x) => (typeof x === "bigint" ? `${x}n` : x));
 
 /** See the module doc. */
 export class View3D {
@@ -85,6 +91,7 @@ export class View3D {
     this.loader = new BrickLoader(client);
     this.last = null; // the last frame drawn (views/drawpolicy.js)
     this.drewData = false;
+    this.firstDataAt = null; // when the first brick with data was uploaded (views/drawpolicy.js)
     this.viewDirty = true;
     this.newData = false;
     this.atlas = null;
@@ -119,6 +126,7 @@ export class View3D {
       glslVersion: THREE.GLSL3,
       vertexShader: VERTEX,
       fragmentShader: FRAGMENT,
+      defines: shaderDefines({ labelled: 0, empty: 0 }),
       uniforms: this.uniforms,
       side: THREE.BackSide,
       depthTest: false,
@@ -171,10 +179,10 @@ export class View3D {
    */
   set(partial) {
     if (!this.ok) return;
-    const rebuild = ["shape", "chunks", "levels", "imageDtype", "labelDtype", "budgetMB", "voxelSize"].some(
-      (k) => k in partial && JSON.stringify(partial[k]) !== JSON.stringify(this.state[k]),
-    );
-    const keys = Object.keys(partial);
+    // only what changed: other traits (sync_status while bricks load) come here empty; frames are costly
+    const keys = Object.keys(partial).filter((k) => key(partial[k]) !== key(this.state[k]));
+    if (!keys.length) return;
+    const rebuild = keys.some((k) => REBUILD.includes(k));
     const onlyPosition = keys.length === 1 && keys[0] === "position";
     Object.assign(this.state, partial);
     if (rebuild) this.rebuild();
@@ -220,6 +228,7 @@ export class View3D {
     this.box.visible = true;
     this.loader.setAtlas(this.atlas);
     this.drewData = false;
+    this.firstDataAt = null;
     this.newData = true;
     if (!this.cameraSet) this.resetCamera(false);
   }
@@ -287,12 +296,7 @@ export class View3D {
   }
 
   updateClip() {
-    const size = worldSize(this.state.shape, this.state.voxelSize);
-    const r = Math.hypot(...size);
-    const d = this.camera.position.distanceTo(this.controls.target);
-    this.camera.near = Math.max(1e-3, (d - r) * 0.5, r * 1e-4);
-    this.camera.far = d + 2 * r;
-    this.camera.updateProjectionMatrix();
+    fitClip(this.camera, this.controls.target, this.state.shape, this.state.voxelSize);
   }
 
   pushCamera(now) {
@@ -392,8 +396,9 @@ export class View3D {
     );
     this.plan = this.loader.plan;
     if (step.grown) this.bindAtlas();
-    if (step.uploaded > 0 || step.grown) this.newData = true;
+    if (step.shown > 0 || step.grown) this.newData = true;
     const now = performance.now();
+    if (step.uploaded > 0 && step.anyData) this.firstDataAt ??= now;
     this.backlogSince = step.more ? (this.backlogSince ?? now) : null;
     const d = decideDraw({
       now,
@@ -407,6 +412,8 @@ export class View3D {
       ready: this.programReady,
       gpuBusy: busy,
       backlogMs: step.more ? now - this.backlogSince + 1 : 0,
+      firstDataAt: this.firstDataAt,
+      progress: this.loader.progress,
     });
     if (d.draw) this.draw(d.fast, step.anyData && this.programReady);
     else if (d.waitMs > 0) this.tickSoon(d.waitMs);
@@ -427,6 +434,7 @@ export class View3D {
       fast,
       hidden: this.hiddenIds,
     });
+    setProgramDefines(this.material, this.atlas);
     const vs = st.voxelSize?.length === 3 ? st.voxelSize : [1, 1, 1];
     this.box.visible = march; // nothing resident: no march (it would cost a full frame)
     this.applyScale(fast && !!this.userMoving);

@@ -136,6 +136,8 @@ export class Panel3D {
         const pr = view.progress();
         return {
           frames: view.frames,
+          ready: view.programReady,
+          busy: !!view.fence?.pending,
           drawnFrames: view.drawnFrames,
           fastFrames: view.fastFrames,
           renderMs: view.renderMs,

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decideDraw, GPU_POLL_MS, LOAD_COST_FACTOR, LOAD_GAP_MS } from "../../src/views/drawpolicy.js";
+import {
+  decideDraw,
+  FIRST_MAX_WAIT_MS,
+  FIRST_WAIT_MS,
+  GPU_POLL_MS,
+  LOAD_COST_FACTOR,
+  LOAD_GAP_MS,
+} from "../../src/views/drawpolicy.js";
 
 const base = {
   now: 10000,
@@ -25,9 +32,27 @@ test("no ray march before a brick with data is resident, nor before the program 
   assert.equal(compiling.waitMs, 0, "its end asks again");
 });
 
-test("the first frame with data and the complete frame are drawn at once, even just after a frame", () => {
+test("the first frame with data waits FIRST_WAIT_MS for the plan; the complete frame is drawn at once", () => {
   const just = { at: 9990, cost: 2000, fast: true, data: true };
-  assert.deepEqual(at({ newData: true, drewData: false, last: just }), { draw: true, fast: true, waitMs: 0 });
+  const first = { newData: true, drewData: false, last: just };
+  const early = at({ ...first, firstDataAt: 10000 - FIRST_WAIT_MS + 30 });
+  assert.deepEqual(early, { draw: false, fast: true, waitMs: 30 }, "the rest of the plan may come in time");
+  const due = at({ ...first, firstDataAt: 10000 - FIRST_WAIT_MS });
+  assert.deepEqual(
+    due,
+    { draw: true, fast: true, waitMs: 0 },
+    "then the placeholder, even just after a frame",
+  );
+  // past FIRST_WAIT_MS: the placeholder unless the rest of the plan is due soon at the rate so far
+  const slow = { loaded: 10, needed: 64 }; // 54 more at 10 per FIRST_WAIT_MS
+  assert.equal(at({ ...first, firstDataAt: 10000 - FIRST_WAIT_MS, progress: slow }).draw, true);
+  const fast = { loaded: 56, needed: 64 }; // 8 more at 56 per 500 ms: due in ~71 ms
+  const soon = at({ ...first, firstDataAt: 10000 - 500, progress: fast });
+  assert.deepEqual(soon, { draw: false, fast: true, waitMs: 72 }, "one frame, not two");
+  const late = at({ ...first, firstDataAt: 10000 - FIRST_MAX_WAIT_MS, progress: { loaded: 63, needed: 64 } });
+  assert.equal(late.draw, true, "but not longer than FIRST_MAX_WAIT_MS");
+  const whole = at({ ...first, complete: true, firstDataAt: 9999 });
+  assert.deepEqual(whole, { draw: true, fast: false, waitMs: 0 }, "complete in time: one full-quality frame");
   const done = at({ newData: true, complete: true, last: just, gpuBusy: true });
   assert.deepEqual(done, { draw: true, fast: false, waitMs: 0 }, "complete: a full-quality frame");
 });
