@@ -14,7 +14,8 @@ in ``tests/browser``; WebGL2 is SwiftShader, i.e. software rendering on the CPU)
    voxel non-zero). The cell ``w = VoxWidget(vol, view="3d")`` is run in the notebook (twice: a
    cold page, where the widget's bundle and shaders load, then again after closing the first
    widget). Measured from the moment the cell is run (page clock) until the 3D view's first frame
-   holding data (``state().uploads > 0``) and until its first *complete* frame (``state().idle``:
+   holding data (``state().drawnFrames > 0``, a ray-marched frame drawn; until session 3 the first
+   brick upload, on which a frame was drawn at once) and until its first *complete* frame (``state().idle``:
    no brick request outstanding, no frame queued, every brick of the target level drawn at full
    quality, and — since session 2 — the GPU done drawing that frame: a WebGL2 fence after it has
    signalled; before, ``idle`` came when the last draw was *issued*, which in software WebGL is up
@@ -97,6 +98,36 @@ shader compiles for ~1 s (no KHR_parallel_shader_compile in this SwiftShader). A
 main (the bundle loader) at load average 8.5-9.2: 512³ complete 7.7 s cold / 7.4 s cached (still 4
 frames, 2 ray-marched: the same frames, less CPU for them), ipyniivue 79.7 s; 2048³ first frame
 0.84 s, complete 2.0 s; 3.3 fps orbiting; kernel RSS 112 MiB.
+
+Figures of session 3 (same machine, otherwise idle: load average 1.4-1.8)
+--------------------------------------------------------------------------
+Diagnosis, from the timeline this script now prints (when every brick was loaded, each frame) and a
+page-clock poll: a displayed WebGL canvas holds the page's main thread until the GPU process has
+drawn the frame (Chrome commits the canvas; 0.6-1.2 s per frame in SwiftShader), so each frame
+drawn while bricks load stalls the loading. A 512³ load drew 2 ray-marched frames, both on the
+critical path: the coarse placeholder (drawn when 4-23 of 64 bricks were there, the rest arriving
+within 0.4 s) and the complete frame, plus a third full frame when the coarse level-3 brick was
+uploaded after completion (invisible behind the finer ones). And software WebGL runs both sides of
+every branch for every sample: the label code cost 40 % of a frame of an unlabelled volume.
+Now the first frame with data waits while the rest of the plan is due soon (views/drawpolicy.js
+FIRST_WAIT_MS / FIRST_MAX_WAIT_MS), uploads that change nothing on screen do not redraw, trait
+changes that are not the view's do not redraw, and the program leaves out the label code and the
+empty-brick skip when no resident brick needs them (views/raymarch.js shaderDefines).
+
+=====================================  ========================  ===============================
+metric                                 before (session 2 code)   after (one run, full script)
+=====================================  ========================  ===============================
+512³ complete, cold page               2.42-2.67 s               1.86 s (loaded 1.25 s)
+512³ complete, bricks cached           1.94-2.27 s               1.50 s
+512³ ray-marched frames per load       2 (+1 with the late       1
+                                       coarse brick)
+512³ ipyniivue (same run, lower bound) 21.2 s                    30.2 s
+ratio cold / cached                    0.12 / 0.09               0.06 / 0.05 (vs 21.2 s: 0.09 / 0.07)
+2048³ first frame with data            0.69 s (a brick upload)   1.47 s (drawn; the plan came at once)
+2048³ complete at level 3              2.07 s                    1.52 s
+orbit (2048³, mouse)                   14.0 fps                  15.8 fps
+kernel RSS max                         106 MiB                   109 MiB
+=====================================  ========================  ===============================
 """
 
 from __future__ import annotations
@@ -191,7 +222,7 @@ async ({ timeout }) => {
       at.canvas ??= now;
       if (at.request === null && s.stats.requests > 0) at.request = now;
       if (at.brick === null && s.stats.bricks + s.stats.fromCache > 0) at.brick = now;
-      if (at.first === null && s.uploads > 0) at.first = now;
+      if (at.first === null && s.drawnFrames > 0) at.first = now; // a ray-marched frame was drawn
       const p = s.progress;
       if (at.loaded === null && p.needed > 0 && p.loaded >= p.needed) at.loaded = now;
       if (s.frames !== frames) {
