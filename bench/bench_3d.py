@@ -214,15 +214,19 @@ async ({ timeout }) => {
   const t0 = Date.now();
   const at = { canvas: null, request: null, brick: null, first: null, loaded: null, frames: [] };
   let frames = 0;
+  let polled = null;
+  at.stall = 0; // the longest gap between two polls (4 ms timers) once the view is there: the page stalled
   for (;;) {
     const c = document.querySelector('.voxwidget-canvas3d:not([data-old])');
     if (c && c.voxwidget3d) {
       const s = c.voxwidget3d.state();
       const now = Date.now();
+      if (polled !== null) at.stall = Math.max(at.stall, now - polled);
+      polled = now;
       at.canvas ??= now;
       if (at.request === null && s.stats.requests > 0) at.request = now;
       if (at.brick === null && s.stats.bricks + s.stats.fromCache > 0) at.brick = now;
-      if (at.first === null && s.drawnFrames > 0) at.first = now; // a ray-marched frame was drawn
+      if (at.first === null && s.drawnFrames > 0 && !s.busy) at.first = now; // one was drawn, and shown
       const p = s.progress;
       if (at.loaded === null && p.needed > 0 && p.loaded >= p.needed) at.loaded = now;
       if (s.frames !== frames) {
@@ -289,7 +293,8 @@ def timeline(done: dict, t_run: float) -> str:
         f"in {st['messages']} messages, {st['fromCache']} from the IndexedDB cache, {st['requests']} "
         f"requests, {st['cancelled']} cancelled); {s['frames']} frames "
         f"({s.get('drawnFrames', '?')} ray-marched, {s.get('fastFrames', '?')} of them fast), "
-        f"step()+draw() {s['renderMs']:.0f} ms of the main thread"
+        f"step()+draw() {s['renderMs']:.0f} ms of the main thread; the page's longest stall "
+        f"{done.get('stall', 0):.0f} ms"
     )
 
 

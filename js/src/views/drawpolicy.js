@@ -6,7 +6,8 @@
  * bricks made 20 frames of a 512³ volume's first load, 39.6 of its 42 CPU-seconds.
  *
  * So frames are drawn on demand, and bricks arriving do not each ask for one:
- * - **the view changed** (camera, traits, size): draw at the next animation frame;
+ * - **the view changed** (camera, traits, size): draw at the next animation frame (after a slow
+ *   frame, SLOW_FRAME_MS, once the GPU has drawn it: views/present.js shows frames when drawn);
  * - **bricks were uploaded** since the last frame: draw at once when that completes the view (every
  *   brick the plan wants is drawn); the first frame with any data (the coarse placeholder) once
  *   FIRST_WAIT_MS passed since the first upload, or up to FIRST_MAX_WAIT_MS while the rest of the
@@ -29,6 +30,9 @@ export const FIRST_WAIT_MS = 400;
 export const FIRST_MAX_WAIT_MS = 1500;
 /** While the GPU still draws, ask again after this long (ms). */
 export const GPU_POLL_MS = 30;
+/** A frame that took longer to draw than this (software WebGL) is not followed by another one
+ * before it is done, even for a changed view: frames drawn off screen would queue up behind it. */
+export const SLOW_FRAME_MS = 50;
 /** Loading frames come at most this often… */
 export const LOAD_GAP_MS = 300;
 /** …and no more often than this many times the cost of the last frame. */
@@ -74,6 +78,7 @@ export function decideDraw({
     // nothing to march (yet): an outline frame when the view changed or the data went away
     return { draw: viewDirty || (!anyData && !!last?.data), fast: true, waitMs: 0 };
   }
+  if (gpuBusy && (last?.cost ?? 0) > SLOW_FRAME_MS) return { draw: false, fast, waitMs: GPU_POLL_MS };
   if (viewDirty) return { draw: true, fast, waitMs: 0 };
   if (newData) {
     if (complete) return { draw: true, fast, waitMs: 0 };

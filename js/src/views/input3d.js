@@ -1,8 +1,11 @@
 /**
- * The 3D view's own pointer and key handling (orbit, pan and zoom are three.js' OrbitControls): a
- * left press released within CLICK_PX is a click (a pick), `r` resets the camera.
+ * The 3D view's pointer and key handling: orbit, pan and zoom are three.js' OrbitControls
+ * (`orbitControls`); a left press released within CLICK_PX is a click (a pick), `r` resets the
+ * camera (`listen3d`).
  * @module views/input3d
  */
+
+import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 
 /** A press that moved less than this (CSS px) is a click, not an orbit. */
 export const CLICK_PX = 4;
@@ -43,4 +46,30 @@ export function listen3d(canvas, { onClick, onReset }) {
     canvas.removeEventListener("pointerup", onUp);
     canvas.removeEventListener("keydown", onKey);
   };
+}
+
+/**
+ * three.js' OrbitControls on the 3D view's camera: a change redraws; while dragging the view is
+ * `userMoving` (fast frames) and pushes the camera trait (throttled); the drag's end pushes it at once
+ * and, after fast frames, ends on a full-quality one.
+ * @param {import("./view3d.js").View3D} view
+ * @returns {OrbitControls}
+ */
+export function orbitControls(view) {
+  const c = new OrbitControls(view.camera, view.canvas);
+  c.screenSpacePanning = true;
+  c.enableDamping = false;
+  c.addEventListener("change", () => {
+    view.invalidate();
+    if (view.userMoving) view.pushCamera(false);
+  });
+  c.addEventListener("start", () => {
+    view.userMoving = true;
+  });
+  c.addEventListener("end", () => {
+    view.userMoving = false;
+    view.pushCamera(true);
+    if (view.last?.fast) view.invalidate();
+  });
+  return c;
 }

@@ -18,7 +18,6 @@
  */
 
 import * as THREE from "three";
-import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { frustumPlanes } from "../core/bricks.js";
 import { BrickAtlas } from "./brickatlas.js";
 import { BrickLoader } from "./brickloader.js";
@@ -35,8 +34,9 @@ import { decideDraw, GPU_POLL_MS } from "./drawpolicy.js";
 import { makeUniforms, setFrameUniforms, setProgramDefines } from "./frameuniforms.js";
 import { GpuFence } from "./gpufence.js";
 import { HiddenLabels } from "./hiddenlabels.js";
-import { listen3d } from "./input3d.js";
+import { listen3d, orbitControls } from "./input3d.js";
 import { pickInView } from "./pick3d.js";
+import { Presenter } from "./present.js";
 import { FRAGMENT, shaderDefines, VERTEX } from "./raymarch.js";
 import { baseRenderScale, DRAG_SCALE } from "./renderscale.js";
 import { SlicePlanes3D } from "./sliceplanes3d.js";
@@ -83,7 +83,6 @@ export class View3D {
     this.height = 1;
     this.raf = null;
     this.tickTimer = null;
-    this.frames = 0; // frames drawn
     this.drawnFrames = 0; // of them ray-marched (with data)
     this.fastFrames = 0; // of those at fast quality
     this.renderMs = 0;
@@ -142,23 +141,12 @@ export class View3D {
       new THREE.EdgesGeometry(box),
       new THREE.LineBasicMaterial({ color: 0x666666, depthTest: false }),
     );
-    this.scene.add(this.outline);
-    this.planes = new SlicePlanes3D(this.scene);
-    this.controls = new OrbitControls(this.camera, this.canvas);
-    this.controls.screenSpacePanning = true;
-    this.controls.enableDamping = false;
-    this.controls.addEventListener("change", () => this.invalidate());
-    this.controls.addEventListener("start", () => {
-      this.userMoving = true;
-    });
-    this.controls.addEventListener("end", () => {
-      this.userMoving = false;
-      this.pushCamera(true);
-      if (this.last?.fast) this.invalidate(); // the drag drew fast frames: end on a full one
-    });
-    this.controls.addEventListener("change", () => {
-      if (this.userMoving) this.pushCamera(false);
-    });
+    this.overlay = new THREE.Scene(); // lines drawn over the shown frame (views/present.js)
+    this.overlay.add(this.outline);
+    this.planes = new SlicePlanes3D(this.overlay);
+    this.presenter = new Presenter(this.renderer);
+    this.frameCamera = this.camera.clone(); // the camera of the frame drawn off screen
+    this.controls = orbitControls(this);
     this.unlisten = listen3d(this.canvas, {
       onClick: (x, y) => {
         const hit = this.pickAt(x, y);
@@ -166,6 +154,11 @@ export class View3D {
       },
       onReset: () => this.resetCamera(true),
     });
+  }
+
+  /** @returns {number} frames shown on the canvas (ray-marched ones once the GPU drew them) */
+  get frames() {
+    return this.presenter?.shown ?? 0;
   }
 
   /** @returns {boolean} whether the view draws (WebGL2 is there) */
@@ -248,7 +241,7 @@ export class View3D {
    * software WebGL compiling it takes seconds, which the page spends receiving bricks instead. */
   compile() {
     this.programReady = false;
-    this.renderer.render(this.scene, this.camera); // the outline's small programs first (not queued behind)
+    this.presenter.show(false, this.overlay, this.camera); // the outline's programs first (not queued behind)
     this.box.visible = true; // (compile() takes the visible objects)
     this.renderer
       .compileAsync(this.scene, this.camera)
@@ -383,6 +376,7 @@ export class View3D {
     );
     const vs = st.voxelSize?.length === 3 ? st.voxelSize : [1, 1, 1];
     const busy = this.fence.busy();
+    if (!busy && this.presenter.pending) this.presenter.show(true, this.overlay, this.frameCamera);
     const step = this.loader.step(
       {
         chunks: st.chunks,
@@ -439,8 +433,9 @@ export class View3D {
     this.box.visible = march; // nothing resident: no march (it would cost a full frame)
     this.applyScale(fast && !!this.userMoving);
     this.planes.update(st.position, st.shape, vs, st.slicePlanes);
-    this.renderer.render(this.scene, this.camera);
-    this.frames++;
+    this.frameCamera.copy(this.camera);
+    if (march) this.presenter.render(this.scene, this.camera);
+    else this.presenter.show(false, this.overlay, this.camera);
     if (march) {
       this.drawnFrames++;
       if (fast) this.fastFrames++;
@@ -449,7 +444,10 @@ export class View3D {
     if (march) this.newData = false;
     this.drewData ||= march;
     this.last = { at: performance.now(), cost: this.last?.cost ?? 0, fast, data: march };
-    if (march && this.fence.start(this.last)) this.tickSoon(GPU_POLL_MS); // (until it is done)
+    if (!march) return;
+    if (this.fence.start(this.last))
+      this.tickSoon(GPU_POLL_MS); // shown when the GPU is done
+    else this.presenter.show(true, this.overlay, this.frameCamera); // no fence: show it now
   }
 
   /** @returns {{loaded: number, needed: number, level: number, failed: number}} bricks at the target level */
@@ -494,6 +492,7 @@ export class View3D {
     this.atlas?.dispose();
     this.hiddenIds.dispose();
     this.material.dispose();
+    this.presenter.dispose();
     this.renderer.dispose();
     this.canvas.remove();
   }

@@ -8,9 +8,11 @@
  * TEST HOOKS (stable; tests/browser/): the 3D canvas has class `voxwidget-canvas3d` and a property
  * `canvas.voxwidget3d` with `state() -> {frames, drawnFrames, fastFrames, renderMs, ready, busy,
  * progress: {loaded, needed, level, failed}, idle, resident, gpuBytes, budgetBytes, slots, uploads,
- * plan: {target, coarsest, bricks}, stats}` (`ready`: the ray-marching program compiled; `busy`: the
- * GPU still draws the last ray-marched frame; `idle`: no brick request or lookup outstanding, no
- * frame queued, every target-level brick drawn), `voxelToClient([z, y, x]) -> {x, y}` (client px of a voxel's centre),
+ * plan: {target, coarsest, bricks}, stats}` (`frames`: frames shown on the canvas, a ray-marched
+ * one once the GPU has drawn it; `drawnFrames`: ray marches issued; `ready`: the program compiled;
+ * `busy`: the GPU still draws the last ray-marched frame; `idle`: no brick request or lookup
+ * outstanding, no frame queued, every target-level brick drawn), `voxelToClient([z, y, x]) ->
+ * {x, y}` (client px of a voxel's centre),
  * `pixel(x, y) -> [r, g, b, a]` (the drawn pixel at client px), `pick(x, y)` (what a click there
  * picks, without setting `position`), `camera()` (the trait value of the current camera).
  * @module widget/panel3d

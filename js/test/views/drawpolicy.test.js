@@ -7,6 +7,7 @@ import {
   GPU_POLL_MS,
   LOAD_COST_FACTOR,
   LOAD_GAP_MS,
+  SLOW_FRAME_MS,
 } from "../../src/views/drawpolicy.js";
 
 const base = {
@@ -53,8 +54,19 @@ test("the first frame with data waits FIRST_WAIT_MS for the plan; the complete f
   assert.equal(late.draw, true, "but not longer than FIRST_MAX_WAIT_MS");
   const whole = at({ ...first, complete: true, firstDataAt: 9999 });
   assert.deepEqual(whole, { draw: true, fast: false, waitMs: 0 }, "complete in time: one full-quality frame");
-  const done = at({ newData: true, complete: true, last: just, gpuBusy: true });
+  const done = at({ newData: true, complete: true, last: { ...just, cost: 20 }, gpuBusy: true });
   assert.deepEqual(done, { draw: true, fast: false, waitMs: 0 }, "complete: a full-quality frame");
+});
+
+test("after a slow frame (software WebGL) nothing is drawn until the GPU is done with it", () => {
+  const slow = { at: 9990, cost: SLOW_FRAME_MS + 1, fast: true, data: true };
+  const wait = { draw: false, fast: true, waitMs: GPU_POLL_MS };
+  assert.deepEqual(at({ viewDirty: true, last: slow, gpuBusy: true }), wait, "a camera move waits");
+  const whole = at({ newData: true, complete: true, last: slow, gpuBusy: true });
+  assert.deepEqual(whole, { ...wait, fast: false }, "so does the complete frame");
+  assert.equal(at({ viewDirty: true, last: slow }).draw, true, "then it is drawn");
+  const quick = { ...slow, cost: SLOW_FRAME_MS };
+  assert.equal(at({ viewDirty: true, last: quick, gpuBusy: true }).draw, true, "a quick GPU: at once");
 });
 
 test("while loading, arrived bricks redraw at most every max(gap, factor x cost)", () => {
