@@ -112,21 +112,26 @@ every branch for every sample: the label code cost 40 % of a frame of an unlabel
 Now the first frame with data waits while the rest of the plan is due soon (views/drawpolicy.js
 FIRST_WAIT_MS / FIRST_MAX_WAIT_MS), uploads that change nothing on screen do not redraw, trait
 changes that are not the view's do not redraw, and the program leaves out the label code and the
-empty-brick skip when no resident brick needs them (views/raymarch.js shaderDefines).
+empty-brick skip when no resident brick needs them (views/raymarch.js shaderDefines). Then the ray
+march renders off screen and is shown when its fence signals (views/present.js): the page no longer
+stalls for a frame. "after" = two full runs (the second with the off-screen frames), plus A/B runs
+of the page's longest stall (run 1 / run 2, interleaved, same machine).
 
 =====================================  ========================  ===============================
-metric                                 before (session 2 code)   after (one run, full script)
+metric                                 before (session 2 code)   after (session 3 code)
 =====================================  ========================  ===============================
-512³ complete, cold page               2.42-2.67 s               1.86 s (loaded 1.25 s)
-512³ complete, bricks cached           1.94-2.27 s               1.50 s
+512³ complete, cold page               2.42-2.67 s               1.78-2.30 s (loaded 1.25-1.57 s)
+512³ complete, bricks cached           1.94-2.27 s               1.27-1.52 s
 512³ ray-marched frames per load       2 (+1 with the late       1
                                        coarse brick)
-512³ ipyniivue (same run, lower bound) 21.2 s                    30.2 s
-ratio cold / cached                    0.12 / 0.09               0.06 / 0.05 (vs 21.2 s: 0.09 / 0.07)
-2048³ first frame with data            0.69 s (a brick upload)   1.47 s (drawn; the plan came at once)
-2048³ complete at level 3              2.07 s                    1.52 s
-orbit (2048³, mouse)                   14.0 fps                  15.8 fps
-kernel RSS max                         106 MiB                   109 MiB
+512³ ipyniivue (same run, lower bound) 21.2 s                    24.4-30.2 s
+ratio cold / cached                    0.12 / 0.09               0.06-0.09 / 0.05-0.06
+page's longest stall, 512³ load        571 / 801 ms              46 / 115 ms (off-screen frames)
+2048³ first frame with data            0.69 s (a brick upload)   1.1-1.6 s (drawn and shown; the
+                                                                 plan came at once: one frame)
+2048³ complete at level 3              2.07 s                    1.12-1.63 s
+orbit (2048³, mouse; frames shown)     14.0 fps                  13.5-15.8 fps
+kernel RSS max                         106 MiB                   107-109 MiB
 =====================================  ========================  ===============================
 """
 
