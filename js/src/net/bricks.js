@@ -27,7 +27,8 @@ import { cacheKey } from "../store/chunkdb.js";
 import { TileCache, tileId } from "../store/tilecache.js";
 import { newId } from "./ids.js";
 import { make } from "./protocol.js";
-import { decodeTile, lazyZeroData, tilePayload } from "./tiles.js";
+import { cancelRequests } from "./requests.js";
+import { decodeTile, makeTile, tilePayload } from "./tiles.js";
 
 /** Both layers of a brick. */
 export const BRICK_LAYERS = ["image", "labels"];
@@ -236,24 +237,10 @@ export class BrickClient {
   fromDisk(id, layer, level, hit) {
     const ks = id.slice(id.lastIndexOf("/") + 1);
     this.stats.fromCache++;
-    this.cache.set({
-      id,
-      layer,
-      level,
-      axis: -1,
-      index: -1,
-      key: ks.split(",").map(Number),
-      ks,
-      version: hit.version,
-      shape: hit.shape,
-      dtype: hit.dtype,
-      data: hit.data,
-      rev: 0,
-      stale: true,
-      dirty: false,
-      cached: true,
-      gen: ++this.gens,
-    });
+    const { version, shape, dtype, data } = hit;
+    const tile = makeTile({ id, layer, level, ks, version, shape, dtype, data, stale: true });
+    tile.gen = ++this.gens;
+    this.cache.set(tile);
     this.overlaid(this.cache.peek(id));
   }
 
@@ -267,18 +254,7 @@ export class BrickClient {
    * @param {string[]} rids
    */
   cancel(rids) {
-    const ids = [];
-    for (const rid of rids) {
-      const req = this.requests.get(rid);
-      if (!req) continue;
-      for (const id of req.ids) if (this.inflight.get(id) === rid) this.inflight.delete(id);
-      this.requests.delete(rid);
-      ids.push(rid);
-    }
-    if (ids.length) {
-      this.stats.cancelled += ids.length;
-      this.send(make("chunks.cancel", { ids }), []);
-    }
+    this.stats.cancelled += cancelRequests(this, rids);
   }
 
   /** Cancel everything (unmount). */
@@ -387,25 +363,11 @@ export class BrickClient {
       }
       const old = this.cache.peek(id);
       if (old && !old.stale && old.version > rec.version) continue;
-      const tile = {
-        id,
-        layer: msg.layer,
-        level: msg.level,
-        axis: -1,
-        index: -1,
-        key: rec.key,
-        ks,
-        version: rec.version,
-        shape: rec.shape,
-        dtype: rec.dtype,
-        data,
-        rev: 0,
-        stale: rec.version < latest,
-        dirty: false,
-        zero: rec.codec === "zero",
-        gen: ++this.gens, // unique per arrival: the renderer re-uploads a brick whose gen changed
-      };
-      if (data === null) lazyZeroData(tile, rec.shape, rec.dtype);
+      const { layer, level } = msg;
+      const { key, version, shape, dtype } = rec;
+      const stale = version < latest;
+      const tile = makeTile({ id, layer, level, ks, key, version, shape, dtype, data, stale });
+      tile.gen = ++this.gens; // unique per arrival: the renderer re-uploads a brick whose gen changed
       this.failures.delete(id);
       const prefix = this.persist?.enabled && !tile.zero && !tile.stale ? this.prefix(msg.layer) : null;
       if (prefix !== null) this.persist.put(cacheKey(prefix, id), tile);

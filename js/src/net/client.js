@@ -29,9 +29,8 @@ import { TileCache, tileId } from "../store/tilecache.js";
 import { newId } from "./ids.js";
 import { TilePersistence } from "./persistence.js";
 import { PlaneMemo } from "./planememo.js";
-import { make } from "./protocol.js";
 import { onChanged, onData } from "./replies.js";
-import { fetchPlan, PREFETCH_BYTES, VIEW_LAYERS } from "./requests.js";
+import { cancelRequests, fetchPlan, PREFETCH_BYTES, VIEW_LAYERS } from "./requests.js";
 
 /** The tiles one view shows: its requests, memory cache and versions (see the module doc). */
 export class ChunkClient {
@@ -256,18 +255,7 @@ export class ChunkClient {
    * @param {string[]} rids
    */
   cancel(rids) {
-    const ids = [];
-    for (const rid of rids) {
-      const req = this.requests.get(rid);
-      if (!req) continue;
-      for (const id of req.ids) if (this.inflight.get(id) === rid) this.inflight.delete(id);
-      this.requests.delete(rid);
-      ids.push(rid);
-    }
-    if (ids.length) {
-      this.gen++; // their planes lack those tiles again
-      this.send(make("chunks.cancel", { ids }), []);
-    }
+    if (cancelRequests(this, rids)) this.gen++; // their planes lack those tiles again
   }
 
   /**

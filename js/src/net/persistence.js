@@ -9,6 +9,7 @@
 import { cacheKey } from "../store/chunkdb.js";
 import { planeId, RestTracker } from "../store/resttracker.js";
 import { VIEW_LAYERS } from "./requests.js";
+import { makeTile } from "./tiles.js";
 
 /** See the module doc; one per {@link ChunkClient}. */
 export class TilePersistence {
@@ -129,24 +130,8 @@ export class TilePersistence {
     const c = this.client;
     const ks = id.slice(id.lastIndexOf("/") + 1);
     c.stats.fromCache++;
-    const tile = {
-      id,
-      layer,
-      level,
-      axis,
-      index,
-      key: ks.split(",").map(Number),
-      ks,
-      version: hit.version,
-      shape: hit.shape,
-      dtype: hit.dtype,
-      data: hit.data,
-      rev: 0,
-      stale: true,
-      dirty: false,
-      overlaid: null,
-      cached: true,
-    };
+    const { version, shape, dtype, data } = hit;
+    const tile = makeTile({ id, layer, level, axis, index, ks, version, shape, dtype, data, stale: true });
     if (layer === "labels" && level === c.level) c.overlay.reapply(tile);
     c.cache.set(tile);
   }

@@ -12,7 +12,7 @@
 import { keyString } from "../core/grid.js";
 import { tileId } from "../store/tilecache.js";
 import { prefetchInFlight, pump } from "./requests.js";
-import { decodeTile, lazyZeroData, tilePayload, tileSize } from "./tiles.js";
+import { decodeTile, makeTile, tilePayload, tileSize } from "./tiles.js";
 
 /** Planes `stats.planeBytes` remembers. */
 const PLANE_LOG = 4096;
@@ -74,25 +74,9 @@ function onDataTimed(client, msg, buffers) {
       client.gen++; // its plane lacks it
       continue;
     }
-    const tile = {
-      id,
-      layer: msg.layer,
-      level: msg.level,
-      axis,
-      index,
-      key: rec.key,
-      ks,
-      version: rec.version,
-      shape: rec.shape,
-      dtype: rec.dtype,
-      data,
-      rev: 0,
-      stale: false,
-      dirty: false,
-      overlaid: null,
-      zero: rec.codec === "zero", // all zero while rev is 0 (paint bumps rev)
-    };
-    if (data === null) lazyZeroData(tile, rec.shape, rec.dtype); // made when first used
+    const { layer, level } = msg;
+    const { key, version, shape, dtype } = rec;
+    const tile = makeTile({ id, layer, level, axis, index, ks, key, version, shape, dtype, data });
     accept(client, tile);
     const t = client.cache.peek(id);
     again = again || !t || t.stale || t.dirty;

@@ -160,3 +160,24 @@ export function prefetchInFlight(client) {
   }
   return n;
 }
+
+/**
+ * Cancel requests of a client (net/client.js, net/bricks.js): forget them and their tiles in flight,
+ * and tell the kernel (`chunks.cancel`, one message).
+ * @param {{requests: Map<string, {ids: Set<string>}>, inflight: Map<string, string>,
+ *   send: (msg: object, buffers: ArrayBuffer[]) => void}} client
+ * @param {Iterable<string>} rids
+ * @returns {number} how many of them were outstanding (and are cancelled)
+ */
+export function cancelRequests(client, rids) {
+  const ids = [];
+  for (const rid of rids) {
+    const req = client.requests.get(rid);
+    if (!req) continue;
+    for (const id of req.ids) if (client.inflight.get(id) === rid) client.inflight.delete(id);
+    client.requests.delete(rid);
+    ids.push(rid);
+  }
+  if (ids.length) client.send(make("chunks.cancel", { ids }), []);
+  return ids.length;
+}

@@ -158,3 +158,58 @@ export function lazyZeroData(tile, shape, dtype) {
   });
   return tile;
 }
+
+/**
+ * A tile (or 3D brick) record for the memory cache (store/tilecache.js describes its fields), made
+ * the same way for tiles the kernel sent (net/replies.js, net/bricks.js) and tiles read back from the
+ * persistent cache (net/persistence.js, net/bricks.js).
+ * @param {object} p
+ * @param {string} p.id the cache id (store/tilecache.js `tileId`)
+ * @param {string} p.layer
+ * @param {number} p.level
+ * @param {number} [p.axis] the plane's axis, -1 for a whole chunk
+ * @param {number} [p.index] the plane's index, -1 for a whole chunk
+ * @param {string} p.ks the chunk key as a string ("z,y,x")
+ * @param {number[]} [p.key] the chunk key (parsed from `ks` when not given)
+ * @param {number} p.version
+ * @param {number[]} p.shape
+ * @param {string} p.dtype
+ * @param {ArrayLike<number>|null} p.data null: all zero, made when first used (lazyZeroData)
+ * @param {boolean} [p.stale] older than the kernel's latest version, or not confirmed yet
+ * @returns {object}
+ */
+export function makeTile({
+  id,
+  layer,
+  level,
+  axis = -1,
+  index = -1,
+  ks,
+  key,
+  version,
+  shape,
+  dtype,
+  data,
+  stale = false,
+}) {
+  const tile = {
+    id,
+    layer,
+    level,
+    axis,
+    index,
+    key: key ?? ks.split(",").map(Number),
+    ks,
+    version,
+    shape,
+    dtype,
+    data,
+    rev: 0, // local paint bumps it
+    stale,
+    dirty: false,
+    overlaid: null,
+    zero: data === null, // all zero while rev is 0
+  };
+  if (data === null) lazyZeroData(tile, shape, dtype); // made when first used
+  return tile;
+}

@@ -5,7 +5,9 @@
  * A tile is one chunk cut by a plane (`axis`, `index`) or a whole chunk (`axis = -1`), holding
  * `data` (a typed array of its dtype, little-endian, C order) at `version`. Cache entries are
  * plain objects:
- * `{id, layer, level, axis, index, key, ks, version, shape, dtype, data, bytes, rev, stale, dirty, overlaid}`
+ * `{id, layer, level, axis, index, key, ks, version, shape, dtype, data, bytes, rev, stale, dirty, overlaid,
+ * zero}`, made by net/tiles.js `makeTile` (3D bricks also carry `gen`, net/bricks.js):
+ * - `zero`: the kernel sent it as all zero (its `data` is made when first used);
  * - `rev` counts in-place writes (optimistic paint), so renderers know to recompose;
  * - `stale`: the kernel has a newer version; refetch with `known = version`;
  * - `dirty`: the data holds voxels that never reached the kernel (a rejected batch); refetch whole.
