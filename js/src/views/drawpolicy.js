@@ -14,9 +14,9 @@
  *   plan is due within FIRST_WAIT_MS at the rate it came so far (a volume whose plan arrives soon
  *   gets one frame, not a placeholder that costs as much and is redrawn a moment later: measured
  *   on a 512³ volume, the placeholder held the page for 0.85 s of its 2.6 s load; bricks already
- *   here and waiting for upload go in first, for up to LOAD_GAP_MS); otherwise at most every `max(LOAD_GAP_MS, LOAD_COST_FACTOR × cost)` while
- *   loading, `cost` being how long the last frame took to show (so loading frames take at most a
- *   fraction of the CPU the loading needs);
+ *   here and waiting for upload go in first, for up to LOAD_GAP_MS); otherwise at most every
+ *   `max(LOAD_GAP_MS, LOAD_COST_FACTOR × cost)` while loading, `cost` being how long the last
+ *   frame took to show (so loading frames take at most a fraction of the CPU the loading needs);
  * - **nothing resident**: no ray march at all (only the outline; a march through a volume of
  *   missing bricks costs as much as a full one and shows nothing);
  * - **quality**: while loading or while the user drags the camera, frames are "fast" (a longer ray
